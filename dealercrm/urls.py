@@ -1,0 +1,33 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from dealercrm import views as core_views
+from leads import api as leads_api
+from org import api as org_api
+
+router = DefaultRouter()
+router.register("stores", org_api.StoreViewSet, basename="store")
+router.register("teams", org_api.TeamViewSet, basename="team")
+router.register("staff", org_api.StaffViewSet, basename="staff")
+router.register("customers", leads_api.CustomerViewSet, basename="customer")
+router.register("leads", leads_api.LeadViewSet, basename="lead")
+router.register("contact-events", leads_api.ContactEventViewSet, basename="contactevent")
+router.register("rejected-intakes", leads_api.RejectedIntakeViewSet, basename="rejectedintake")
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="leads:list", permanent=False), name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    # Before the router, whose lead detail route would otherwise take "adf" for an id.
+    path("api/v1/leads/adf/", leads_api.AdfIntakeView.as_view(), name="lead-adf"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("leads.urls")),
+]

@@ -1,0 +1,290 @@
+"""REST API for customers, leads, contact events and intake. Thin: parse, scope, call services."""
+
+from __future__ import annotations
+
+import json
+
+import django_filters
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leads import intake, services
+from leads.models import ContactEvent, Customer, IntakeChannel, Lead, SourceType
+from leads.serializers import (
+    ContactEventImportSerializer,
+    ContactEventLogSerializer,
+    ContactEventSerializer,
+    CustomerSerializer,
+    LeadAssignSerializer,
+    LeadDetailSerializer,
+    LeadIntakeSerializer,
+    LeadSerializer,
+    LeadTransitionSerializer,
+    RejectedIntakeSerializer,
+)
+from org.scoping import (
+    contact_events_for,
+    customers_for,
+    leads_for,
+    rejected_intakes_for,
+    staff_for,
+    stores_for,
+    viewer_for,
+)
+
+
+def store_for_intake(user, slug: str, field: str = "store"):
+    """The store named by slug, if the caller may post leads to it; else a 400 naming the field.
+
+    An unknown store and another group's store get the same answer, so nothing leaks."""
+    store = stores_for(user).filter(slug=slug).first()
+    if store is None:
+        raise ValidationError({field: [f"Unknown store {slug!r}."]})
+    return store
+
+
+def staff_of_request(request):
+    staff = viewer_for(request.user).staff
+    if staff is None:
+        raise PermissionDenied("This account is not staff of any store.")
+    return staff
+
+
+class LeadFilter(django_filters.FilterSet):
+    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    unassigned = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull")
+
+    class Meta:
+        model = Lead
+        fields = ["status", "source_type", "owner", "store", "intake_channel", "customer", "in_claim_pool"]
+
+
+def lead_queryset(user):
+    return leads_for(user).select_related("customer").prefetch_related(
+        "vehicles", "customer__phones", "customer__emails"
+    )
+
+
+@extend_schema(tags=["leads"])
+class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Leads the caller may see. POST creates a lead (idempotent on provider + provider lead id)."""
+
+    serializer_class = LeadSerializer
+    filterset_class = LeadFilter
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+
+    def get_queryset(self):
+        queryset = lead_queryset(self.request.user).order_by("-received_at", "-id")
+        term = self.request.query_params.get("q", "").strip()
+        if term:
+            queryset = queryset.filter(services.lead_search_q(term)).distinct()
+        return queryset
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return LeadDetailSerializer
+        return LeadSerializer
+
+    def get_object(self):
+        obj = super().get_object()
+        if self.action == "retrieve":
+            obj = (
+                self.get_queryset()
+                .prefetch_related(Prefetch("status_changes"), Prefetch("assignments"))
+                .get(pk=obj.pk)
+            )
+        return obj
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Name prefix, phone, email or provider lead id")]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=LeadIntakeSerializer, responses={201: LeadSerializer, 200: LeadSerializer})
+    def create(self, request):
+        serializer = LeadIntakeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        store = store_for_intake(request.user, serializer.validated_data["store"])
+        data = serializer.to_lead_data(
+            intake_channel=IntakeChannel.API, original_document=json.dumps(request.data, default=str)[:100000]
+        )
+        result = services.lead_create(store=store, data=data, created_by=viewer_for(request.user).staff)
+        lead = lead_queryset(request.user).filter(pk=result.lead.pk).first() or result.lead
+        body = dict(LeadSerializer(lead).data, created=result.created, duplicate=result.duplicate)
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+    @extend_schema(request=LeadTransitionSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        lead = self.get_object()
+        serializer = LeadTransitionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.lead_transition(lead=lead, to_status=serializer.validated_data["status"], by=staff_of_request(request))
+        return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
+
+    @extend_schema(request=LeadAssignSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        lead = self.get_object()
+        viewer = viewer_for(request.user)
+        if not (viewer.is_store_wide or viewer.is_manager or viewer.is_receptionist):
+            raise PermissionDenied("Only managers, directors, receptionists and admins assign leads.")
+        serializer = LeadAssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        to_staff = staff_for(request.user).filter(pk=serializer.validated_data["owner"]).first()
+        if to_staff is None or to_staff.store_id != lead.store_id:
+            raise ValidationError({"owner": ["Unknown staff member for this lead's store."]})
+        services.lead_assign(lead=lead, to_staff=to_staff, by=viewer.staff, reason=serializer.validated_data["reason"])
+        return Response(LeadSerializer(lead_queryset(request.user).get(pk=lead.pk)).data)
+
+
+class AnyBodyParser(parsers.BaseParser):
+    """ADF arrives as application/xml, text/xml, text/plain or no type at all: keep the bytes."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read() if stream else b""
+
+
+@extend_schema(tags=["leads"])
+class AdfIntakeView(APIView):
+    """POST an ADF/XML document: `/api/v1/leads/adf/?store=<slug>[&source_type=oem]`."""
+
+    parser_classes = [AnyBodyParser]
+
+    @extend_schema(
+        request={"application/xml": OpenApiTypes.STR},
+        parameters=[
+            OpenApiParameter("store", OpenApiTypes.STR, required=True),
+            OpenApiParameter("source_type", OpenApiTypes.STR, enum=SourceType.values),
+        ],
+        responses={201: LeadSerializer(many=True), 200: LeadSerializer(many=True)},
+    )
+    def post(self, request):
+        from django.conf import settings
+
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        store = store_for_intake(request.user, request.query_params.get("store", ""))
+        source_type = request.query_params.get("source_type") or None
+        if source_type and source_type not in SourceType.values:
+            raise ValidationError({"source_type": [f"Unknown source type {source_type!r}."]})
+        if length > settings.INTAKE_MAX_BYTES:
+            # Refuse before reading a huge body into memory.
+            services.rejected_intake_record(
+                store=store, channel=IntakeChannel.ADF, reason="too_large",
+                message=f"The body is {length} bytes; the limit is {settings.INTAKE_MAX_BYTES}.",
+                body=b"", remote_addr=request.META.get("REMOTE_ADDR"),
+            )
+            return Response(
+                {"body": [f"The body is {length} bytes; the limit is {settings.INTAKE_MAX_BYTES}."]},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        try:
+            outcome = intake.intake_adf(
+                store=store, body=request.body, source_type=source_type, remote_addr=request.META.get("REMOTE_ADDR")
+            )
+        except intake.IntakeRejected as exc:
+            return Response({exc.field: [str(exc)], "reason": exc.reason}, status=exc.status)
+        body = [
+            dict(LeadSerializer(r.lead).data, created=r.created, duplicate=r.duplicate) for r in outcome.results
+        ]
+        return Response(body, status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
+
+
+@extend_schema(tags=["customers"])
+class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    serializer_class = CustomerSerializer
+    filterset_fields = ["store"]
+    search_fields = ["last_name", "first_name", "emails__email"]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return customers_for(self.request.user).prefetch_related("phones", "emails").order_by("last_name", "id")
+
+
+class ContactEventFilter(django_filters.FilterSet):
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = ContactEvent
+        fields = ["customer", "lead", "staff", "channel", "direction", "outcome", "evidence_level"]
+
+
+@extend_schema(tags=["contact events"])
+class ContactEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Append-only: events are created (logged or imported), never changed or deleted."""
+
+    serializer_class = ContactEventSerializer
+    filterset_class = ContactEventFilter
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+
+    def get_queryset(self):
+        return contact_events_for(self.request.user).select_related("staff__user").order_by("-occurred_at", "-id")
+
+    @extend_schema(request=ContactEventLogSerializer, responses={201: ContactEventSerializer})
+    def create(self, request):
+        serializer = ContactEventLogSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        lead = leads_for(request.user).filter(pk=data["lead"]).first()
+        if lead is None:
+            raise ValidationError({"lead": ["Unknown lead."]})
+        event = services.contact_event_log(
+            staff=staff_of_request(request), lead=lead, channel=data["channel"], outcome=data["outcome"],
+            body=data["body"], direction=data["direction"], occurred_at=data["occurred_at"],
+            outside_company_channels=data["outside_company_channels"],
+        )
+        return Response(ContactEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ContactEventImportSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_events(self, request):
+        """Historical events from another CRM (evidence 'imported'); admins and directors only."""
+        viewer = viewer_for(request.user)
+        if not viewer.is_store_wide:
+            raise PermissionDenied("Only admins and internet directors import contact history.")
+        serializer = ContactEventImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        store = store_for_intake(request.user, data["store"])
+        rows = data["events"]
+        customers = Customer.objects.filter(store=store).in_bulk({r["customer"] for r in rows})
+        leads = Lead.objects.filter(store=store).in_bulk({r["lead"] for r in rows if r["lead"]})
+        staff = staff_for(request.user).filter(store=store).in_bulk({r["staff"] for r in rows if r["staff"]})
+        events = []
+        for index, row in enumerate(rows):
+            if row["customer"] not in customers:
+                raise ValidationError({f"events[{index}].customer": [f"Unknown customer {row['customer']} in this store."]})
+            if row["lead"] and row["lead"] not in leads:
+                raise ValidationError({f"events[{index}].lead": [f"Unknown lead {row['lead']} in this store."]})
+            if row["staff"] and row["staff"] not in staff:
+                raise ValidationError({f"events[{index}].staff": [f"Unknown staff {row['staff']} in this store."]})
+            events.append(
+                services.ImportedEvent(
+                    external_id=row["external_id"], customer=customers[row["customer"]],
+                    lead=leads.get(row["lead"]), staff=staff.get(row["staff"]), channel=row["channel"],
+                    direction=row["direction"], outcome=row["outcome"], occurred_at=row["occurred_at"],
+                    body=row["body"], talk_seconds=row["talk_seconds"],
+                )
+            )
+        stored, skipped = services.contact_events_import(store=store, source_system=data["source_system"], events=events)
+        return Response({"stored": stored, "already_present": skipped})
+
+
+@extend_schema(tags=["leads"])
+class RejectedIntakeViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = RejectedIntakeSerializer
+    filterset_fields = ["store", "channel", "reason"]
+
+    def get_queryset(self):
+        return rejected_intakes_for(self.request.user).order_by("-received_at", "-id")
+

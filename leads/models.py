@@ -1,0 +1,309 @@
+"""Customers, leads, contact events and intake records."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+
+from org.models import Staff, Store
+
+
+class Customer(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="customers")
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [models.Index(fields=["store", "last_name", "first_name"])]
+
+    def __str__(self) -> str:
+        return self.full_name or f"Customer #{self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class CustomerPhone(models.Model):
+    """An E.164 number; unique per store, which is what matching inbound callers needs."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones")
+    number = PhoneNumberField()
+    kind = models.CharField(max_length=16, default="mobile")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "number"], name="customer_phone_unique_per_store")]
+
+    def __str__(self) -> str:
+        return str(self.number)
+
+
+class CustomerEmail(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="emails")
+    email = models.EmailField(help_text="Stored normalized: stripped and lowercased.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "email"], name="customer_email_unique_per_store")]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class SourceType(models.TextChoices):
+    OEM = "oem", "OEM"
+    THIRD_PARTY = "third_party", "Third-party site"
+    DEALER_WEBSITE = "dealer_website", "Dealer website"
+    PHONE_UP = "phone_up", "Phone-up"
+    WALK_IN = "walk_in", "Walk-in"
+    CHAT = "chat", "Chat"
+
+
+class IntakeChannel(models.TextChoices):
+    API = "api", "JSON API"
+    ADF = "adf", "ADF/XML post"
+    EMAIL = "email", "ADF by email"
+    WEB_FORM = "web_form", "Web form"
+    MANUAL = "manual", "Entered by staff"
+    PHONE = "phone", "Inbound call"
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", "New"
+    CONTACTED = "contacted", "Contacted"
+    APPOINTMENT_SET = "appointment_set", "Appointment set"
+    SHOWN = "shown", "Shown"
+    SOLD = "sold", "Sold"
+    LOST = "lost", "Lost"
+
+
+# Forward moves only, plus "lost" from any open status; sold and lost are final.
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    LeadStatus.NEW: {LeadStatus.CONTACTED, LeadStatus.LOST},
+    LeadStatus.CONTACTED: {LeadStatus.APPOINTMENT_SET, LeadStatus.LOST},
+    LeadStatus.APPOINTMENT_SET: {LeadStatus.SHOWN, LeadStatus.LOST},
+    LeadStatus.SHOWN: {LeadStatus.SOLD, LeadStatus.LOST},
+    LeadStatus.SOLD: set(),
+    LeadStatus.LOST: set(),
+}
+OPEN_STATUSES = [LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.APPOINTMENT_SET, LeadStatus.SHOWN]
+
+
+class Lead(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="leads")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="leads")
+    source_type = models.CharField(max_length=20, choices=SourceType.choices)
+    provider = models.CharField(max_length=120, blank=True, help_text="Lead provider, e.g. the OEM or site name.")
+    provider_lead_id = models.CharField(max_length=120, blank=True)
+    intake_channel = models.CharField(max_length=12, choices=IntakeChannel.choices)
+    comments = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    owner = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="owned_leads")
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
+    )
+    in_claim_pool = models.BooleanField(default=False)
+    # Deadline column: the sweeper routes every lead whose routing_due_at has passed and that
+    # has no routed_at, so a lead accepted while Redis or the workers were down is routed later.
+    routing_due_at = models.DateTimeField(null=True, blank=True)
+    routed_at = models.DateTimeField(null=True, blank=True)
+    original_document = models.TextField(blank=True, help_text="The ADF/XML or JSON as received.")
+    created_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "provider", "provider_lead_id"],
+                condition=~Q(provider_lead_id=""),
+                name="lead_unique_provider_id_per_store",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["store", "-received_at", "-id"], name="lead_store_received"),
+            models.Index(fields=["owner", "-received_at", "-id"], name="lead_owner_received"),
+            models.Index(fields=["store", "status", "-received_at"], name="lead_store_status"),
+            models.Index(fields=["customer", "-received_at"], name="lead_customer_received"),
+            models.Index(
+                fields=["routing_due_at"], condition=Q(routed_at__isnull=True), name="lead_routing_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lead #{self.pk} {self.customer}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def allowed_next_statuses(self) -> list[str]:
+        return sorted(ALLOWED_TRANSITIONS[self.status], key=lambda s: list(LeadStatus.values).index(s))
+
+
+class VehicleInterest(models.TextChoices):
+    BUY = "buy", "Interested in"
+    TRADE_IN = "trade-in", "Trade-in"
+    LEASE = "lease", "Lease"
+    OTHER = "other", "Other"
+
+
+class LeadVehicle(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="vehicles")
+    interest = models.CharField(max_length=12, choices=VehicleInterest.choices, default=VehicleInterest.BUY)
+    condition = models.CharField(max_length=8, choices=[("new", "New"), ("used", "Used"), ("", "Unknown")], blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    make = models.CharField(max_length=60, blank=True)
+    model = models.CharField(max_length=80, blank=True)
+    trim = models.CharField(max_length=80, blank=True)
+    stock_number = models.CharField(max_length=40, blank=True)
+    vin = models.CharField(max_length=17, blank=True)
+    odometer = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["lead", "id"]
+
+    def __str__(self) -> str:
+        label = " ".join(str(part) for part in [self.year or "", self.make, self.model, self.trim] if part)
+        return label or "Vehicle"
+
+
+class LeadStatusChange(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=LeadStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=LeadStatus.choices)
+    changed_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status}"
+
+
+class LeadAssignment(models.Model):
+    """One step of a lead's ownership history: who got it, from whom, by whom, and why."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignments")
+    from_staff = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    to_staff = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    assigned_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=300)
+    assigned_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["assigned_at", "id"]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id} -> staff {self.to_staff_id}: {self.reason}"
+
+
+class Channel(models.TextChoices):
+    CALL = "call", "Call"
+    TEXT = "text", "Text"
+    EMAIL = "email", "Email"
+    VISIT = "visit", "Visit"
+    NOTE = "note", "Note"
+
+
+class Direction(models.TextChoices):
+    OUTBOUND = "outbound", "Outbound"
+    INBOUND = "inbound", "Inbound"
+    NONE = "", "-"
+
+
+class Outcome(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    VOICEMAIL = "voicemail", "Left voicemail"
+    NO_ANSWER = "no_answer", "No answer"
+    BUSY = "busy", "Busy"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    REPLY = "reply", "Reply"
+    ATTEMPT = "attempt", "Attempt"
+    VISITED = "visited", "Visited"
+    NOTE = "note", "Note"
+
+
+class EvidenceLevel(models.TextChoices):
+    VERIFIED = "verified", "Verified"
+    SELF_REPORTED = "self_reported", "Self-reported"
+    IMPORTED = "imported", "Imported"
+
+
+class ContactEvent(models.Model):
+    """An append-only fact. PostgreSQL refuses UPDATE and DELETE (migration 0002's trigger):
+    a correction is a new event."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="contact_events")
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.PROTECT, related_name="contact_events")
+    staff = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="contact_events")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    direction = models.CharField(max_length=8, choices=Direction.choices, blank=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    evidence_level = models.CharField(max_length=16, choices=EvidenceLevel.choices)
+    # True when staff said it was done outside company channels (personal cell or address).
+    outside_company_channels = models.BooleanField(default=False)
+    body = models.TextField(blank=True)
+    talk_seconds = models.PositiveIntegerField(null=True, blank=True)
+    answered_by_person = models.BooleanField(null=True, blank=True)
+    # Evidence: the provider's identifiers and links.
+    call_sid = models.CharField(max_length=64, blank=True)
+    message_sid = models.CharField(max_length=64, blank=True)
+    recording_sid = models.CharField(max_length=64, blank=True)
+    email_message_id = models.CharField(max_length=255, blank=True)
+    source_system = models.CharField(max_length=60, blank=True, help_text="For imported events: where from.")
+    external_id = models.CharField(max_length=120, blank=True, help_text="For imported events: id there.")
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"], name="event_customer_time"),
+            models.Index(fields=["lead", "-occurred_at"], name="event_lead_time"),
+            models.Index(fields=["staff", "-occurred_at"], name="event_staff_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "source_system", "external_id"],
+                condition=~Q(external_id=""),
+                name="event_unique_import_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.get_outcome_display()} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValidationError("Contact events are append-only: record a new event instead.")
+        super().save(*args, **kwargs)
+
+
+class RejectedIntake(models.Model):
+    """A lead submission that was refused, kept (truncated) so an admin can see why."""
+
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.CharField(max_length=12, choices=IntakeChannel.choices)
+    reason = models.CharField(max_length=40)
+    message = models.TextField()
+    body_excerpt = models.TextField(blank=True)
+    body_size = models.PositiveIntegerField(default=0)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} rejected ({self.reason}) at {self.received_at:%Y-%m-%d %H:%M}"

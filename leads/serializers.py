@@ -1,0 +1,189 @@
+"""API input/output shapes. They validate and translate; services do the writing."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from leads.models import (
+    Channel,
+    ContactEvent,
+    Customer,
+    Lead,
+    LeadAssignment,
+    LeadStatus,
+    LeadStatusChange,
+    LeadVehicle,
+    Outcome,
+    RejectedIntake,
+    SourceType,
+)
+from leads.services import LeadData, VehicleData
+
+
+class VehicleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LeadVehicle
+        fields = ["interest", "condition", "year", "make", "model", "trim", "stock_number", "vin", "odometer"]
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    phones = serializers.SerializerMethodField()
+    emails = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Customer
+        fields = ["id", "store", "first_name", "last_name", "phones", "emails", "created_at"]
+        read_only_fields = ["id", "store", "created_at"]
+
+    def get_phones(self, obj) -> list[str]:
+        return [str(p.number) for p in obj.phones.all()]
+
+    def get_emails(self, obj) -> list[str]:
+        return [e.email for e in obj.emails.all()]
+
+
+class StatusChangeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LeadStatusChange
+        fields = ["from_status", "to_status", "changed_by", "changed_at"]
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LeadAssignment
+        fields = ["from_staff", "to_staff", "assigned_by", "reason", "assigned_at"]
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    customer = CustomerSerializer(read_only=True)
+    vehicles = VehicleSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id", "store", "customer", "source_type", "provider", "provider_lead_id", "intake_channel",
+            "comments", "received_at", "status", "owner", "duplicate_of", "in_claim_pool", "vehicles",
+        ]
+        read_only_fields = fields
+
+
+class LeadDetailSerializer(LeadSerializer):
+    status_changes = StatusChangeSerializer(many=True, read_only=True)
+    assignments = AssignmentSerializer(many=True, read_only=True)
+
+    class Meta(LeadSerializer.Meta):
+        fields = LeadSerializer.Meta.fields + ["status_changes", "assignments", "original_document"]
+        read_only_fields = fields
+
+
+class IntakeCustomerSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    phones = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list)
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
+    emails = serializers.ListField(child=serializers.CharField(max_length=254), required=False, default=list)
+
+
+class LeadIntakeSerializer(serializers.Serializer):
+    """JSON lead intake: POST /api/v1/leads/."""
+
+    store = serializers.SlugField(help_text="The store's slug.")
+    source_type = serializers.ChoiceField(choices=SourceType.choices)
+    provider = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    provider_lead_id = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    received_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    comments = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+    customer = IntakeCustomerSerializer()
+    vehicles = VehicleSerializer(many=True, required=False, default=list)
+
+    def to_lead_data(self, *, intake_channel: str, original_document: str) -> LeadData:
+        data = self.validated_data
+        customer = data["customer"]
+        phones = [p for p in [customer["phone"], *customer["phones"]] if p.strip()]
+        emails = [e for e in [customer["email"], *customer["emails"]] if e.strip()]
+        return LeadData(
+            source_type=data["source_type"],
+            intake_channel=intake_channel,
+            first_name=customer["first_name"].strip(),
+            last_name=customer["last_name"].strip(),
+            phones=[(p, "mobile") for p in phones],
+            emails=emails,
+            provider=data["provider"].strip(),
+            provider_lead_id=data["provider_lead_id"].strip(),
+            comments=data["comments"],
+            received_at=data["received_at"],
+            vehicles=[VehicleData(**v) for v in data["vehicles"]],
+            original_document=original_document,
+        )
+
+
+class LeadTransitionSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=LeadStatus.choices)
+
+
+class LeadAssignSerializer(serializers.Serializer):
+    owner = serializers.IntegerField(help_text="Staff id of the new owner.")
+    reason = serializers.CharField(max_length=300, required=False, default="Assigned by hand.")
+
+
+class ContactEventSerializer(serializers.ModelSerializer):
+    staff_name = serializers.CharField(source="staff.display_name", read_only=True, default="")
+
+    class Meta:
+        model = ContactEvent
+        fields = [
+            "id", "store", "customer", "lead", "staff", "staff_name", "channel", "direction", "outcome",
+            "occurred_at", "recorded_at", "evidence_level", "outside_company_channels", "body", "talk_seconds",
+            "answered_by_person", "call_sid", "message_sid", "recording_sid", "email_message_id",
+            "source_system", "external_id",
+        ]
+        read_only_fields = fields
+
+
+class ContactEventLogSerializer(serializers.Serializer):
+    """A self-reported note, call or visit, logged by the requesting staff member."""
+
+    lead = serializers.IntegerField()
+    channel = serializers.ChoiceField(choices=[Channel.NOTE, Channel.CALL, Channel.VISIT])
+    outcome = serializers.ChoiceField(choices=Outcome.choices, required=False)
+    direction = serializers.ChoiceField(choices=[("outbound", "Outbound"), ("inbound", "Inbound")], default="outbound")
+    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    outside_company_channels = serializers.BooleanField(
+        default=False, help_text="True when the call was made from a personal phone."
+    )
+
+    def validate(self, attrs):
+        defaults = {Channel.NOTE: Outcome.NOTE, Channel.VISIT: Outcome.VISITED}
+        if "outcome" not in attrs:
+            if attrs["channel"] not in defaults:
+                raise serializers.ValidationError({"outcome": "A call needs an outcome."})
+            attrs["outcome"] = defaults[attrs["channel"]]
+        return attrs
+
+
+class ImportEventSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=120)
+    customer = serializers.IntegerField()
+    lead = serializers.IntegerField(required=False, allow_null=True, default=None)
+    staff = serializers.IntegerField(required=False, allow_null=True, default=None)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    direction = serializers.ChoiceField(choices=[("outbound", "Outbound"), ("inbound", "Inbound"), ("", "-")], default="")
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    occurred_at = serializers.DateTimeField()
+    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+    talk_seconds = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0)
+
+
+class ContactEventImportSerializer(serializers.Serializer):
+    store = serializers.SlugField()
+    source_system = serializers.CharField(max_length=60)
+    events = ImportEventSerializer(many=True, allow_empty=False, max_length=5000)
+
+
+class RejectedIntakeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RejectedIntake
+        fields = ["id", "store", "channel", "reason", "message", "body_excerpt", "body_size", "remote_addr", "received_at"]
+        read_only_fields = fields

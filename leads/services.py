@@ -1,0 +1,509 @@
+"""Writes for customers, leads and contact events: the one write path for each.
+
+Views, serializers, intake parsers and tasks parse input and call these functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from leads.models import (
+    ALLOWED_TRANSITIONS,
+    OPEN_STATUSES,
+    Channel,
+    ContactEvent,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    Direction,
+    EvidenceLevel,
+    IntakeChannel,
+    Lead,
+    LeadAssignment,
+    LeadStatus,
+    LeadStatusChange,
+    LeadVehicle,
+    Outcome,
+    RejectedIntake,
+)
+from leads.normalize import email_normalize, phone_to_e164
+from org.models import Staff, Store
+
+
+@dataclass
+class VehicleData:
+    interest: str = "buy"
+    condition: str = ""
+    year: int | None = None
+    make: str = ""
+    model: str = ""
+    trim: str = ""
+    stock_number: str = ""
+    vin: str = ""
+    odometer: int | None = None
+
+
+@dataclass
+class LeadData:
+    """Everything an intake path extracted, before it touches the database."""
+
+    source_type: str
+    intake_channel: str
+    first_name: str = ""
+    last_name: str = ""
+    phones: list[tuple[str, str]] = field(default_factory=list)  # (raw number, kind)
+    emails: list[str] = field(default_factory=list)
+    provider: str = ""
+    provider_lead_id: str = ""
+    comments: str = ""
+    received_at: dt.datetime | None = None
+    vehicles: list[VehicleData] = field(default_factory=list)
+    original_document: str = ""
+
+
+@dataclass
+class LeadCreateResult:
+    lead: Lead
+    created: bool  # False when an identical (provider, provider lead id) was already stored
+    duplicate: bool  # True when attached as a duplicate of the customer's open lead
+
+
+def normalized_contacts(data: LeadData) -> tuple[list[tuple[str, str]], list[str]]:
+    """E.164 phones and normalized emails; raises ValidationError naming the field."""
+    phones: list[tuple[str, str]] = []
+    for index, (raw, kind) in enumerate(data.phones):
+        number = phone_to_e164(raw, field="phone" if index == 0 else f"phones[{index}]")
+        if number not in [p for p, _ in phones]:
+            phones.append((number, kind or "mobile"))
+    emails: list[str] = []
+    for index, raw in enumerate(data.emails):
+        email = email_normalize(raw, field="email" if index == 0 else f"emails[{index}]")
+        if email not in emails:
+            emails.append(email)
+    if not phones and not emails and not (data.first_name or data.last_name):
+        raise ValidationError({"customer": "A lead needs at least a name, a phone number or an email address."})
+    return phones, emails
+
+
+def customer_match(*, store: Store, phones: Iterable[str], emails: Iterable[str]) -> Customer | None:
+    """The store's customer with any of these phones or emails (phones first: they are surer)."""
+    phones, emails = list(phones), list(emails)
+    if phones:
+        hit = CustomerPhone.objects.filter(store=store, number__in=phones).select_related("customer").first()
+        if hit:
+            return hit.customer
+    if emails:
+        hit = CustomerEmail.objects.filter(store=store, email__in=emails).select_related("customer").first()
+        if hit:
+            return hit.customer
+    return None
+
+
+def customer_add_contacts(*, customer: Customer, phones: list[tuple[str, str]], emails: list[str]) -> None:
+    """Attach new phones/emails to the customer; ones already on any customer of the store stay put."""
+    have_phones = set(
+        CustomerPhone.objects.filter(store_id=customer.store_id, number__in=[p for p, _ in phones]).values_list(
+            "number", flat=True
+        )
+    )
+    have_emails = set(
+        CustomerEmail.objects.filter(store_id=customer.store_id, email__in=emails).values_list("email", flat=True)
+    )
+    CustomerPhone.objects.bulk_create(
+        [
+            CustomerPhone(store_id=customer.store_id, customer=customer, number=number, kind=kind)
+            for number, kind in phones
+            if number not in {str(p) for p in have_phones}
+        ],
+        ignore_conflicts=True,
+    )
+    CustomerEmail.objects.bulk_create(
+        [
+            CustomerEmail(store_id=customer.store_id, customer=customer, email=email)
+            for email in emails
+            if email not in have_emails
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def customer_match_or_create(
+    *, store: Store, first_name: str, last_name: str, phones: list[tuple[str, str]], emails: list[str]
+) -> tuple[Customer, bool]:
+    customer = customer_match(store=store, phones=[p for p, _ in phones], emails=emails)
+    created = False
+    if customer is None:
+        customer = Customer.objects.create(store=store, first_name=first_name[:100], last_name=last_name[:100])
+        created = True
+    elif not customer.full_name and (first_name or last_name):
+        customer.first_name, customer.last_name = first_name[:100], last_name[:100]
+        customer.save(update_fields=["first_name", "last_name"])
+    customer_add_contacts(customer=customer, phones=phones, emails=emails)
+    return customer, created
+
+
+def _existing_lead(store: Store, data: LeadData) -> Lead | None:
+    if not data.provider_lead_id:
+        return None
+    return Lead.objects.filter(store=store, provider=data.provider, provider_lead_id=data.provider_lead_id).first()
+
+
+def _lock_identities(store: Store, keys: list[str]) -> None:
+    """Serialize concurrent intake of the same person or the same provider lead id.
+
+    Transaction-scoped advisory locks, taken in sorted order so two intakes never deadlock:
+    a resend racing the original, or two sites posting one new customer at once, then see
+    each other's rows instead of creating a second lead or a second customer.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for key in sorted(set(keys)):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"intake:{store.pk}:{key}"])
+
+
+def lead_create(*, store: Store, data: LeadData, created_by: Staff | None = None) -> LeadCreateResult:
+    """Store a lead, or return the one already stored for the same provider lead id.
+
+    The lead, its customer, vehicles and first status row are written in one transaction;
+    routing is enqueued only after commit, and the routing_due_at column lets the sweeper
+    route it anyway if that message is lost.
+    """
+    phones, emails = normalized_contacts(data)
+    keys = [f"tel:{p}" for p, _ in phones] + [f"mail:{e}" for e in emails]
+    if data.provider_lead_id:
+        keys.append(f"provider:{data.provider}:{data.provider_lead_id}")
+    with transaction.atomic():
+        _lock_identities(store, keys)
+        existing = _existing_lead(store, data)
+        if existing:
+            return LeadCreateResult(lead=existing, created=False, duplicate=existing.duplicate_of_id is not None)
+        customer, _ = customer_match_or_create(
+            store=store, first_name=data.first_name, last_name=data.last_name, phones=phones, emails=emails
+        )
+        result = _lead_insert(store=store, customer=customer, data=data, created_by=created_by)
+        if result.lead.routing_due_at is not None:
+            from leads.tasks import lead_route_task
+
+            lead_id = result.lead.pk
+            transaction.on_commit(lambda: _enqueue_quietly(lead_route_task, lead_id))
+    return result
+
+
+def _enqueue_quietly(task, *args) -> None:
+    """Send a nudge to the workers; if the broker is down the sweeper routes the lead later."""
+    import logging
+
+    try:
+        task.apply_async(args=args, retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure must not fail an accepted lead
+        logging.getLogger(__name__).warning("broker unavailable; %s(%s) left to the sweeper", task.name, args)
+
+
+def open_lead_for(customer: Customer, *, now: dt.datetime, window_days: int) -> Lead | None:
+    return (
+        Lead.objects.select_for_update()
+        .filter(
+            customer=customer,
+            duplicate_of__isnull=True,
+            status__in=OPEN_STATUSES,
+            received_at__gte=now - dt.timedelta(days=window_days),
+        )
+        .order_by("-received_at", "-id")
+        .first()
+    )
+
+
+def _lead_insert(*, store: Store, customer: Customer, data: LeadData, created_by: Staff | None) -> LeadCreateResult:
+    now = timezone.now()
+    received_at = data.received_at or now
+    if received_at > now + dt.timedelta(minutes=5):
+        # Providers' clocks drift and zone-less ADF dates guess a zone: never let a lead
+        # look as if it arrived in the future, which would distort response times.
+        received_at = now
+    original = open_lead_for(customer, now=received_at, window_days=store.duplicate_window_days)
+    lead = Lead(
+        store=store,
+        customer=customer,
+        source_type=data.source_type,
+        provider=data.provider[:120],
+        provider_lead_id=data.provider_lead_id[:120],
+        intake_channel=data.intake_channel,
+        comments=data.comments,
+        received_at=received_at,
+        original_document=data.original_document,
+        created_by=created_by,
+    )
+    if original is not None:
+        lead.duplicate_of = original
+        lead.owner_id = original.owner_id
+        lead.in_claim_pool = original.owner_id is None and original.in_claim_pool
+        lead.routed_at = now
+    else:
+        lead.routing_due_at = now
+    lead.save()
+    LeadVehicle.objects.bulk_create(
+        [
+            LeadVehicle(
+                lead=lead,
+                interest=v.interest if v.interest in {"buy", "trade-in", "lease"} else "other",
+                condition=v.condition if v.condition in {"new", "used"} else "",
+                year=v.year if v.year and 1900 <= v.year <= 2100 else None,
+                make=v.make[:60],
+                model=v.model[:80],
+                trim=v.trim[:80],
+                stock_number=v.stock_number[:40],
+                vin=v.vin[:17].upper(),
+                odometer=v.odometer if v.odometer and v.odometer >= 0 else None,
+            )
+            for v in data.vehicles
+        ]
+    )
+    LeadStatusChange.objects.create(lead=lead, from_status="", to_status=LeadStatus.NEW, changed_by=created_by)
+    if original is not None:
+        LeadAssignment.objects.create(
+            lead=lead,
+            to_staff_id=original.owner_id,
+            reason=f"Duplicate of lead #{original.pk} (same customer within {store.duplicate_window_days} days): "
+            + ("goes to its owner." if original.owner_id else "follows it; that lead has no owner yet."),
+        )
+    return LeadCreateResult(lead=lead, created=True, duplicate=original is not None)
+
+
+def lead_transition(*, lead: Lead, to_status: str, by: Staff | None) -> Lead:
+    with transaction.atomic():
+        locked = Lead.objects.select_for_update().get(pk=lead.pk)
+        if to_status not in ALLOWED_TRANSITIONS.get(locked.status, set()):
+            allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[locked.status])) or "none (final status)"
+            raise ValidationError(
+                {"status": f"A {locked.get_status_display().lower()} lead cannot become {to_status!r}; allowed: {allowed}."}
+            )
+        LeadStatusChange.objects.create(lead=locked, from_status=locked.status, to_status=to_status, changed_by=by)
+        locked.status = to_status
+        locked.save(update_fields=["status"])
+    return locked
+
+
+def lead_assign(*, lead: Lead, to_staff: Staff | None, by: Staff | None, reason: str) -> Lead:
+    """Give a lead (and its open, ownerless duplicates) to a staff member of its store."""
+    if to_staff is not None and to_staff.store_id != lead.store_id:
+        raise ValidationError({"owner": "That person is not staff of this lead's store."})
+    if to_staff is not None and not to_staff.is_active:
+        raise ValidationError({"owner": "That person is no longer active."})
+    with transaction.atomic():
+        locked = Lead.objects.select_for_update().get(pk=lead.pk)
+        previous = locked.owner_id
+        locked.owner = to_staff
+        locked.in_claim_pool = False if to_staff else locked.in_claim_pool
+        locked.routed_at = locked.routed_at or timezone.now()
+        locked.save(update_fields=["owner", "in_claim_pool", "routed_at"])
+        LeadAssignment.objects.create(
+            lead=locked, from_staff_id=previous, to_staff=to_staff, assigned_by=by, reason=reason[:300]
+        )
+        followers = list(
+            Lead.objects.select_for_update().filter(duplicate_of=locked, owner__isnull=True, status__in=OPEN_STATUSES)
+        )
+        for follower in followers:
+            follower.owner = to_staff
+            follower.in_claim_pool = False
+            follower.save(update_fields=["owner", "in_claim_pool"])
+        LeadAssignment.objects.bulk_create(
+            [
+                LeadAssignment(lead=f, to_staff=to_staff, assigned_by=by, reason=f"Follows lead #{locked.pk}.")
+                for f in followers
+            ]
+        )
+    return locked
+
+
+def lead_route(*, lead_id: int) -> bool:
+    """Route one due lead. Returns False when another worker routed it already.
+
+    Until the store has routing rules (the distribution module), a new lead goes to the
+    store's claim pool, where every salesperson of the store sees it.
+    """
+    with transaction.atomic():
+        lead = (
+            Lead.objects.select_for_update(skip_locked=True)
+            .filter(pk=lead_id, routed_at__isnull=True)
+            .first()
+        )
+        if lead is None:
+            return False
+        now = timezone.now()
+        lead.in_claim_pool = lead.owner_id is None
+        lead.routed_at = now
+        lead.save(update_fields=["in_claim_pool", "routed_at"])
+        LeadAssignment.objects.create(
+            lead=lead, to_staff_id=lead.owner_id, reason="No routing rule: placed in the store's claim pool."
+        )
+    return True
+
+
+def lead_route_due(*, limit: int = 500) -> int:
+    """The sweeper: route every lead whose routing deadline has passed."""
+    due_ids = list(
+        Lead.objects.filter(routed_at__isnull=True, routing_due_at__lte=timezone.now())
+        .order_by("routing_due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(1 for lead_id in due_ids if lead_route(lead_id=lead_id))
+
+
+SELF_REPORTED_CHANNELS = {Channel.NOTE, Channel.CALL, Channel.VISIT, Channel.TEXT, Channel.EMAIL}
+MANUAL_OUTCOMES = {
+    Channel.NOTE: {Outcome.NOTE},
+    Channel.CALL: {Outcome.CONNECTED, Outcome.VOICEMAIL, Outcome.NO_ANSWER, Outcome.BUSY},
+    Channel.VISIT: {Outcome.VISITED},
+    Channel.TEXT: {Outcome.SENT, Outcome.REPLY},
+    Channel.EMAIL: {Outcome.SENT, Outcome.REPLY},
+}
+
+
+def contact_event_log(
+    *,
+    staff: Staff,
+    lead: Lead,
+    channel: str,
+    outcome: str,
+    body: str = "",
+    direction: str = Direction.OUTBOUND,
+    occurred_at: dt.datetime | None = None,
+    outside_company_channels: bool = False,
+) -> ContactEvent:
+    """A note, call, visit or message typed by staff: self-reported, never verified."""
+    if channel not in SELF_REPORTED_CHANNELS:
+        raise ValidationError({"channel": f"Unknown channel {channel!r}."})
+    if outcome not in MANUAL_OUTCOMES[channel]:
+        allowed = ", ".join(sorted(MANUAL_OUTCOMES[channel]))
+        raise ValidationError({"outcome": f"A {channel} cannot have outcome {outcome!r}; use one of: {allowed}."})
+    if staff.store_id != lead.store_id:
+        raise ValidationError({"lead": "That lead belongs to another store."})
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    if occurred_at > now + dt.timedelta(minutes=1):
+        raise ValidationError({"occurred_at": "A contact cannot be logged in the future."})
+    if channel == Channel.NOTE:
+        direction = Direction.NONE
+        if not body.strip():
+            raise ValidationError({"body": "A note needs some text."})
+    return ContactEvent.objects.create(
+        store_id=lead.store_id,
+        customer_id=lead.customer_id,
+        lead=lead,
+        staff=staff,
+        channel=channel,
+        direction=direction,
+        outcome=outcome,
+        occurred_at=occurred_at,
+        evidence_level=EvidenceLevel.SELF_REPORTED,
+        outside_company_channels=outside_company_channels,
+        body=body,
+    )
+
+
+@dataclass
+class ImportedEvent:
+    external_id: str
+    customer: Customer
+    lead: Lead | None
+    staff: Staff | None
+    channel: str
+    direction: str
+    outcome: str
+    occurred_at: dt.datetime
+    body: str = ""
+    talk_seconds: int | None = None
+
+
+def contact_events_import(*, store: Store, source_system: str, events: list[ImportedEvent]) -> tuple[int, int]:
+    """Historical events from another CRM: evidence 'imported', idempotent on external_id.
+
+    Returns (created, already_present)."""
+    for event in events:
+        if event.customer.store_id != store.pk or (event.staff and event.staff.store_id != store.pk):
+            raise ValidationError({"events": f"Event {event.external_id!r} refers to another store."})
+    with transaction.atomic():
+        created = ContactEvent.objects.bulk_create(
+            [
+                ContactEvent(
+                    store=store,
+                    customer=e.customer,
+                    lead=e.lead,
+                    staff=e.staff,
+                    channel=e.channel,
+                    direction=e.direction,
+                    outcome=e.outcome,
+                    occurred_at=e.occurred_at,
+                    evidence_level=EvidenceLevel.IMPORTED,
+                    body=e.body,
+                    talk_seconds=e.talk_seconds,
+                    source_system=source_system,
+                    external_id=e.external_id,
+                )
+                for e in events
+            ],
+            ignore_conflicts=True,
+        )
+    # With ignore_conflicts PostgreSQL returns no ids; count what is stored now instead.
+    stored = ContactEvent.objects.filter(
+        store=store, source_system=source_system, external_id__in=[e.external_id for e in events]
+    ).count()
+    del created
+    return stored, len(events) - stored
+
+
+def rejected_intake_record(
+    *, store: Store | None, channel: str, reason: str, message: str, body: bytes | str, remote_addr: str | None
+) -> RejectedIntake:
+    raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return RejectedIntake.objects.create(
+        store=store,
+        channel=channel,
+        reason=reason[:40],
+        message=message,
+        body_excerpt=raw[:4000],
+        body_size=len(body),
+        remote_addr=remote_addr or None,
+    )
+
+
+def lead_search_q(term: str) -> Q:
+    """Search by phone (digits), email (has @), provider lead id, or customer name prefix."""
+    term = term.strip()
+    digits = "".join(ch for ch in term if ch.isdigit())
+    if "@" in term:
+        return Q(customer__emails__email=term.lower())
+    if len(digits) >= 7 and len(digits) >= len(term.replace(" ", "")) - 4:
+        try:
+            return Q(customer__phones__number=phone_to_e164(term))
+        except ValidationError:
+            return Q(provider_lead_id=term)
+    parts = term.split()
+    if len(parts) >= 2:
+        return Q(customer__first_name__istartswith=parts[0], customer__last_name__istartswith=parts[-1])
+    return Q(customer__last_name__istartswith=term) | Q(customer__first_name__istartswith=term) | Q(
+        provider_lead_id=term
+    )
+
+
+__all__ = [
+    "IntakeChannel",
+    "LeadCreateResult",
+    "LeadData",
+    "VehicleData",
+    "contact_event_log",
+    "contact_events_import",
+    "lead_assign",
+    "lead_create",
+    "lead_route",
+    "lead_route_due",
+    "lead_transition",
+]

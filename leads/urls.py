@@ -1,0 +1,14 @@
+from django.urls import path
+
+from leads import views
+
+app_name = "leads"
+
+urlpatterns = [
+    path("leads/", views.lead_list, name="list"),
+    path("leads/new/", views.lead_new, name="new"),
+    path("leads/<int:pk>/", views.lead_detail, name="detail"),
+    path("leads/<int:pk>/log/", views.lead_log_contact, name="log"),
+    path("leads/<int:pk>/status/", views.lead_status, name="status"),
+    path("f/<slug:store_slug>/", views.web_form, name="web_form"),
+]

@@ -1,0 +1,197 @@
+"""Browser pages for leads. Thin: scope the query, validate the form, call a service."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import InvalidPage
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django_ratelimit.core import is_ratelimited
+
+from dealercrm.pagination import paginate_without_count
+from leads import services
+from leads.forms import LeadEntryForm, LeadFilterForm, LogContactForm, WebLeadForm
+from leads.models import IntakeChannel, LeadStatus, SourceType
+from leads.selectors import lead_timeline
+from org.models import SALES_ROLES, Store
+from org.scoping import leads_for, viewer_for
+
+PAGE_SIZE = 50
+
+
+@login_required
+def lead_list(request):
+    viewer = viewer_for(request.user)
+    form = LeadFilterForm(request.GET or None)
+    leads = leads_for(request.user).select_related("customer", "owner__user").order_by("-received_at", "-id")
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["q"]:
+            leads = leads.filter(services.lead_search_q(data["q"])).distinct()
+        if data["status"]:
+            leads = leads.filter(status=data["status"])
+        if data["source_type"]:
+            leads = leads.filter(source_type=data["source_type"])
+        if data["owner"] == "me" and viewer.staff:
+            leads = leads.filter(owner=viewer.staff)
+        elif data["owner"] == "none":
+            leads = leads.filter(owner__isnull=True)
+    try:
+        page = paginate_without_count(leads.prefetch_related("vehicles"), request.GET.get("page"), PAGE_SIZE)
+    except InvalidPage:
+        raise Http404("No such page.") from None
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "leads/lead_list.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+def lead_detail(request, pk: int, log_form: LogContactForm | None = None, status: int = 200):
+    lead = get_object_or_404(
+        leads_for(request.user).select_related("customer", "owner__user", "store", "duplicate_of"), pk=pk
+    )
+    context = {
+        "lead": lead,
+        "vehicles": lead.vehicles.all(),
+        "phones": lead.customer.phones.all(),
+        "emails": lead.customer.emails.all(),
+        "timeline": lead_timeline(lead),
+        "status_changes": lead.status_changes.select_related("changed_by__user"),
+        "assignments": lead.assignments.select_related("to_staff__user", "from_staff__user", "assigned_by__user"),
+        "log_form": log_form or LogContactForm(),
+        "next_statuses": [(s, LeadStatus(s).label) for s in lead.allowed_next_statuses()],
+    }
+    return render(request, "leads/lead_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def lead_log_contact(request, pk: int):
+    lead = get_object_or_404(leads_for(request.user).select_related("customer"), pk=pk)
+    staff = viewer_for(request.user).staff
+    form = LogContactForm(request.POST)
+    if staff is None:
+        form.add_error(None, "Only staff of a store can log contacts.")
+    if form.is_valid():
+        try:
+            services.contact_event_log(
+                staff=staff,
+                lead=lead,
+                channel=form.cleaned_data["channel"],
+                outcome=form.cleaned_data["outcome"],
+                body=form.cleaned_data["body"],
+                outside_company_channels=form.cleaned_data["outside_company_channels"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+    if request.htmx:
+        context = {"lead": lead, "log_form": form if form.errors else LogContactForm(), "timeline": lead_timeline(lead)}
+        return render(request, "leads/_timeline_block.html", context, status=422 if form.errors else 200)
+    if form.errors:
+        return lead_detail(request, pk, log_form=form, status=422)
+    messages.success(request, "Logged.")
+    return redirect("leads:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def lead_status(request, pk: int):
+    lead = get_object_or_404(leads_for(request.user), pk=pk)
+    try:
+        services.lead_transition(lead=lead, to_status=request.POST.get("status", ""), by=viewer_for(request.user).staff)
+        messages.success(request, f"Status changed to {LeadStatus(request.POST['status']).label.lower()}.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("leads:detail", pk=pk)
+
+
+@login_required
+def lead_new(request):
+    viewer = viewer_for(request.user)
+    if viewer.staff is None:
+        raise Http404("Only staff of a store enter leads.")
+    form = LeadEntryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        vehicle = services.VehicleData(
+            condition=data["condition"], year=data["year"], make=data["make"], model=data["model"],
+            stock_number=data["stock_number"],
+        )
+        lead_data = services.LeadData(
+            source_type=data["source_type"], intake_channel=IntakeChannel.MANUAL,
+            first_name=data["first_name"], last_name=data["last_name"],
+            phones=[(data["phone"], "mobile")] if data["phone"] else [],
+            emails=[data["email"]] if data["email"] else [],
+            comments=data["comments"],
+            vehicles=[vehicle] if any([data["make"], data["model"], data["stock_number"], data["year"]]) else [],
+        )
+        try:
+            result = services.lead_create(store=viewer.staff.store, data=lead_data, created_by=viewer.staff)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            lead = result.lead
+            if result.created and not result.duplicate and viewer.staff.role in SALES_ROLES:
+                # A salesperson logging their own walk-in or phone-up keeps it.
+                services.lead_assign(lead=lead, to_staff=viewer.staff, by=viewer.staff, reason="Entered by its owner.")
+            if result.duplicate:
+                messages.info(request, f"This customer already has an open lead (#{lead.duplicate_of_id}); linked as a duplicate.")
+            else:
+                messages.success(request, "Lead saved.")
+            if leads_for(request.user).filter(pk=lead.pk).exists():
+                return redirect("leads:detail", pk=lead.pk)
+            return redirect("leads:list")
+    return render(request, "leads/lead_new.html", {"form": form})
+
+
+def web_form(request, store_slug: str):
+    """The public inquiry form a store links from its website (no login)."""
+    store = get_object_or_404(Store, slug=store_slug, web_form_enabled=True)
+    form = WebLeadForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        limited = is_ratelimited(
+            request, group="web-form", key="ip", rate=settings.WEB_FORM_RATE, method="POST", increment=True
+        )
+        if limited:
+            form.is_valid()
+            form.add_error(None, "Too many submissions from your address. Please wait a minute or call us.")
+            status = 429
+        elif form.is_valid():
+            data = form.cleaned_data
+            if data["website"]:
+                # A bot filled the hidden field: thank it and store nothing but the rejection.
+                services.rejected_intake_record(
+                    store=store, channel=IntakeChannel.WEB_FORM, reason="honeypot",
+                    message="The hidden field was filled in.", body=str(dict(request.POST)),
+                    remote_addr=request.META.get("REMOTE_ADDR"),
+                )
+                return render(request, "leads/web_form_thanks.html", {"store": store})
+            lead_data = services.LeadData(
+                source_type=SourceType.DEALER_WEBSITE, intake_channel=IntakeChannel.WEB_FORM, provider="Web form",
+                first_name=data["first_name"], last_name=data["last_name"],
+                phones=[(data["phone"], "mobile")] if data["phone"] else [],
+                emails=[data["email"]] if data["email"] else [],
+                comments="\n".join(part for part in [data["vehicle"], data["comments"]] if part),
+            )
+            try:
+                services.lead_create(store=store, data=lead_data)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+                status = 400
+            else:
+                return render(request, "leads/web_form_thanks.html", {"store": store})
+        else:
+            status = 400
+    return render(request, "leads/web_form.html", {"store": store, "form": form}, status=status)

@@ -1,0 +1,183 @@
+"""Who may see what: the one place every view, API endpoint and admin list asks.
+
+- a salesperson (internet agent, retail, fleet): their own leads and the store's claim pool;
+- a sales manager: their teams' leads plus the store's unassigned leads (they assign them);
+- an internet director: the whole store;
+- a receptionist: only what her board needs: the store's unassigned leads and today's leads;
+- an admin / dealer principal: every store of the group; a Django superuser: everything.
+
+Anything outside the scope is simply absent from the queryset, so a lookup by id answers 404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from org.models import Role, Staff, Store, Team
+
+M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user_id: int
+    staff: Staff | None
+    everything: bool = False
+
+    @property
+    def role(self) -> str | None:
+        return self.staff.role if self.staff else None
+
+    @property
+    def is_group_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_store_wide(self) -> bool:
+        return self.role in (Role.INTERNET_DIRECTOR, Role.ADMIN) or self.everything
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.SALES_MANAGER
+
+    @property
+    def is_receptionist(self) -> bool:
+        return self.role == Role.RECEPTIONIST
+
+    def managed_team_ids(self) -> list[int]:
+        if not self.staff:
+            return []
+        return list(Team.objects.filter(manager=self.staff).values_list("id", flat=True))
+
+
+def viewer_for(user) -> Viewer:
+    """The viewer for a request's user, cached on the user object for the request."""
+    cached = getattr(user, "_dealercrm_viewer", None)
+    if cached is not None:
+        return cached
+    if not user or not user.is_authenticated:
+        viewer = Viewer(user_id=0, staff=None)
+    else:
+        staff = Staff.objects.select_related("store", "store__group", "user", "team").filter(
+            user_id=user.pk, is_active=True
+        ).first()
+        viewer = Viewer(user_id=user.pk, staff=staff, everything=bool(user.is_superuser and staff is None))
+    user._dealercrm_viewer = viewer
+    return viewer
+
+
+def stores_for(user) -> QuerySet[Store]:
+    viewer = viewer_for(user)
+    if viewer.everything:
+        return Store.objects.all()
+    if viewer.staff is None:
+        return Store.objects.none()
+    if viewer.is_group_admin:
+        return Store.objects.filter(group_id=viewer.staff.store.group_id)
+    return Store.objects.filter(pk=viewer.staff.store_id)
+
+
+def _store_filter(viewer: Viewer, path: str = "store") -> Q:
+    if viewer.everything:
+        return Q()
+    if viewer.staff is None:
+        return Q(pk__in=[])
+    if viewer.is_group_admin:
+        return Q(**{f"{path}__group_id": viewer.staff.store.group_id})
+    return Q(**{f"{path}_id": viewer.staff.store_id})
+
+
+def _lead_filter(viewer: Viewer, prefix: str = "") -> Q:
+    """The Q selecting the leads a viewer may see; prefix lets customers/events reuse it."""
+    store_q = _store_filter(viewer, f"{prefix}store")
+    if viewer.staff is None and not viewer.everything:
+        return Q(pk__in=[])
+    if viewer.is_store_wide:
+        return store_q
+    if viewer.is_manager:
+        return store_q & (
+            Q(**{f"{prefix}owner__team_id__in": viewer.managed_team_ids()})
+            | Q(**{f"{prefix}owner__isnull": True})
+        )
+    if viewer.is_receptionist:
+        since = timezone.now() - timedelta(hours=24)
+        return store_q & (Q(**{f"{prefix}owner__isnull": True}) | Q(**{f"{prefix}received_at__gte": since}))
+    # Salespeople: their own leads and the claim pool of their store.
+    return store_q & (
+        Q(**{f"{prefix}owner_id": viewer.staff.pk}) | Q(**{f"{prefix}in_claim_pool": True, f"{prefix}owner__isnull": True})
+    )
+
+
+def leads_for(user):
+    from leads.models import Lead
+
+    return Lead.objects.filter(_lead_filter(viewer_for(user)))
+
+
+def customers_for(user):
+    from leads.models import Customer, Lead
+
+    viewer = viewer_for(user)
+    customers = Customer.objects.filter(_store_filter(viewer))
+    if viewer.is_store_wide:
+        return customers
+    visible_leads = Lead.objects.filter(_lead_filter(viewer), customer_id=OuterRef("pk"))
+    return customers.filter(Exists(visible_leads))
+
+
+def contact_events_for(user):
+    from leads.models import ContactEvent
+
+    viewer = viewer_for(user)
+    events = ContactEvent.objects.filter(_store_filter(viewer))
+    if viewer.is_store_wide:
+        return events
+    return events.filter(customer__in=customers_for(user))
+
+
+def staff_for(user) -> QuerySet[Staff]:
+    return Staff.objects.filter(_store_filter(viewer_for(user)))
+
+
+def teams_for(user) -> QuerySet[Team]:
+    return Team.objects.filter(_store_filter(viewer_for(user)))
+
+
+def rejected_intakes_for(user):
+    from leads.models import RejectedIntake
+
+    viewer = viewer_for(user)
+    if not viewer.is_store_wide:
+        return RejectedIntake.objects.none()
+    if viewer.everything:
+        return RejectedIntake.objects.all()
+    return RejectedIntake.objects.filter(store__in=stores_for(user))
+
+
+def scoped(user, model: type[M]) -> QuerySet[M]:
+    """The viewer's queryset for any scoped model; the admin and generic views use this."""
+    from leads import models as lm
+
+    registry = {
+        Store: stores_for,
+        Staff: staff_for,
+        Team: teams_for,
+        lm.Lead: leads_for,
+        lm.Customer: customers_for,
+        lm.ContactEvent: contact_events_for,
+        lm.RejectedIntake: rejected_intakes_for,
+    }
+    if model in registry:
+        return registry[model](user)
+    raise LookupError(f"{model.__name__} has no scope rule; add one to org.scoping.scoped")
+
+
+def can_manage_store(user, store: Store) -> bool:
+    """Directors and admins configure a store; others only work in it."""
+    viewer = viewer_for(user)
+    return viewer.is_store_wide and stores_for(user).filter(pk=store.pk).exists()

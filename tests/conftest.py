@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+from factories import LeadFactory, StaffFactory, StoreFactory, TeamFactory
+from rest_framework.test import APIClient
+
+from org.models import Role
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """The rate limiter keeps counters in the cache (Redis); each test starts from zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def store(db):
+    return StoreFactory(slug="north-motors", name="North Motors")
+
+
+@pytest.fixture
+def other_store(db):
+    return StoreFactory(slug="south-motors", name="South Motors")
+
+
+@pytest.fixture
+def org(store):
+    """One store as the seeds describe it, in miniature: a team with a manager, two agents, a retail
+    salesperson, a director and a receptionist."""
+    manager = StaffFactory(store=store, role=Role.SALES_MANAGER, user__username="manager")
+    team = TeamFactory(store=store, name="Team A", manager=manager)
+    other_team = TeamFactory(store=store, name="Team B")
+    people = {
+        "manager": manager,
+        "team": team,
+        "agent": StaffFactory(store=store, role=Role.INTERNET_AGENT, team=team, user__username="agent"),
+        "agent2": StaffFactory(store=store, role=Role.INTERNET_AGENT, team=other_team, user__username="agent2"),
+        "retail": StaffFactory(store=store, role=Role.RETAIL, team=team, user__username="retail"),
+        "director": StaffFactory(store=store, role=Role.INTERNET_DIRECTOR, user__username="director"),
+        "receptionist": StaffFactory(store=store, role=Role.RECEPTIONIST, user__username="receptionist"),
+        "admin": StaffFactory(store=store, role=Role.ADMIN, user__username="admin"),
+    }
+    return people
+
+
+def api_client_for(staff) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user=staff.user)
+    return client
+
+
+@pytest.fixture
+def api_for():
+    return api_client_for
+
+
+@pytest.fixture
+def lead_for(store):
+    def make(owner=None, **kwargs):
+        return LeadFactory(store=kwargs.pop("store", store), owner=owner, **kwargs)
+
+    return make
