@@ -1,0 +1,123 @@
+"""Timers with a real Celery worker (and its beat) on real Redis, against the test database.
+
+A lead is saved first; its routing is a Celery message sent after commit, and a deadline
+column the beat sweeper checks every 10 s. These tests prove both paths with real processes:
+the message path, and the sweeper that routes a lead whose message was lost.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from dealercrm.celery import app as celery_app
+from leads import services
+from leads.models import IntakeChannel, Lead, SourceType
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def lead_data(n: int) -> services.LeadData:
+    return services.LeadData(
+        source_type=SourceType.THIRD_PARTY,
+        intake_channel=IntakeChannel.API,
+        first_name="Worker",
+        last_name=f"Test{n}",
+        phones=[(f"+1312555{n:04d}", "mobile")],
+        provider="CarGurus",
+        provider_lead_id=f"W-{n}",
+    )
+
+
+def start_worker(tmp_path: Path, *, with_beat: bool) -> subprocess.Popen:
+    db = connection.settings_dict
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        REDIS_URL=settings.REDIS_URL,
+        CELERY_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE,
+        DJANGO_DEBUG="1",
+    )
+    command = [sys.executable, "-m", "celery", "-A", "dealercrm", "worker", "--pool", "solo", "--loglevel", "INFO"]
+    if with_beat:
+        command += ["--beat", "--schedule", str(tmp_path / "beat-schedule")]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=open(tmp_path / "worker.log", "wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def wait_until_routed(lead_id: int, timeout: float) -> Lead:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lead = Lead.objects.get(pk=lead_id)
+        if lead.routed_at is not None:
+            return lead
+        time.sleep(0.3)
+    raise AssertionError(f"lead {lead_id} was not routed within {timeout} s")
+
+
+@pytest.fixture
+def empty_queue():
+    with celery_app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+    yield
+
+
+def test_worker_routes_a_new_lead_from_the_message(tmp_path, store, empty_queue):
+    worker = start_worker(tmp_path, with_beat=False)
+    try:
+        lead = services.lead_create(store=store, data=lead_data(1)).lead  # commits; on_commit sends the task
+        routed = wait_until_routed(lead.pk, timeout=30)
+    finally:
+        stop(worker)
+    assert routed.in_claim_pool is True
+    assert routed.assignments.count() == 1
+    assert "lead_route_task" in (tmp_path / "worker.log").read_text()
+
+
+def test_lead_whose_message_was_lost_is_routed_by_the_beat_sweeper(tmp_path, store, empty_queue):
+    """Accepted while every worker was down, then Redis lost the message (a restart without
+    persistence): the deadline column still brings it to the sweeper once beat runs again."""
+    lead = services.lead_create(store=store, data=lead_data(2)).lead
+    with celery_app.connection_for_write() as conn:
+        lost = conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+    assert lost == 1
+    assert Lead.objects.get(pk=lead.pk).routed_at is None
+    worker = start_worker(tmp_path, with_beat=True)
+    try:
+        routed = wait_until_routed(lead.pk, timeout=45)
+    finally:
+        stop(worker)
+    assert routed.in_claim_pool is True
+    assert "lead_route_due_task" in (tmp_path / "worker.log").read_text()
+
+
+def test_intake_succeeds_when_the_broker_is_down(store, monkeypatch):
+    """A lead that was accepted is never lost: with Redis unreachable the lead is still stored,
+    with its routing deadline set for the sweeper."""
+    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    monkeypatch.setattr(celery_app.conf, "broker_write_url", None)
+    monkeypatch.setattr(celery_app, "_pool", None)
+    result = services.lead_create(store=store, data=lead_data(3))
+    celery_app._pool = None
+    lead = Lead.objects.get(pk=result.lead.pk)
+    assert lead.routed_at is None and lead.routing_due_at is not None
