@@ -171,6 +171,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Leads, customers, contact events and everything else of DealerCRM.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "leads.models.LeadStatus.choices",
+        "IntakeChannelEnum": "leads.models.IntakeChannel.choices",
+        "ContactChannelEnum": "leads.models.Channel.choices",
+        "LoggableChannelEnum": "leads.serializers.LOGGABLE_CHANNELS",
+    },
 }
 
 # Celery: Redis broker, JSON only, late acks so a task a dying worker held is redelivered.

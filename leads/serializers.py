@@ -141,11 +141,14 @@ class ContactEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+LOGGABLE_CHANNELS = [(Channel.NOTE, "Note"), (Channel.CALL, "Call"), (Channel.VISIT, "Visit")]
+
+
 class ContactEventLogSerializer(serializers.Serializer):
     """A self-reported note, call or visit, logged by the requesting staff member."""
 
     lead = serializers.IntegerField()
-    channel = serializers.ChoiceField(choices=[Channel.NOTE, Channel.CALL, Channel.VISIT])
+    channel = serializers.ChoiceField(choices=LOGGABLE_CHANNELS)
     outcome = serializers.ChoiceField(choices=Outcome.choices, required=False)
     direction = serializers.ChoiceField(choices=[("outbound", "Outbound"), ("inbound", "Inbound")], default="outbound")
     body = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
