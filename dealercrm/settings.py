@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "org.middleware.StoreTimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "dealercrm.urls"
