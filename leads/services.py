@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from leads.models import (
@@ -93,45 +93,37 @@ def normalized_contacts(data: LeadData) -> tuple[list[tuple[str, str]], list[str
 
 
 def customer_match(*, store: Store, phones: Iterable[str], emails: Iterable[str]) -> Customer | None:
-    """The store's customer with any of these phones or emails (phones first: they are surer)."""
+    """The store's customer with any of these phones or emails, in one query.
+
+    A phone match wins over an email match (a shared family email is commoner than a shared
+    cell), then the oldest customer."""
     phones, emails = list(phones), list(emails)
-    if phones:
-        hit = CustomerPhone.objects.filter(store=store, number__in=phones).select_related("customer").first()
-        if hit:
-            return hit.customer
-    if emails:
-        hit = CustomerEmail.objects.filter(store=store, email__in=emails).select_related("customer").first()
-        if hit:
-            return hit.customer
-    return None
+    if not phones and not emails:
+        return None
+    by_phone = CustomerPhone.objects.filter(store=store, number__in=phones).values("customer_id")
+    by_email = CustomerEmail.objects.filter(store=store, email__in=emails).values("customer_id")
+    phone_hit = Exists(CustomerPhone.objects.filter(customer_id=OuterRef("pk"), number__in=phones))
+    return (
+        Customer.objects.filter(Q(pk__in=by_phone) | Q(pk__in=by_email), store=store)
+        .annotate(phone_hit=phone_hit)
+        .order_by("-phone_hit", "pk")
+        .first()
+    )
 
 
 def customer_add_contacts(*, customer: Customer, phones: list[tuple[str, str]], emails: list[str]) -> None:
-    """Attach new phones/emails to the customer; ones already on any customer of the store stay put."""
-    have_phones = set(
-        CustomerPhone.objects.filter(store_id=customer.store_id, number__in=[p for p, _ in phones]).values_list(
-            "number", flat=True
+    """Attach new phones/emails to the customer; one already on a customer of the store stays
+    where it is (the per-store unique constraints decide, so no read is needed first)."""
+    if phones:
+        CustomerPhone.objects.bulk_create(
+            [CustomerPhone(store_id=customer.store_id, customer=customer, number=n, kind=k) for n, k in phones],
+            ignore_conflicts=True,
         )
-    )
-    have_emails = set(
-        CustomerEmail.objects.filter(store_id=customer.store_id, email__in=emails).values_list("email", flat=True)
-    )
-    CustomerPhone.objects.bulk_create(
-        [
-            CustomerPhone(store_id=customer.store_id, customer=customer, number=number, kind=kind)
-            for number, kind in phones
-            if number not in {str(p) for p in have_phones}
-        ],
-        ignore_conflicts=True,
-    )
-    CustomerEmail.objects.bulk_create(
-        [
-            CustomerEmail(store_id=customer.store_id, customer=customer, email=email)
-            for email in emails
-            if email not in have_emails
-        ],
-        ignore_conflicts=True,
-    )
+    if emails:
+        CustomerEmail.objects.bulk_create(
+            [CustomerEmail(store_id=customer.store_id, customer=customer, email=e) for e in emails],
+            ignore_conflicts=True,
+        )
 
 
 def customer_match_or_create(
@@ -165,8 +157,11 @@ def _lock_identities(store: Store, keys: list[str]) -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        for key in sorted(set(keys)):
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"intake:{store.pk}:{key}"])
+        # One round trip; the inner ORDER BY fixes the order the locks are taken in.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT k FROM unnest(%s::text[]) AS k ORDER BY k) AS keys",
+            [[f"intake:{store.pk}:{key}" for key in sorted(set(keys))]],
+        )
 
 
 def lead_create(*, store: Store, data: LeadData, created_by: Staff | None = None) -> LeadCreateResult:
@@ -476,16 +471,21 @@ def rejected_intake_record(
 
 
 def lead_search_q(term: str) -> Q:
-    """Search by phone (digits), email (has @), provider lead id, or customer name prefix."""
+    """Search by phone (digits), email (has @), provider lead id, or customer name prefix.
+
+    Phone and email go through subqueries rather than joins, so a customer with several
+    numbers does not repeat their leads and no DISTINCT is needed.
+    """
     term = term.strip()
     digits = "".join(ch for ch in term if ch.isdigit())
     if "@" in term:
-        return Q(customer__emails__email=term.lower())
+        return Q(customer_id__in=CustomerEmail.objects.filter(email=term.lower()).values("customer_id"))
     if len(digits) >= 7 and len(digits) >= len(term.replace(" ", "")) - 4:
         try:
-            return Q(customer__phones__number=phone_to_e164(term))
+            number = phone_to_e164(term)
         except ValidationError:
             return Q(provider_lead_id=term)
+        return Q(customer_id__in=CustomerPhone.objects.filter(number=number).values("customer_id"))
     parts = term.split()
     if len(parts) >= 2:
         return Q(customer__first_name__istartswith=parts[0], customer__last_name__istartswith=parts[-1])

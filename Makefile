@@ -1,0 +1,16 @@
+# Shortcuts; the README's two commands are ./dev start and ./dev test.
+.PHONY: start test bench bench-intake bench-lead-list
+
+start:
+	./dev start
+
+test:
+	./dev test
+
+bench: bench-intake bench-lead-list
+
+bench-intake:
+	./dev manage check >/dev/null && .venv/bin/python bench/intake.py
+
+bench-lead-list:
+	./dev manage check >/dev/null && .venv/bin/python bench/lead_list.py
