@@ -8,14 +8,14 @@ from org.admin import ScopedAdmin
 class CustomerAdmin(ScopedAdmin):
     list_display = ["__str__", "store", "created_at"]
     search_fields = ["last_name", "first_name"]
-    list_filter = ["store"]
+    list_filter = [("store", admin.RelatedOnlyFieldListFilter)]
     show_full_result_count = False
 
 
 @admin.register(Lead)
 class LeadAdmin(ScopedAdmin):
     list_display = ["id", "customer", "store", "source_type", "provider", "status", "owner", "received_at"]
-    list_filter = ["store", "status", "source_type"]
+    list_filter = [("store", admin.RelatedOnlyFieldListFilter), "status", "source_type"]
     list_select_related = ["customer", "store", "owner__user"]
     raw_id_fields = ["customer", "owner", "duplicate_of", "created_by"]
     show_full_result_count = False
@@ -26,7 +26,7 @@ class ContactEventAdmin(ScopedAdmin):
     """Read-only: contact events are append-only (the database refuses changes)."""
 
     list_display = ["occurred_at", "channel", "direction", "outcome", "evidence_level", "staff", "customer"]
-    list_filter = ["store", "channel", "evidence_level"]
+    list_filter = [("store", admin.RelatedOnlyFieldListFilter), "channel", "evidence_level"]
     list_select_related = ["staff__user", "customer"]
     show_full_result_count = False
 

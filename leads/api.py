@@ -13,8 +13,9 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dealercrm.api import scoped_choice
 from leads import intake, services
-from leads.models import ContactEvent, Customer, IntakeChannel, Lead, SourceType
+from leads.models import ContactEvent, Customer, IntakeChannel, Lead, RejectedIntake, SourceType
 from leads.serializers import (
     ContactEventImportSerializer,
     ContactEventLogSerializer,
@@ -56,6 +57,9 @@ def staff_of_request(request):
 
 
 class LeadFilter(django_filters.FilterSet):
+    owner = scoped_choice(staff_for)
+    store = scoped_choice(stores_for)
+    customer = scoped_choice(customers_for)
     received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
     received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
     unassigned = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull")
@@ -65,10 +69,12 @@ class LeadFilter(django_filters.FilterSet):
         fields = ["status", "source_type", "owner", "store", "intake_channel", "customer", "in_claim_pool"]
 
 
+def with_relations(queryset):
+    return queryset.select_related("customer").prefetch_related("vehicles", "customer__phones", "customer__emails")
+
+
 def lead_queryset(user):
-    return leads_for(user).select_related("customer").prefetch_related(
-        "vehicles", "customer__phones", "customer__emails"
-    )
+    return with_relations(leads_for(user))
 
 
 @extend_schema(tags=["leads"])
@@ -83,7 +89,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         queryset = lead_queryset(self.request.user).order_by("-received_at", "-id")
         term = self.request.query_params.get("q", "").strip()
         if term:
-            queryset = queryset.filter(services.lead_search_q(term)).distinct()
+            queryset = queryset.filter(services.lead_search_q(term))
         return queryset
 
     def get_serializer_class(self):
@@ -142,7 +148,9 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if to_staff is None or to_staff.store_id != lead.store_id:
             raise ValidationError({"owner": ["Unknown staff member for this lead's store."]})
         services.lead_assign(lead=lead, to_staff=to_staff, by=viewer.staff, reason=serializer.validated_data["reason"])
-        return Response(LeadSerializer(lead_queryset(request.user).get(pk=lead.pk)).data)
+        # Not re-read through the caller's scope: assigning can move the lead out of it (a manager
+        # giving a lead to another team, a receptionist an older lead), and the answer is still the lead.
+        return Response(LeadSerializer(with_relations(Lead.objects.filter(pk=lead.pk)).get()).data)
 
 
 class AnyBodyParser(parsers.BaseParser):
@@ -171,7 +179,10 @@ class AdfIntakeView(APIView):
     def post(self, request):
         from django.conf import settings
 
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return Response({"body": ["The Content-Length header is not a number."]}, status=status.HTTP_400_BAD_REQUEST)
         store = store_for_intake(request.user, request.query_params.get("store", ""))
         source_type = request.query_params.get("source_type") or None
         if source_type and source_type not in SourceType.values:
@@ -184,7 +195,7 @@ class AdfIntakeView(APIView):
                 body=b"", remote_addr=request.META.get("REMOTE_ADDR"),
             )
             return Response(
-                {"body": [f"The body is {length} bytes; the limit is {settings.INTAKE_MAX_BYTES}."]},
+                {"body": [f"The body is {length} bytes; the limit is {settings.INTAKE_MAX_BYTES}."], "reason": "too_large"},
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
         try:
@@ -199,10 +210,18 @@ class AdfIntakeView(APIView):
         return Response(body, status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
 
+class CustomerFilter(django_filters.FilterSet):
+    store = scoped_choice(stores_for)
+
+    class Meta:
+        model = Customer
+        fields = ["store"]
+
+
 @extend_schema(tags=["customers"])
 class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     serializer_class = CustomerSerializer
-    filterset_fields = ["store"]
+    filterset_class = CustomerFilter
     search_fields = ["last_name", "first_name", "emails__email"]
     http_method_names = ["get", "patch", "head", "options"]
 
@@ -211,6 +230,9 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.U
 
 
 class ContactEventFilter(django_filters.FilterSet):
+    customer = scoped_choice(customers_for)
+    lead = scoped_choice(leads_for)
+    staff = scoped_choice(staff_for)
     occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
@@ -266,6 +288,8 @@ class ContactEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
                 raise ValidationError({f"events[{index}].customer": [f"Unknown customer {row['customer']} in this store."]})
             if row["lead"] and row["lead"] not in leads:
                 raise ValidationError({f"events[{index}].lead": [f"Unknown lead {row['lead']} in this store."]})
+            if row["lead"] and leads[row["lead"]].customer_id != row["customer"]:
+                raise ValidationError({f"events[{index}].lead": [f"Lead {row['lead']} is not customer {row['customer']}'s."]})
             if row["staff"] and row["staff"] not in staff:
                 raise ValidationError({f"events[{index}].staff": [f"Unknown staff {row['staff']} in this store."]})
             events.append(
@@ -276,14 +300,22 @@ class ContactEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
                     body=row["body"], talk_seconds=row["talk_seconds"],
                 )
             )
-        stored, skipped = services.contact_events_import(store=store, source_system=data["source_system"], events=events)
-        return Response({"stored": stored, "already_present": skipped})
+        stored, already = services.contact_events_import(store=store, source_system=data["source_system"], events=events)
+        return Response({"stored": stored, "already_present": already})
+
+
+class RejectedIntakeFilter(django_filters.FilterSet):
+    store = scoped_choice(stores_for)
+
+    class Meta:
+        model = RejectedIntake
+        fields = ["store", "channel", "reason"]
 
 
 @extend_schema(tags=["leads"])
 class RejectedIntakeViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = RejectedIntakeSerializer
-    filterset_fields = ["store", "channel", "reason"]
+    filterset_class = RejectedIntakeFilter
 
     def get_queryset(self):
         return rejected_intakes_for(self.request.user).order_by("-received_at", "-id")

@@ -421,12 +421,17 @@ class ImportedEvent:
 def contact_events_import(*, store: Store, source_system: str, events: list[ImportedEvent]) -> tuple[int, int]:
     """Historical events from another CRM: evidence 'imported', idempotent on external_id.
 
-    Returns (created, already_present)."""
+    Returns (created, already_present): a resend of the same batch answers (0, N)."""
     for event in events:
         if event.customer.store_id != store.pk or (event.staff and event.staff.store_id != store.pk):
             raise ValidationError({"events": f"Event {event.external_id!r} refers to another store."})
+        if event.lead is not None and event.lead.customer_id != event.customer.pk:
+            raise ValidationError({"events": f"Event {event.external_id!r}: the lead is another customer's."})
+    ids = {e.external_id for e in events}
     with transaction.atomic():
-        created = ContactEvent.objects.bulk_create(
+        _lock_identities(store, [f"import:{source_system}"])
+        present = ContactEvent.objects.filter(store=store, source_system=source_system, external_id__in=ids).count()
+        ContactEvent.objects.bulk_create(
             [
                 ContactEvent(
                     store=store,
@@ -447,12 +452,8 @@ def contact_events_import(*, store: Store, source_system: str, events: list[Impo
             ],
             ignore_conflicts=True,
         )
-    # With ignore_conflicts PostgreSQL returns no ids; count what is stored now instead.
-    stored = ContactEvent.objects.filter(
-        store=store, source_system=source_system, external_id__in=[e.external_id for e in events]
-    ).count()
-    del created
-    return stored, len(events) - stored
+        stored = ContactEvent.objects.filter(store=store, source_system=source_system, external_id__in=ids).count()
+    return stored - present, present
 
 
 def rejected_intake_record(

@@ -31,7 +31,7 @@ def lead_list(request):
     if form.is_valid():
         data = form.cleaned_data
         if data["q"]:
-            leads = leads.filter(services.lead_search_q(data["q"])).distinct()
+            leads = leads.filter(services.lead_search_q(data["q"]))
         if data["status"]:
             leads = leads.filter(status=data["status"])
         if data["source_type"]:

@@ -38,7 +38,7 @@ class StoreAdmin(ScopedAdmin):
 @admin.register(Team)
 class TeamAdmin(ScopedAdmin):
     list_display = ["name", "store", "manager"]
-    list_filter = ["store"]
+    list_filter = [("store", admin.RelatedOnlyFieldListFilter)]
 
 
 class ShiftInline(admin.TabularInline):
@@ -54,7 +54,7 @@ class TimeOffInline(admin.TabularInline):
 @admin.register(Staff)
 class StaffAdmin(ScopedAdmin):
     list_display = ["display_name", "role", "store", "team", "is_active", "available"]
-    list_filter = ["store", "role", "team", "is_active"]
+    list_filter = [("store", admin.RelatedOnlyFieldListFilter), "role", ("team", admin.RelatedOnlyFieldListFilter), "is_active"]
     search_fields = ["user__first_name", "user__last_name", "user__username"]
     list_select_related = ["user", "store", "team"]
     inlines = [ShiftInline, TimeOffInline]

@@ -16,6 +16,12 @@ def _clean_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """The factories hash a password per user; PBKDF2 would make that take seconds."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def store(db):
     return StoreFactory(slug="north-motors", name="North Motors")

@@ -233,7 +233,7 @@ def test_import_is_idempotent_and_marked_imported(store, org):
         for i in range(3)
     ]
     assert services.contact_events_import(store=store, source_system="OldCRM", events=events) == (3, 0)
-    assert services.contact_events_import(store=store, source_system="OldCRM", events=events) == (3, 0)
+    assert services.contact_events_import(store=store, source_system="OldCRM", events=events) == (0, 3)
     assert ContactEvent.objects.filter(evidence_level=EvidenceLevel.IMPORTED).count() == 3
     assert ContactEvent.objects.order_by("occurred_at").first().occurred_at == when
 
