@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import django_filters
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
@@ -73,6 +73,16 @@ def with_relations(queryset):
     return queryset.select_related("customer").prefetch_related("vehicles", "customer__phones", "customer__emails")
 
 
+def intake_answer(results: list[services.LeadCreateResult]) -> list[dict]:
+    """The stored leads as the integration sees them, with created/duplicate flags.
+
+    The service hands back the lead objects it wrote; their relations are fetched in one
+    batch rather than by re-reading each lead through the caller's scope."""
+    leads = [r.lead for r in results]
+    prefetch_related_objects(leads, "customer", "vehicles", "customer__phones", "customer__emails")
+    return [dict(LeadSerializer(r.lead).data, created=r.created, duplicate=r.duplicate) for r in results]
+
+
 def lead_queryset(user):
     return with_relations(leads_for(user))
 
@@ -122,8 +132,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             intake_channel=IntakeChannel.API, original_document=json.dumps(request.data, default=str)[:100000]
         )
         result = services.lead_create(store=store, data=data, created_by=viewer_for(request.user).staff)
-        lead = lead_queryset(request.user).filter(pk=result.lead.pk).first() or result.lead
-        body = dict(LeadSerializer(lead).data, created=result.created, duplicate=result.duplicate)
+        (body,) = intake_answer([result])
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
     @extend_schema(request=LeadTransitionSerializer, responses=LeadSerializer)
@@ -204,9 +213,7 @@ class AdfIntakeView(APIView):
             )
         except intake.IntakeRejected as exc:
             return Response({exc.field: [str(exc)], "reason": exc.reason}, status=exc.status)
-        body = [
-            dict(LeadSerializer(r.lead).data, created=r.created, duplicate=r.duplicate) for r in outcome.results
-        ]
+        body = intake_answer(outcome.results)
         return Response(body, status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from leads.models import (
@@ -93,22 +93,21 @@ def normalized_contacts(data: LeadData) -> tuple[list[tuple[str, str]], list[str
 
 
 def customer_match(*, store: Store, phones: Iterable[str], emails: Iterable[str]) -> Customer | None:
-    """The store's customer with any of these phones or emails, in one query.
+    """The store's customer with any of these phones or emails.
 
     A phone match wins over an email match (a shared family email is commoner than a shared
-    cell), then the oldest customer."""
+    cell). Two index lookups on the per-store unique keys: an OR of both would scan every
+    customer of the store."""
     phones, emails = list(phones), list(emails)
-    if not phones and not emails:
-        return None
-    by_phone = CustomerPhone.objects.filter(store=store, number__in=phones).values("customer_id")
-    by_email = CustomerEmail.objects.filter(store=store, email__in=emails).values("customer_id")
-    phone_hit = Exists(CustomerPhone.objects.filter(customer_id=OuterRef("pk"), number__in=phones))
-    return (
-        Customer.objects.filter(Q(pk__in=by_phone) | Q(pk__in=by_email), store=store)
-        .annotate(phone_hit=phone_hit)
-        .order_by("-phone_hit", "pk")
-        .first()
-    )
+    if phones:
+        hit = CustomerPhone.objects.filter(store=store, number__in=phones).order_by("customer_id").first()
+        if hit is not None:
+            return hit.customer
+    if emails:
+        hit = CustomerEmail.objects.filter(store=store, email__in=emails).order_by("customer_id").first()
+        if hit is not None:
+            return hit.customer
+    return None
 
 
 def customer_add_contacts(*, customer: Customer, phones: list[tuple[str, str]], emails: list[str]) -> None:
