@@ -2,7 +2,7 @@
 served by gunicorn on PostgreSQL, with production settings.
 
     ./dev manage shell -c "" >/dev/null   # once, so .venv exists
-    .venv/bin/python bench/intake.py [--seconds 30] [--connections 8] [--workers 4]   (needs wrk)
+    .venv/bin/python bench/intake.py [--seconds 30] [--connections 6] [--workers 3]   (needs wrk)
 
 Prints sustained leads/s, p50/p99 latency and the web workers' resident memory.
 Target (2 cores): >= 150 leads/s sustained, p99 < 150 ms, each web worker < 150 MB.
@@ -73,8 +73,8 @@ def run_wrk(port: int, token: str, store: str, phones_file: str, seconds: float,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=3)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench/intake needs wrk: apt-get install wrk")

@@ -107,11 +107,14 @@ def intake_adf(
             str(exc), reason=exc.code, status=413 if exc.code == "too_large" else 400
         )) from None
     try:
-        with transaction.atomic():
-            results = [
-                lead_create(store=store, data=lead_data_from_adf(p, channel=channel, source_type=source_type))
-                for p in prospects
-            ]
+        datas = [lead_data_from_adf(p, channel=channel, source_type=source_type) for p in prospects]
+        if len(datas) == 1:
+            # lead_create is one transaction already; an outer one would only add a savepoint.
+            results = [lead_create(store=store, data=datas[0])]
+        else:
+            # Every prospect of the document is stored, or none is.
+            with transaction.atomic():
+                results = [lead_create(store=store, data=data) for data in datas]
     except ValidationError as exc:
         detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
         raise _reject(store, channel, body, remote_addr, IntakeRejected(

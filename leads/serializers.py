@@ -16,6 +16,7 @@ from leads.models import (
     Outcome,
     RejectedIntake,
     SourceType,
+    VehicleInterest,
 )
 from leads.services import LeadData, VehicleData
 
@@ -67,6 +68,31 @@ class LeadSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class IntakeReceiptSerializer(serializers.Serializer):
+    """What an intake post answers: the stored lead's identity and where it went.
+
+    A receipt rather than the full lead: providers need the id and whether it was new, and
+    building the full lead would cost four more queries on the busiest endpoint. A plain
+    Serializer, as ModelSerializer introspects the model again on every request."""
+
+    id = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+    store = serializers.IntegerField(source="store_id")
+    customer = serializers.IntegerField(source="customer_id")
+    source_type = serializers.CharField()
+    provider = serializers.CharField()
+    provider_lead_id = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    owner = serializers.IntegerField(source="owner_id", allow_null=True)
+    duplicate_of = serializers.IntegerField(source="duplicate_of_id", allow_null=True)
+    created = serializers.BooleanField()
+    duplicate = serializers.BooleanField()
+
+    def get_url(self, obj) -> str:
+        return f"/api/v1/leads/{obj.pk}/"
+
+
 class LeadDetailSerializer(LeadSerializer):
     status_changes = StatusChangeSerializer(many=True, read_only=True)
     assignments = AssignmentSerializer(many=True, read_only=True)
@@ -74,6 +100,18 @@ class LeadDetailSerializer(LeadSerializer):
     class Meta(LeadSerializer.Meta):
         fields = LeadSerializer.Meta.fields + ["status_changes", "assignments", "original_document"]
         read_only_fields = fields
+
+
+class IntakeVehicleSerializer(serializers.Serializer):
+    interest = serializers.ChoiceField(choices=VehicleInterest.choices, default=VehicleInterest.BUY)
+    condition = serializers.ChoiceField(choices=[("new", "New"), ("used", "Used"), ("", "Unknown")], default="")
+    year = serializers.IntegerField(min_value=1900, max_value=2100, required=False, allow_null=True, default=None)
+    make = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    model = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    trim = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    stock_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    vin = serializers.CharField(max_length=17, required=False, allow_blank=True, default="")
+    odometer = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
 
 
 class IntakeCustomerSerializer(serializers.Serializer):
@@ -95,7 +133,7 @@ class LeadIntakeSerializer(serializers.Serializer):
     received_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     comments = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
     customer = IntakeCustomerSerializer()
-    vehicles = VehicleSerializer(many=True, required=False, default=list)
+    vehicles = IntakeVehicleSerializer(many=True, required=False, default=list)
 
     def to_lead_data(self, *, intake_channel: str, original_document: str) -> LeadData:
         data = self.validated_data

@@ -179,10 +179,12 @@ def lead_create(*, store: Store, data: LeadData, created_by: Staff | None = None
         existing = _existing_lead(store, data)
         if existing:
             return LeadCreateResult(lead=existing, created=False, duplicate=existing.duplicate_of_id is not None)
-        customer, _ = customer_match_or_create(
+        customer, new_customer = customer_match_or_create(
             store=store, first_name=data.first_name, last_name=data.last_name, phones=phones, emails=emails
         )
-        result = _lead_insert(store=store, customer=customer, data=data, created_by=created_by)
+        result = _lead_insert(
+            store=store, customer=customer, data=data, created_by=created_by, new_customer=new_customer
+        )
         if result.lead.routing_due_at is not None:
             from leads.tasks import lead_route_task
 
@@ -215,14 +217,17 @@ def open_lead_for(customer: Customer, *, now: dt.datetime, window_days: int) -> 
     )
 
 
-def _lead_insert(*, store: Store, customer: Customer, data: LeadData, created_by: Staff | None) -> LeadCreateResult:
+def _lead_insert(
+    *, store: Store, customer: Customer, data: LeadData, created_by: Staff | None, new_customer: bool
+) -> LeadCreateResult:
     now = timezone.now()
     received_at = data.received_at or now
     if received_at > now + dt.timedelta(minutes=5):
         # Providers' clocks drift and zone-less ADF dates guess a zone: never let a lead
         # look as if it arrived in the future, which would distort response times.
         received_at = now
-    original = open_lead_for(customer, now=received_at, window_days=store.duplicate_window_days)
+    # A customer created a moment ago in this transaction has no lead yet.
+    original = None if new_customer else open_lead_for(customer, now=received_at, window_days=store.duplicate_window_days)
     lead = Lead(
         store=store,
         customer=customer,

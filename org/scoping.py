@@ -63,9 +63,10 @@ def viewer_for(user) -> Viewer:
     if not user or not user.is_authenticated:
         viewer = Viewer(user_id=0, staff=None)
     else:
-        staff = Staff.objects.select_related("store", "store__group", "user", "team").filter(
-            user_id=user.pk, is_active=True
-        ).first()
+        # order_by("pk"): the model's default ordering would join the user table just to sort one row.
+        staff = Staff.objects.select_related("store").filter(user_id=user.pk, is_active=True).order_by("pk").first()
+        if staff is not None:
+            staff.user = user  # already loaded by authentication
         viewer = Viewer(user_id=user.pk, staff=staff, everything=bool(user.is_superuser and staff is None))
     user._dealercrm_viewer = viewer
     return viewer

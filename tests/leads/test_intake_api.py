@@ -59,9 +59,10 @@ def test_json_intake_creates_a_lead(director_api, store):
     body = response.json()
     lead = Lead.objects.get()
     assert body["id"] == lead.pk and body["created"] is True and body["duplicate"] is False
-    assert body["customer"]["phones"] == ["+13125550142"]
-    assert body["customer"]["emails"] == ["maria.lopez@example.com"]
-    assert body["vehicles"][0]["stock_number"] == "U1234"
+    assert body["url"] == f"/api/v1/leads/{lead.pk}/" and body["customer"] == lead.customer_id
+    assert [str(p.number) for p in lead.customer.phones.all()] == ["+13125550142"]
+    assert [e.email for e in lead.customer.emails.all()] == ["maria.lopez@example.com"]
+    assert lead.vehicles.get().stock_number == "U1234"
     assert (lead.store, lead.intake_channel, lead.source_type) == (store, IntakeChannel.API, SourceType.THIRD_PARTY)
     assert json.loads(lead.original_document)["provider_lead_id"] == "CG-1001"
     assert lead.routing_due_at is not None
