@@ -38,7 +38,6 @@ def ensure_database(env: dict[str, str], size: int) -> None:
 def measure(size: int, repeat: int) -> list[tuple[str, float, float, int]]:
     from django.db import connection, connections
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from leads.models import Lead
     from org.models import Role, Staff
@@ -59,7 +58,13 @@ def measure(size: int, repeat: int) -> list[tuple[str, float, float, int]]:
     rows = []
     for label, url in kinds:
         client.get(url)  # warm caches and connections
-        with CaptureQueriesContext(connection) as queries:
+        queries: list[str] = []
+
+        def count(execute, sql, params, many, context, log=queries):
+            log.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
             response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
         timings = []
@@ -91,6 +96,9 @@ def main() -> None:
             DJANGO_SECURE_SSL_REDIRECT="0",
         )
         django_setup(env)
+        from django.core.management import call_command
+
+        call_command("collectstatic", interactive=False, verbosity=0)  # production serves a manifest
         print(json.dumps(measure(args.one, args.repeat)))
         return
     results = {}

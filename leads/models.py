@@ -39,6 +39,8 @@ class CustomerPhone(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "number"], name="customer_phone_unique_per_store")]
+        # Search by phone runs across the stores a user may see (a group admin sees many).
+        indexes = [models.Index(fields=["number"], name="customer_phone_number")]
 
     def __str__(self) -> str:
         return str(self.number)
@@ -51,6 +53,7 @@ class CustomerEmail(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "email"], name="customer_email_unique_per_store")]
+        indexes = [models.Index(fields=["email"], name="customer_email_address")]
 
     def __str__(self) -> str:
         return self.email
