@@ -17,9 +17,10 @@ def _check_database() -> str:
 
 
 def _check_broker() -> str:
-    from dealercrm.celery import app
+    from django.conf import settings
+    from kombu import Connection
 
-    with app.connection_for_write() as conn:
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
         # A real round trip: kombu connects lazily, so ask the broker something.
         conn.default_channel.client.ping()
