@@ -17,7 +17,9 @@ class LeadAdmin(ScopedAdmin):
     list_display = ["id", "customer", "store", "source_type", "provider", "status", "owner", "received_at"]
     list_filter = [("store", admin.RelatedOnlyFieldListFilter), "status", "source_type"]
     list_select_related = ["customer", "store", "owner__user"]
-    raw_id_fields = ["customer", "owner", "duplicate_of", "created_by"]
+    raw_id_fields = ["customer", "created_by"]
+    # Owner and status change through the app's services, which write the history rows.
+    readonly_fields = ["owner", "status", "duplicate_of", "in_claim_pool", "routing_due_at", "routed_at"]
     show_full_result_count = False
 
 

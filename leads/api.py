@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ParseError, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,6 +31,7 @@ from leads.serializers import (
     RejectedIntakeSerializer,
 )
 from org.scoping import (
+    can_work_lead,
     contact_events_for,
     customers_for,
     leads_for,
@@ -126,13 +128,27 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(request=LeadIntakeSerializer, responses={201: IntakeReceiptSerializer, 200: IntakeReceiptSerializer})
     def create(self, request):
-        serializer = LeadIntakeSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        store = store_for_intake(request.user, serializer.validated_data["store"])
-        data = serializer.to_lead_data(
-            intake_channel=IntakeChannel.API, original_document=json.dumps(request.data, default=str)[:100000]
-        )
-        result = services.lead_create(store=store, data=data, created_by=viewer_for(request.user).staff)
+        refused = refuse_oversized(request, IntakeChannel.API)
+        if refused is not None:
+            return refused
+        try:
+            serializer = LeadIntakeSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            store = store_for_intake(request.user, serializer.validated_data["store"])
+            data = serializer.to_lead_data(
+                intake_channel=IntakeChannel.API, original_document=json.dumps(request.data, default=str)[:100000]
+            )
+            result = services.lead_create(store=store, data=data, created_by=viewer_for(request.user).staff)
+        except (ValidationError, ParseError, DjangoValidationError) as exc:
+            # Kept for the admin: what a provider sent and why it was refused.
+            detail = exc.message_dict if isinstance(exc, DjangoValidationError) else exc.detail
+            services.rejected_intake_record(
+                store=viewer_for(request.user).staff.store if viewer_for(request.user).staff else None,
+                channel=IntakeChannel.API, reason="invalid_json" if isinstance(exc, ParseError) else "invalid_lead",
+                message=json.dumps(detail, default=str)[:2000], body=request.body,
+                remote_addr=request.META.get("REMOTE_ADDR"),
+            )
+            raise
         (body,) = intake_answer([result])
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
@@ -140,10 +156,25 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
         lead = self.get_object()
+        if not can_work_lead(request.user, lead):
+            raise PermissionDenied("Only the lead's owner, their manager or the director can change its status.")
         serializer = LeadTransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.lead_transition(lead=lead, to_status=serializer.validated_data["status"], by=staff_of_request(request))
         return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
+
+    @extend_schema(request=None, responses={200: LeadSerializer, 409: dict})
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk=None):
+        """Take a lead from the claim pool; exactly one claim wins, the others get 409 naming the holder."""
+        lead = self.get_object()
+        try:
+            services.lead_claim(lead=lead, staff=staff_of_request(request))
+        except services.LeadTaken as exc:
+            return Response(
+                {"detail": str(exc), "holder": exc.holder.pk if exc.holder else None}, status=status.HTTP_409_CONFLICT
+            )
+        return Response(LeadSerializer(with_relations(Lead.objects.filter(pk=lead.pk)).get()).data)
 
     @extend_schema(request=LeadAssignSerializer, responses=LeadSerializer)
     @action(detail=True, methods=["post"])
@@ -161,6 +192,25 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         # Not re-read through the caller's scope: assigning can move the lead out of it (a manager
         # giving a lead to another team, a receptionist an older lead), and the answer is still the lead.
         return Response(LeadSerializer(with_relations(Lead.objects.filter(pk=lead.pk)).get()).data)
+
+
+def refuse_oversized(request, channel: str, store=None) -> Response | None:
+    """A 413 before a body over INTAKE_MAX_BYTES is read into memory, kept as a rejected intake."""
+    from django.conf import settings
+
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return Response({"body": ["The Content-Length header is not a number."]}, status=status.HTTP_400_BAD_REQUEST)
+    if length <= settings.INTAKE_MAX_BYTES:
+        return None
+    message = f"The body is {length} bytes; the limit is {settings.INTAKE_MAX_BYTES}."
+    staff = viewer_for(request.user).staff
+    services.rejected_intake_record(
+        store=store or (staff.store if staff else None), channel=channel, reason="too_large", message=message,
+        body=b"", remote_addr=request.META.get("REMOTE_ADDR"),
+    )
+    return Response({"body": [message], "reason": "too_large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
 
 
 class AnyBodyParser(parsers.BaseParser):
@@ -187,27 +237,16 @@ class AdfIntakeView(APIView):
         responses={201: IntakeReceiptSerializer(many=True), 200: IntakeReceiptSerializer(many=True)},
     )
     def post(self, request):
-        from django.conf import settings
 
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return Response({"body": ["The Content-Length header is not a number."]}, status=status.HTTP_400_BAD_REQUEST)
-        store = store_for_intake(request.user, request.query_params.get("store", ""))
+        if not request.query_params.get("store"):
+            raise ValidationError({"store": ["Add ?store=<store slug> to the address the provider posts to."]})
+        store = store_for_intake(request.user, request.query_params["store"])
         source_type = request.query_params.get("source_type") or None
         if source_type and source_type not in SourceType.values:
             raise ValidationError({"source_type": [f"Unknown source type {source_type!r}."]})
-        if length > settings.INTAKE_MAX_BYTES:
-            # Refuse before reading a huge body into memory.
-            services.rejected_intake_record(
-                store=store, channel=IntakeChannel.ADF, reason="too_large",
-                message=f"The body is {length} bytes; the limit is {settings.INTAKE_MAX_BYTES}.",
-                body=b"", remote_addr=request.META.get("REMOTE_ADDR"),
-            )
-            return Response(
-                {"body": [f"The body is {length} bytes; the limit is {settings.INTAKE_MAX_BYTES}."], "reason": "too_large"},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
+        refused = refuse_oversized(request, IntakeChannel.ADF, store=store)
+        if refused is not None:
+            return refused
         try:
             outcome = intake.intake_adf(
                 store=store, body=request.body, source_type=source_type, remote_addr=request.META.get("REMOTE_ADDR")

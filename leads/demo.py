@@ -1822,7 +1822,7 @@ def _create_organization(groups: list[tuple[str, str]], specs: list[StoreSpec], 
             users.append(User(
                 username=username, first_name=first, last_name=last, password=password,
                 email=f"{first.lower()}.{''.join(c for c in last.lower() if c.isalpha())}@{spec.website}",
-                is_staff=role == Role.ADMIN,
+                is_staff=role in (Role.ADMIN, Role.INTERNET_DIRECTOR),
             ))
             team = store_teams[int(team_key)] if team_key is not None else None
             staff.append(Staff(store=store, role=role, team=team, desk_phone=f"+1{desk_code}55501{slot:02d}",
@@ -1849,7 +1849,9 @@ def _create_organization(groups: list[tuple[str, str]], specs: list[StoreSpec], 
     for team in teams:
         team.manager = by_team[team.pk]
     Team.objects.bulk_update(teams, ["manager"])
-    _grant_admin_permissions([u for u, m in zip(users, staff, strict=True) if m.role == Role.ADMIN])
+    _grant_admin_permissions(
+        [u for u, m in zip(users, staff, strict=True) if m.role in (Role.ADMIN, Role.INTERNET_DIRECTOR)]
+    )
     return contexts
 
 

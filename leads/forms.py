@@ -5,6 +5,7 @@ from django import forms
 from leads.models import Channel, LeadStatus, Outcome, SourceType
 
 CALL_OUTCOMES = [
+    ("", "How did the call go?"),
     (Outcome.CONNECTED, "Talked to the customer"),
     (Outcome.VOICEMAIL, "Left a voicemail"),
     (Outcome.NO_ANSWER, "No answer"),

@@ -122,6 +122,11 @@ class IntakeCustomerSerializer(serializers.Serializer):
     email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
     emails = serializers.ListField(child=serializers.CharField(max_length=254), required=False, default=list)
 
+    def validate(self, attrs):
+        if not any(p.strip() for p in [attrs["phone"], *attrs["phones"], attrs["email"], *attrs["emails"]]):
+            raise serializers.ValidationError("A lead needs a phone number or an email address to answer it.")
+        return attrs
+
 
 class LeadIntakeSerializer(serializers.Serializer):
     """JSON lead intake: POST /api/v1/leads/."""

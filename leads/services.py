@@ -50,6 +50,20 @@ class VehicleData:
     odometer: int | None = None
 
 
+def vehicle_from_text(text: str) -> VehicleData:
+    """What a shopper typed ("2021 Toyota RAV4", "used tacoma"): year, make and model when it
+    starts with a year, otherwise the words as the model so the lead still shows them."""
+    words = text.split()
+    condition = ""
+    if words and words[0].lower() in {"new", "used"}:
+        condition, words = words[0].lower(), words[1:]
+    if len(words) >= 2 and words[0].isdigit() and 1900 <= int(words[0]) <= 2100:
+        if len(words) == 2:  # "2024 Civic": a model without its make
+            return VehicleData(condition=condition, year=int(words[0]), model=words[1][:80])
+        return VehicleData(condition=condition, year=int(words[0]), make=words[1][:60], model=" ".join(words[2:])[:80])
+    return VehicleData(condition=condition, model=" ".join(words)[:80])
+
+
 @dataclass
 class LeadData:
     """Everything an intake path extracted, before it touches the database."""
@@ -306,20 +320,51 @@ def lead_assign(*, lead: Lead, to_staff: Staff | None, by: Staff | None, reason:
         LeadAssignment.objects.create(
             lead=locked, from_staff_id=previous, to_staff=to_staff, assigned_by=by, reason=reason[:300]
         )
-        followers = list(
-            Lead.objects.select_for_update().filter(duplicate_of=locked, owner__isnull=True, status__in=OPEN_STATUSES)
-        )
-        for follower in followers:
-            follower.owner = to_staff
-            follower.in_claim_pool = False
-            follower.save(update_fields=["owner", "in_claim_pool"])
-        LeadAssignment.objects.bulk_create(
-            [
-                LeadAssignment(lead=f, to_staff=to_staff, assigned_by=by, reason=f"Follows lead #{locked.pk}.")
-                for f in followers
-            ]
-        )
+        _give_followers(locked, to_staff=to_staff, by=by)
     return locked
+
+
+def _give_followers(lead: Lead, *, to_staff: Staff | None, by: Staff | None) -> None:
+    """Open, ownerless duplicates of a lead go wherever the lead goes."""
+    followers = list(
+        Lead.objects.select_for_update().filter(duplicate_of=lead, owner__isnull=True, status__in=OPEN_STATUSES)
+    )
+    for follower in followers:
+        follower.owner = to_staff
+        follower.in_claim_pool = False
+        follower.save(update_fields=["owner", "in_claim_pool"])
+    LeadAssignment.objects.bulk_create(
+        [LeadAssignment(lead=f, to_staff=to_staff, assigned_by=by, reason=f"Follows lead #{lead.pk}.") for f in followers]
+    )
+
+
+class LeadTaken(Exception):
+    """A claim lost the race (or came late): someone else holds the lead."""
+
+    def __init__(self, holder: Staff | None):
+        self.holder = holder
+        super().__init__(f"{holder.display_name if holder else 'Someone else'} already has this lead.")
+
+
+def lead_claim(*, lead: Lead, staff: Staff) -> Lead:
+    """Take a lead from the claim pool. A conditional UPDATE makes exactly one claim win."""
+    from org.models import SALES_ROLES
+
+    if staff.role not in SALES_ROLES:
+        raise ValidationError({"lead": "Only salespeople claim leads from the pool."})
+    if staff.store_id != lead.store_id:
+        raise ValidationError({"lead": "That lead belongs to another store."})
+    with transaction.atomic():
+        won = Lead.objects.filter(
+            pk=lead.pk, owner__isnull=True, in_claim_pool=True, status__in=OPEN_STATUSES
+        ).update(owner=staff, in_claim_pool=False, routed_at=timezone.now())
+        if not won:
+            holder = Lead.objects.select_related("owner__user").get(pk=lead.pk).owner
+            raise LeadTaken(holder)
+        LeadAssignment.objects.create(lead_id=lead.pk, to_staff=staff, assigned_by=staff, reason="Claimed from the pool.")
+        claimed = Lead.objects.get(pk=lead.pk)
+        _give_followers(claimed, to_staff=staff, by=staff)
+    return claimed
 
 
 def lead_route(*, lead_id: int) -> bool:
@@ -389,8 +434,9 @@ def contact_event_log(
     occurred_at = occurred_at or now
     if occurred_at > now + dt.timedelta(minutes=1):
         raise ValidationError({"occurred_at": "A contact cannot be logged in the future."})
-    if channel == Channel.NOTE:
+    if channel in (Channel.NOTE, Channel.VISIT):
         direction = Direction.NONE
+    if channel == Channel.NOTE:
         if not body.strip():
             raise ValidationError({"body": "A note needs some text."})
     return ContactEvent.objects.create(
@@ -483,6 +529,14 @@ def lead_search_q(term: str) -> Q:
     """
     term = term.strip()
     digits = "".join(ch for ch in term if ch.isdigit())
+    bare = term.lstrip("#").strip()
+    if bare.isdigit() and len(bare) < 7:
+        # "1889" or "#1889": the lead id shown on the page (or a provider's numeric id).
+        return Q(pk=int(bare)) | Q(provider_lead_id=bare)
+    if "," in term and "@" not in term:
+        # "Robinson, Walter": last name first, as DMS exports write it.
+        last, _, first = (part.strip() for part in term.partition(","))
+        return Q(customer__last_name__istartswith=last, customer__first_name__istartswith=first)
     if "@" in term:
         return Q(customer_id__in=CustomerEmail.objects.filter(email=term.lower()).values("customer_id"))
     if len(digits) >= 7 and len(digits) >= len(term.replace(" ", "")) - 4:

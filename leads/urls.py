@@ -10,5 +10,7 @@ urlpatterns = [
     path("leads/<int:pk>/", views.lead_detail, name="detail"),
     path("leads/<int:pk>/log/", views.lead_log_contact, name="log"),
     path("leads/<int:pk>/status/", views.lead_status, name="status"),
+    path("leads/<int:pk>/claim/", views.lead_claim, name="claim"),
+    path("leads/<int:pk>/assign/", views.lead_assign, name="assign"),
     path("f/<slug:store_slug>/", views.web_form, name="web_form"),
 ]

@@ -17,8 +17,8 @@ from leads import services
 from leads.forms import LeadEntryForm, LeadFilterForm, LogContactForm, WebLeadForm
 from leads.models import IntakeChannel, LeadStatus, SourceType
 from leads.selectors import lead_timeline
-from org.models import SALES_ROLES, Store
-from org.scoping import leads_for, viewer_for
+from org.models import SALES_ROLES, Staff, Store
+from org.scoping import can_assign_leads, can_work_lead, leads_for, viewer_for
 
 PAGE_SIZE = 50
 
@@ -55,6 +55,7 @@ def lead_list(request):
 
 @login_required
 def lead_detail(request, pk: int, log_form: LogContactForm | None = None, status: int = 200):
+    viewer = viewer_for(request.user)
     lead = get_object_or_404(
         leads_for(request.user).select_related("customer", "owner__user", "store", "duplicate_of"), pk=pk
     )
@@ -68,6 +69,10 @@ def lead_detail(request, pk: int, log_form: LogContactForm | None = None, status
         "assignments": lead.assignments.select_related("to_staff__user", "from_staff__user", "assigned_by__user"),
         "log_form": log_form or LogContactForm(),
         "next_statuses": [(s, LeadStatus(s).label) for s in lead.allowed_next_statuses()],
+        "can_work": can_work_lead(request.user, lead),
+        "can_claim": lead.owner_id is None and lead.in_claim_pool and viewer.staff is not None
+        and viewer.staff.role in SALES_ROLES and lead.is_open,
+        "assignable": assignable_staff(lead.store_id) if can_assign_leads(request.user) and lead.is_open else None,
     }
     return render(request, "leads/lead_detail.html", context, status=status)
 
@@ -105,13 +110,64 @@ def lead_log_contact(request, pk: int):
 @login_required
 @require_POST
 def lead_status(request, pk: int):
-    lead = get_object_or_404(leads_for(request.user), pk=pk)
+    lead = get_object_or_404(leads_for(request.user).select_related("owner"), pk=pk)
+    if not can_work_lead(request.user, lead):
+        messages.error(request, "Only the lead's owner, their manager or the director can change its status.")
+        return redirect("leads:detail", pk=pk)
+    to_status = request.POST.get("status", "")
     try:
-        services.lead_transition(lead=lead, to_status=request.POST.get("status", ""), by=viewer_for(request.user).staff)
-        messages.success(request, f"Status changed to {LeadStatus(request.POST['status']).label.lower()}.")
+        services.lead_transition(lead=lead, to_status=to_status, by=viewer_for(request.user).staff)
+        messages.success(request, f"Status changed to {LeadStatus(to_status).label.lower()}.")
+    except ValidationError:
+        lead.refresh_from_db()
+        messages.error(
+            request, f"This lead is {lead.get_status_display().lower()} now (changed elsewhere?); pick again below."
+        )
+    return redirect("leads:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def lead_claim(request, pk: int):
+    lead = get_object_or_404(leads_for(request.user), pk=pk)
+    staff = viewer_for(request.user).staff
+    try:
+        services.lead_claim(lead=lead, staff=staff)
+        messages.success(request, "The lead is yours. Make your first call now: the response clock is running.")
+    except services.LeadTaken as exc:
+        messages.error(request, str(exc))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect("leads:detail", pk=pk)
+    if leads_for(request.user).filter(pk=pk).exists():
+        return redirect("leads:detail", pk=pk)
+    return redirect("leads:list")
+
+
+@login_required
+@require_POST
+def lead_assign(request, pk: int):
+    lead = get_object_or_404(leads_for(request.user), pk=pk)
+    if not can_assign_leads(request.user):
+        messages.error(request, "Only managers, the director, admins and the receptionist assign leads.")
+        return redirect("leads:detail", pk=pk)
+    to_staff = assignable_staff(lead.store_id).filter(pk=request.POST.get("owner") or 0).first()
+    if to_staff is None:
+        messages.error(request, "Pick a salesperson of this store.")
+        return redirect("leads:detail", pk=pk)
+    viewer = viewer_for(request.user)
+    services.lead_assign(lead=lead, to_staff=to_staff, by=viewer.staff, reason=f"Assigned by {viewer.staff or request.user}.")
+    messages.success(request, f"Assigned to {to_staff.display_name}.")
+    if leads_for(request.user).filter(pk=pk).exists():
+        return redirect("leads:detail", pk=pk)
+    return redirect("leads:list")
+
+
+def assignable_staff(store_id: int):
+    return (
+        Staff.objects.filter(store_id=store_id, is_active=True, role__in=list(SALES_ROLES))
+        .select_related("user")
+        .order_by("user__first_name", "user__last_name")
+    )
 
 
 @login_required
@@ -145,7 +201,11 @@ def lead_new(request):
                 # A salesperson logging their own walk-in or phone-up keeps it.
                 services.lead_assign(lead=lead, to_staff=viewer.staff, by=viewer.staff, reason="Entered by its owner.")
             if result.duplicate:
-                messages.info(request, f"This customer already has an open lead (#{lead.duplicate_of_id}); linked as a duplicate.")
+                # Work the customer's open lead, not a second "new" one; the duplicate is kept, linked.
+                messages.info(
+                    request, f"{lead.customer} already has this open lead; the new inquiry is linked to it (#{lead.pk})."
+                )
+                lead = lead.duplicate_of
             else:
                 messages.success(request, "Lead saved.")
             if leads_for(request.user).filter(pk=lead.pk).exists():
@@ -182,7 +242,8 @@ def web_form(request, store_slug: str):
                 first_name=data["first_name"], last_name=data["last_name"],
                 phones=[(data["phone"], "mobile")] if data["phone"] else [],
                 emails=[data["email"]] if data["email"] else [],
-                comments="\n".join(part for part in [data["vehicle"], data["comments"]] if part),
+                comments=data["comments"],
+                vehicles=[services.vehicle_from_text(data["vehicle"])] if data["vehicle"].strip() else [],
             )
             try:
                 services.lead_create(store=store, data=lead_data)

@@ -182,3 +182,24 @@ def can_manage_store(user, store: Store) -> bool:
     """Directors and admins configure a store; others only work in it."""
     viewer = viewer_for(user)
     return viewer.is_store_wide and stores_for(user).filter(pk=store.pk).exists()
+
+
+def can_work_lead(user, lead) -> bool:
+    """Who may change a lead's status (seeing it is not enough): its owner, the owner's sales
+    manager (or any manager for an unassigned lead), and the store's director and admins.
+    A salesperson claims a pool lead before working it; the receptionist hands leads out."""
+    viewer = viewer_for(user)
+    if viewer.everything:
+        return True
+    if viewer.staff is None or not leads_for(user).filter(pk=lead.pk).exists():
+        return False
+    if viewer.is_store_wide:
+        return True
+    if viewer.is_manager:
+        return lead.owner_id is None or lead.owner.team_id in viewer.managed_team_ids()
+    return lead.owner_id == viewer.staff.pk
+
+
+def can_assign_leads(user) -> bool:
+    viewer = viewer_for(user)
+    return viewer.everything or viewer.is_store_wide or viewer.is_manager or viewer.is_receptionist

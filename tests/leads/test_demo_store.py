@@ -71,7 +71,9 @@ def test_demo_organization_is_the_store_the_seeds_describe(demo_output):
     assert agent1.check_password(demo.DEMO_PASSWORD)
     admin = User.objects.get(username="admin")
     assert admin.is_staff and not admin.is_superuser and admin.has_perm("leads.view_lead")
-    assert not User.objects.filter(is_staff=True).exclude(username="admin").exists()
+    # The admin and the director manage stores, teams, staff and schedules in the Django admin.
+    assert set(User.objects.filter(is_staff=True).values_list("username", flat=True)) == {"admin", "director"}
+    assert User.objects.get(username="director").has_perm("org.change_shift")
 
     for member in Staff.objects.filter(store=store).select_related("user"):
         assert member.shifts.exists(), member.user.username
