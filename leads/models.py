@@ -266,6 +266,12 @@ class ContactEvent(models.Model):
     message_sid = models.CharField(max_length=64, blank=True)
     recording_sid = models.CharField(max_length=64, blank=True)
     email_message_id = models.CharField(max_length=255, blank=True)
+    # A later event that settles or corrects this one points back at it (a call's attempt is
+    # settled by its outcome; a text's "sent" by "delivered"); the timeline and the metrics
+    # count only events nothing supersedes.
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
     source_system = models.CharField(max_length=60, blank=True, help_text="For imported events: where from.")
     external_id = models.CharField(max_length=120, blank=True, help_text="For imported events: id there.")
 
@@ -291,6 +297,34 @@ class ContactEvent(models.Model):
         if self.pk is not None and not kwargs.get("force_insert"):
             raise ValidationError("Contact events are append-only: record a new event instead.")
         super().save(*args, **kwargs)
+
+
+class TaskKind(models.TextChoices):
+    CALL_BACK = "call_back", "Call back"
+    FOLLOW_UP = "follow_up", "Follow up"
+
+
+class Task(models.Model):
+    """Something a staff member must do by a time; due_at is a column the beat sweeper reads."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tasks")
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.PROTECT, related_name="tasks")
+    staff = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="tasks")
+    kind = models.CharField(max_length=20, choices=TaskKind.choices)
+    reason = models.CharField(max_length=300)
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        indexes = [
+            models.Index(fields=["staff", "due_at"], condition=Q(completed_at__isnull=True), name="task_open_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.customer} by {self.due_at:%Y-%m-%d %H:%M}"
 
 
 class RejectedIntake(models.Model):

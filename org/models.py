@@ -62,6 +62,14 @@ class Store(models.Model):
     )
     web_form_enabled = models.BooleanField(default=True)
     main_phone = PhoneNumberField(blank=True)
+    min_talk_seconds = models.PositiveSmallIntegerField(
+        default=30, help_text="A connected call answered by a person is two-way from this talk time on."
+    )
+    voicemail_script = models.TextField(
+        default="Hi {customer_first_name}, this is {agent_name} with {store_name}. "
+        "Please call me back at {callback_number}. Thank you!",
+        help_text="What a voicemail drop says; {agent_name}, {store_name}, {callback_number}, {customer_first_name}.",
+    )
 
     class Meta:
         ordering = ["name"]
