@@ -8,9 +8,18 @@ TIMELINE_LIMIT = 200
 
 
 def lead_timeline(lead: Lead) -> list[ContactEvent]:
-    """The customer's contact events in this store, newest first (all their leads, not just this one)."""
-    return list(
-        ContactEvent.objects.filter(store_id=lead.store_id, customer_id=lead.customer_id)
+    """The customer's contact events in this store, newest first (all their leads, not just this
+    one). An event a later one supersedes (a call's attempt, once its outcome is known) is left
+    out; each call event carries its Call (`event.call`, for the recording), in one more query."""
+    from telephony.models import Call
+
+    events = list(
+        ContactEvent.objects.filter(store_id=lead.store_id, customer_id=lead.customer_id, superseded_by__isnull=True)
         .select_related("staff__user")
         .order_by("-occurred_at", "-id")[:TIMELINE_LIMIT]
     )
+    sids = {e.call_sid for e in events if e.call_sid}
+    calls = {c.call_sid: c for c in Call.objects.filter(store_id=lead.store_id, call_sid__in=sids)} if sids else {}
+    for event in events:
+        event.call = calls.get(event.call_sid)
+    return events

@@ -1,0 +1,90 @@
+"""Twilio plumbing shared by calls, texts and the sandbox: the client, the public URLs Twilio
+calls back, and the signature check every webhook goes through.
+
+Without TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN the client is the real twilio.rest.Client with
+the sandbox's HTTP client (telephony.sandbox): nothing leaves the machine, and the sandbox
+answers the REST API like Twilio and calls our webhooks back with correctly signed requests.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+log = logging.getLogger("telephony.webhooks")
+
+SANDBOX_ACCOUNT_SID = "AC" + "0" * 32
+
+
+def sandbox_enabled() -> bool:
+    return not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN)
+
+
+def account_sid() -> str:
+    return SANDBOX_ACCOUNT_SID if sandbox_enabled() else settings.TWILIO_ACCOUNT_SID
+
+
+def auth_token() -> str:
+    """The token webhooks are signed with. The sandbox derives one from the secret key, so its
+    signatures are checked exactly like Twilio's."""
+    if not sandbox_enabled():
+        return settings.TWILIO_AUTH_TOKEN
+    return hashlib.sha256(f"telephony-sandbox:{settings.SECRET_KEY}".encode()).hexdigest()[:32]
+
+
+def client() -> Client:
+    if sandbox_enabled():
+        from telephony.sandbox import SandboxHttpClient
+
+        return Client(account_sid(), auth_token(), http_client=SandboxHttpClient())
+    return Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+
+
+def public_url(path: str) -> str:
+    """An absolute URL Twilio can reach. Built from PUBLIC_BASE_URL, never from the request:
+    behind a TLS-terminating proxy the request says http://internal-host while Twilio signed
+    https://public-host."""
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def signature_is_valid(request: HttpRequest) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    params = {key: request.POST.get(key) for key in request.POST}
+    return RequestValidator(auth_token()).validate(public_url(request.get_full_path()), params, signature)
+
+
+def twilio_webhook(view):
+    """POST only, no CSRF (Twilio has no cookie), and a valid X-Twilio-Signature or 403."""
+
+    @csrf_exempt
+    @require_POST
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not signature_is_valid(request):
+            log.warning(
+                "refused Twilio webhook with a bad signature: %s from %s",
+                request.get_full_path(), request.META.get("REMOTE_ADDR"),
+            )
+            return HttpResponseForbidden("Invalid Twilio signature.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def sign(url: str, params: dict[str, str]) -> str:
+    """The X-Twilio-Signature Twilio would send for these parameters (used by the sandbox)."""
+    return RequestValidator(auth_token()).compute_signature(url, params)
+
+
+def twiml_response(twiml) -> HttpResponse:
+    return HttpResponse(str(twiml), content_type="text/xml")
