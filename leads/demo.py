@@ -1855,6 +1855,29 @@ def _create_organization(groups: list[tuple[str, str]], specs: list[StoreSpec], 
     return contexts
 
 
+def _create_dealer_numbers(store_id: int) -> None:
+    """The demo store's Twilio numbers (answered by the telephony sandbox): the main line, a
+    line per internet agent, and tracking numbers for two lead sources, so a phone-up on one
+    gets its source."""
+    from telephony.models import DealerNumber, NumberPurpose
+
+    store = Store.objects.get(pk=store_id)
+    code = str(store.main_phone)[2:5]
+    numbers = [DealerNumber(store=store, number=f"+1{code}5550150", purpose=NumberPurpose.MAIN)]
+    agents = Staff.objects.filter(store=store, role=Role.INTERNET_AGENT).order_by("pk")
+    numbers += [
+        DealerNumber(store=store, number=f"+1{code}55501{51 + i}", purpose=NumberPurpose.AGENT, staff=agent)
+        for i, agent in enumerate(agents)
+    ]
+    numbers += [
+        DealerNumber(store=store, number=f"+1{code}5550170", purpose=NumberPurpose.TRACKING,
+                     source_type="third_party", provider="Cars.com listing"),
+        DealerNumber(store=store, number=f"+1{code}5550171", purpose=NumberPurpose.TRACKING,
+                     source_type="dealer_website", provider="Website call button"),
+    ]
+    DealerNumber.objects.bulk_create(numbers)
+
+
 def _time(seconds: int) -> dt.time:
     return dt.time(seconds // HOUR, seconds % HOUR // MINUTE)
 
@@ -1906,6 +1929,8 @@ def build(*, large: bool = False, stores: int = 50, months: float = 3, leads_per
         if existing:
             raise ValueError(f"stores already exist: {', '.join(existing)}")
         contexts = _create_organization(groups, specs, rng, start_ts, now_ts)
+        if not large:
+            _create_dealer_numbers(contexts[0].store_id)
         timings.append(("organization", time.monotonic() - started))
         log(f"organization: {len(contexts)} store(s), {sum(len(c.people) for c in contexts)} staff "
             f"({timings[-1][1]:.1f} s)")

@@ -49,6 +49,13 @@ def test_demo_organization_is_the_store_the_seeds_describe(demo_output):
     store = Store.objects.get(slug="lakeside-toyota")
     assert store.name == "Lakeside Toyota" and store.group.name == "Lakeside Auto Group"
     assert store.time_zone == "America/Chicago" and store.business_hours["mon"]
+    from telephony.models import DealerNumber
+
+    purposes = Counter(DealerNumber.objects.filter(store=store).values_list("purpose", flat=True))
+    assert purposes == {"main": 1, "agent": 9, "tracking": 2}
+    assert set(
+        DealerNumber.objects.filter(store=store, purpose="agent").values_list("staff__role", flat=True)
+    ) == {Role.INTERNET_AGENT}
     roles = Counter(Staff.objects.filter(store=store).values_list("role", flat=True))
     assert roles == {
         Role.INTERNET_AGENT: 9, Role.RETAIL: 14, Role.SALES_MANAGER: 3, Role.FLEET: 2,
