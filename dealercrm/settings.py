@@ -207,6 +207,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.lead_route_due_task",
         "schedule": schedule(timedelta(seconds=10)),
     },
+    "telephony-recordings-due": {"task": "telephony.tasks.call_recordings_due_task", "schedule": schedule(timedelta(seconds=60))},
 }
 
 # Intake

@@ -1,0 +1,270 @@
+"""Import salespeople's notes from a DMS CSV export as self-reported contact events.
+
+    ./dev manage import_dms_notes --store north-motors notes.csv [--dry-run]
+
+Columns are found by header name, any case: a date (and optionally a separate time), the
+salesperson (username or full name, "First Last" or "Last, First"), the customer's phone
+and/or email, and the note text. Dates may be US style (3/14/2025 2:35 PM, 03-14-25) or ISO;
+a time without a zone is the store's local time, a date alone is read as noon.
+
+Each row becomes a note (evidence self-reported: typed by a person in another system) on the
+customer matched by phone or email in that store. A row is skipped and reported when the
+customer is unknown, the salesperson is named but unknown, or the date or note is missing.
+Re-running with the same file (or a later export that repeats its rows) creates nothing new:
+each event carries source_system "dms-csv" and external_id = a hash of the row's meaning
+(time, customer, salesperson, note text), not of its formatting.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from leads.models import Channel, ContactEvent, Direction, EvidenceLevel, Lead, Outcome
+from leads.normalize import email_normalize, phone_to_e164
+from leads.services import customer_match
+from org.models import Staff, Store
+
+SOURCE_SYSTEM = "dms-csv"
+MAX_NOTE_CHARS = 10000
+
+# Normalized header -> our column. Headers are lowercased with punctuation as spaces.
+HEADER_ALIASES = {
+    "date": {
+        "date", "note date", "date time", "datetime", "created", "created at", "created on", "created date",
+        "entered", "entered on", "date entered", "timestamp", "activity date", "contact date", "when",
+    },
+    "time": {"time", "note time", "activity time", "time entered"},
+    "salesperson": {
+        "salesperson", "sales person", "salesman", "sales rep", "salesrep", "rep", "user", "username", "user name",
+        "employee", "staff", "agent", "author", "entered by", "created by", "sales consultant", "consultant",
+    },
+    "phone": {
+        "phone", "customer phone", "phone number", "phone 1", "cell", "cell phone", "mobile", "mobile phone",
+        "home phone", "work phone", "telephone", "tel", "customer cell",
+    },
+    "email": {"email", "e mail", "email address", "customer email", "customer e mail"},
+    "note": {"note", "notes", "note text", "text", "comment", "comments", "description", "activity", "body", "details"},
+}
+
+DATETIME_FORMATS = [
+    "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%y %I:%M %p", "%m/%d/%y %I:%M:%S %p", "%m/%d/%y %H:%M", "%m/%d/%y %H:%M:%S",
+    "%m-%d-%Y %I:%M %p", "%m-%d-%Y %H:%M", "%m-%d-%y %I:%M %p", "%m-%d-%y %H:%M",
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
+    "%b %d, %Y %I:%M %p", "%B %d, %Y %I:%M %p", "%b %d %Y %I:%M %p",
+]
+DATE_FORMATS = ["%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m-%d-%y", "%Y-%m-%d", "%b %d, %Y", "%B %d, %Y", "%b %d %Y"]
+
+
+def _normalize_header(name: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", (name or "").lower()).split())
+
+
+def column_map(headers: list[str]) -> dict[str, str]:
+    """Our column name -> the file's header, first match wins."""
+    found: dict[str, str] = {}
+    for header in headers:
+        key = _normalize_header(header)
+        for column, aliases in HEADER_ALIASES.items():
+            if key in aliases and column not in found:
+                found[column] = header
+    return found
+
+
+def parse_when(raw_date: str, raw_time: str, tz) -> dt.datetime | None:
+    """An aware datetime from US or ISO text; naive times are the store's local time."""
+    text = " ".join(re.sub(r"(?<=[A-Za-z])\.", "", f"{raw_date} {raw_time}").split())
+    text = re.sub(r"(?i)(\d)\s*([ap])\s?m\b", lambda m: f"{m.group(1)} {m.group(2).upper()}M", text)  # 9:05am
+    if not text:
+        return None
+    parsed = None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # a bare ISO date goes to DATE_FORMATS (noon)
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        for fmt in DATETIME_FORMATS:
+            try:
+                parsed = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 - made aware below
+                break
+            except ValueError:
+                continue
+    if parsed is None:
+        for fmt in DATE_FORMATS:
+            try:
+                # A date without a time: noon, so the note lands on that day in any US zone.
+                parsed = dt.datetime.combine(dt.datetime.strptime(text, fmt).date(), dt.time(12, 0))  # noqa: DTZ007
+                break
+            except ValueError:
+                continue
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    already_present: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+class StaffDirectory:
+    """The store's staff by username and by full name ("First Last" and "Last, First")."""
+
+    def __init__(self, store: Store):
+        self.by_key: dict[str, Staff] = {}
+        for staff in Staff.objects.filter(store=store).select_related("user"):
+            user = staff.user
+            keys = {user.get_username(), f"{user.first_name} {user.last_name}", f"{user.last_name}, {user.first_name}",
+                    f"{user.last_name},{user.first_name}"}
+            for key in keys:
+                norm = " ".join(key.lower().split())
+                if norm.strip(", "):
+                    self.by_key.setdefault(norm, staff)
+
+    def find(self, raw: str) -> Staff | None:
+        return self.by_key.get(" ".join(raw.lower().split()))
+
+
+def _row_id(*, occurred_at: dt.datetime, customer_id: int, salesperson: str, note: str) -> str:
+    """The same note, at the same moment, on the same customer, by the same person: one event,
+    however a later export formats the phone number, the date or the spacing."""
+    parts = [
+        occurred_at.astimezone(dt.UTC).isoformat(), str(customer_id), " ".join(salesperson.lower().split()),
+        " ".join(note.split()),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def dms_notes_import(*, store: Store, text: str, dry_run: bool = False) -> ImportReport:
+    """Import the CSV text for a store; see the module docstring."""
+    # The header line's commonest separator (csv.Sniffer guesses wrong on notes full of commas).
+    header_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t|", key=header_line.count)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    columns = column_map(reader.fieldnames or [])
+    missing = [name for name in ("date", "note") if name not in columns]
+    if "phone" not in columns and "email" not in columns:
+        missing.append("phone or email")
+    if missing:
+        raise CommandError(
+            f"No {', '.join(missing)} column in the header ({', '.join(reader.fieldnames or []) or 'empty'})."
+        )
+    directory = StaffDirectory(store)
+    report = ImportReport()
+    events: list[ContactEvent] = []
+    now = timezone.now()
+
+    def cell(row: dict, column: str) -> str:
+        return (row.get(columns[column]) or "").strip() if column in columns else ""
+
+    for line_number, row in enumerate(reader, start=2):
+        label = f"line {line_number}"
+        note = cell(row, "note")
+        raw_phone, raw_email, raw_staff = cell(row, "phone"), cell(row, "email"), cell(row, "salesperson")
+        if not note:
+            report.skipped.append(f"{label}: no note text")
+            continue
+        occurred_at = parse_when(cell(row, "date"), cell(row, "time"), store.tz)
+        if occurred_at is None:
+            report.skipped.append(f"{label}: unreadable date {cell(row, 'date')!r}")
+            continue
+        if occurred_at > now + dt.timedelta(minutes=5):
+            report.skipped.append(f"{label}: date {cell(row, 'date')!r} is in the future")
+            continue
+        phones, emails = [], []
+        try:
+            if raw_phone:
+                phones.append(phone_to_e164(raw_phone))
+        except ValidationError:
+            pass
+        try:
+            if raw_email:
+                emails.append(email_normalize(raw_email))
+        except ValidationError:
+            pass
+        customer = customer_match(store=store, phones=phones, emails=emails) if phones or emails else None
+        if customer is None:
+            who = " / ".join(v for v in (raw_phone, raw_email) if v) or "no phone or email"
+            report.skipped.append(f"{label}: no customer of {store.slug} with {who}")
+            continue
+        staff = None
+        if raw_staff:
+            staff = directory.find(raw_staff)
+            if staff is None:
+                # Skipped, not imported without a name: once the person exists a re-run imports it.
+                report.skipped.append(f"{label}: unknown salesperson {raw_staff!r}")
+                continue
+        lead = (
+            Lead.objects.filter(customer=customer, duplicate_of__isnull=True)
+            .filter(received_at__lte=occurred_at)
+            .order_by("-received_at", "-id")
+            .first()
+        )
+        events.append(
+            ContactEvent(
+                store=store, customer=customer, lead=lead, staff=staff, channel=Channel.NOTE,
+                direction=Direction.NONE, outcome=Outcome.NOTE, occurred_at=occurred_at, recorded_at=now,
+                evidence_level=EvidenceLevel.SELF_REPORTED, body=note[:MAX_NOTE_CHARS],
+                source_system=SOURCE_SYSTEM,
+                external_id=_row_id(occurred_at=occurred_at, customer_id=customer.pk, salesperson=raw_staff, note=note),
+            )
+        )
+
+    ids = {e.external_id for e in events}
+    with transaction.atomic():
+        present = ContactEvent.objects.filter(store=store, source_system=SOURCE_SYSTEM, external_id__in=ids).count()
+        if not dry_run:
+            ContactEvent.objects.bulk_create(events, ignore_conflicts=True, batch_size=500)
+        stored = ContactEvent.objects.filter(store=store, source_system=SOURCE_SYSTEM, external_id__in=ids).count()
+    report.already_present = present
+    report.created = (len(ids) - present) if dry_run else stored - present
+    return report
+
+
+def read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")  # Excel on Windows
+
+
+class Command(BaseCommand):
+    help = "Import DMS notes from a CSV export as self-reported note events (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="CSV file exported from the DMS")
+        parser.add_argument("--store", required=True, help="Slug of the store the notes belong to")
+        parser.add_argument("--dry-run", action="store_true", help="Report what would be imported; store nothing")
+
+    def handle(self, *args, file: str, store: str, dry_run: bool, **options):
+        store_obj = Store.objects.filter(slug=store).first()
+        if store_obj is None:
+            raise CommandError(f"Unknown store {store!r}.")
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"{path} is not a file.")
+        report = dms_notes_import(store=store_obj, text=read_text(path), dry_run=dry_run)
+        for line in report.skipped:
+            self.stderr.write(f"skipped {line}")
+        verb = "would be imported" if dry_run else "imported"
+        self.stdout.write(
+            f"{report.created} note(s) {verb}, {report.already_present} already imported, "
+            f"{len(report.skipped)} skipped."
+        )
