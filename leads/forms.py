@@ -15,14 +15,19 @@ CALL_OUTCOMES = [
 
 class LogContactForm(forms.Form):
     channel = forms.ChoiceField(
-        choices=[(Channel.NOTE, "Note"), (Channel.CALL, "Call I made by hand"), (Channel.VISIT, "Visit")],
+        choices=[
+            (Channel.NOTE, "Note"),
+            (Channel.CALL, "Call I made by hand"),
+            (Channel.EMAIL, "Email I sent myself"),
+            (Channel.VISIT, "Visit"),
+        ],
         widget=forms.RadioSelect,
         initial=Channel.NOTE,
     )
     outcome = forms.ChoiceField(choices=CALL_OUTCOMES, required=False, label="Call outcome")
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What happened?"}), required=False, max_length=10000)
     outside_company_channels = forms.BooleanField(
-        required=False, label="From my personal phone (can't be verified)"
+        required=False, label="From my personal phone or email (can't be verified)"
     )
 
     def clean(self):
@@ -32,7 +37,9 @@ class LogContactForm(forms.Form):
             self.add_error("outcome", "Say how the call went.")
         if channel == Channel.NOTE and not (data.get("body") or "").strip():
             self.add_error("body", "A note needs some text.")
-        data["outcome"] = {Channel.NOTE: Outcome.NOTE, Channel.VISIT: Outcome.VISITED}.get(channel, data.get("outcome"))
+        data["outcome"] = {Channel.NOTE: Outcome.NOTE, Channel.VISIT: Outcome.VISITED, Channel.EMAIL: Outcome.SENT}.get(
+            channel, data.get("outcome")
+        )
         return data
 
 

@@ -219,3 +219,16 @@ def test_admin_cannot_edit_owner_or_status_around_the_history(client, org, lead_
     client.force_login(admin_user)
     page = client.get(f"/admin/leads/lead/{lead.pk}/change/").content.decode()
     assert 'name="status"' not in page and 'name="owner"' not in page
+
+
+def test_email_sent_from_a_personal_address_is_logged_self_reported_and_flagged(client, org, lead_for):
+    from leads.models import ContactEvent, EvidenceLevel
+
+    lead = lead_for(owner=org["agent"])
+    client.force_login(org["agent"].user)
+    client.post(f"/leads/{lead.pk}/log/", {
+        "channel": "email", "body": "Sent the quote from my gmail", "outside_company_channels": "on",
+    })
+    event = ContactEvent.objects.get(lead=lead)
+    assert (event.channel, event.outcome, event.evidence_level) == ("email", "sent", EvidenceLevel.SELF_REPORTED)
+    assert event.outside_company_channels is True
