@@ -317,8 +317,14 @@ def can_play_recording(user, call: Call) -> bool:
         return True
     if viewer.is_store_wide:
         return stores_for(user).filter(pk=call.store_id).exists()
-    if viewer.is_manager and call.staff_id is not None:
-        return Staff.objects.filter(pk=call.staff_id, team__manager=viewer.staff).exists()
+    # The lead's owner and their manager too: a call answered on the main line while the owner
+    # was off shift has no staff, but it is still their customer's call.
+    owner_id = call.lead.owner_id if call.lead_id else None
+    if owner_id == viewer.staff.pk:
+        return True
+    if viewer.is_manager:
+        people = [pk for pk in (call.staff_id, owner_id) if pk is not None]
+        return Staff.objects.filter(pk__in=people, team__manager=viewer.staff).exists()
     return False
 
 

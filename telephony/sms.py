@@ -267,6 +267,23 @@ def _responder(*, dealer_number: DealerNumber, number: str, lead: Lead | None) -
     return lead.owner if lead is not None else None
 
 
+def _lead_from_unknown_texter(*, dealer_number: DealerNumber, number: str, body: str) -> Lead:
+    from leads.models import IntakeChannel, SourceType
+    from leads.services import LeadData, lead_create
+
+    tracking = dealer_number.purpose == "tracking"
+    data = LeadData(
+        source_type=(dealer_number.source_type or SourceType.PHONE_UP) if tracking else SourceType.PHONE_UP,
+        intake_channel=IntakeChannel.PHONE,
+        phones=[(number, "mobile")],
+        provider=dealer_number.provider if tracking and dealer_number.provider else f"Text to {dealer_number.number}",
+        comments=f"First text: {body}"[:2000],
+    )
+    result = lead_create(store=dealer_number.store, data=data)
+    log.info("inbound text from unknown %s to %s became lead %s", number, dealer_number.store, result.lead.pk)
+    return result.lead.duplicate_of or result.lead
+
+
 def text_inbound_receive(
     *, message_sid: str, from_number: str, to_number: str, body: str, num_media: int = 0,
     opt_out_type: str = "", params: dict[str, str] | None = None,
@@ -275,7 +292,7 @@ def text_inbound_receive(
 
     A customer's reply becomes a verified two-way event on their newest open lead; STOP and
     its synonyms set the opt-out (a system note, not a reply); START/YES/UNSTOP clear it and
-    count as a reply; an unknown sender is kept as a TextMessage without customer. Returns
+    count as a reply; an unknown sender becomes a new lead (like a phone-up). Returns
     None when the number is not ours. A repeated MessageSid records nothing new.
 
     opt_out_type is Twilio's OptOutType (STOP/START/HELP, sent with Advanced Opt-Out): it also
@@ -330,8 +347,13 @@ def text_inbound_receive(
                 opt_out_set(store=store, number=from_number, active=False, keyword=keyword)
                 log.info("%s texted %s to %s: opted back in", from_number, keyword, store)
         if customer is None:
-            log.info("inbound text %s from unknown sender %s to %s stored without a customer", message_sid, from_number, store)
-            return text
+            # A stranger texting a dealer number is a new prospect: a lead like a phone-up
+            # (a tracking number gives its source), so the text is never lost in a table.
+            lead = _lead_from_unknown_texter(dealer_number=dealer_number, number=from_number, body=body)
+            customer = lead.customer
+            staff = lead.owner
+            text.customer, text.lead, text.staff = customer, lead, staff
+            text.save(update_fields=["customer", "lead", "staff"])
         ContactEvent.objects.create(
             store=store, customer=customer, lead=lead, staff=staff, channel=Channel.TEXT,
             direction=Direction.INBOUND, outcome=Outcome.REPLY, occurred_at=now, recorded_at=now,

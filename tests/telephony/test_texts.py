@@ -377,17 +377,24 @@ def test_a_repeated_inbound_records_nothing_new(client, lead):
     assert TextMessage.objects.count() == 1 and ContactEvent.objects.count() == 1
 
 
-def test_inbound_from_an_unknown_sender_is_kept_without_customer_and_no_lead(client, lead, caplog):
+def test_inbound_from_an_unknown_sender_becomes_a_new_lead_with_the_text_on_it(client, lead):
+    """A stranger texting a dealer number is a prospect: a phone-up lead, the text a verified reply on it."""
     leads_before = Lead.objects.count()
-    with caplog.at_level(logging.INFO, logger="telephony"):
-        response = signed_post(client, INBOUND_PATH, inbound_params("Who is this?", from_="+13125550188"))
+    response = signed_post(client, INBOUND_PATH, inbound_params("Is the white RAV4 still available?", from_="+13125550188"))
 
     assert response.status_code == 200
+    assert Lead.objects.count() == leads_before + 1
+    new_lead = Lead.objects.latest("pk")
     text = TextMessage.objects.get()
-    assert text.customer is None and text.lead is None and str(text.customer_number) == "+13125550188"
-    assert text.store == lead.store and text.body == "Who is this?"
-    assert not ContactEvent.objects.exists() and Lead.objects.count() == leads_before
-    assert any("unknown sender" in record.getMessage() for record in caplog.records)
+    assert text.customer == new_lead.customer and text.lead == new_lead
+    assert [str(p.number) for p in new_lead.customer.phones.all()] == ["+13125550188"]
+    assert new_lead.store == lead.store and new_lead.intake_channel == "phone"
+    assert "Is the white RAV4 still available?" in new_lead.comments
+    event = ContactEvent.objects.get()
+    assert (event.channel, event.direction, event.outcome, event.evidence_level) == (
+        "text", "inbound", "reply", "verified"
+    )
+    assert event.lead == new_lead
 
 
 def test_inbound_with_missing_or_malformed_parameters_is_400(client, lead):
