@@ -9,6 +9,7 @@ urlpatterns = [
     path("leads/new/", views.lead_new, name="new"),
     path("leads/<int:pk>/", views.lead_detail, name="detail"),
     path("leads/<int:pk>/log/", views.lead_log_contact, name="log"),
+    path("leads/<int:pk>/timeline/", views.lead_timeline_list, name="timeline"),
     path("leads/<int:pk>/status/", views.lead_status, name="status"),
     path("leads/<int:pk>/claim/", views.lead_claim, name="claim"),
     path("leads/<int:pk>/assign/", views.lead_assign, name="assign"),

@@ -79,6 +79,13 @@ def lead_detail(request, pk: int, log_form: LogContactForm | None = None, status
 
 
 @login_required
+def lead_timeline_list(request, pk: int):
+    """The timeline list alone, for htmx to refresh when a call or message settles."""
+    lead = get_object_or_404(leads_for(request.user), pk=pk)
+    return render(request, "leads/_timeline_list.html", {"lead": lead, "timeline": lead_timeline(lead)})
+
+
+@login_required
 @require_POST
 def lead_log_contact(request, pk: int):
     lead = get_object_or_404(leads_for(request.user).select_related("customer"), pk=pk)

@@ -256,7 +256,12 @@ def _panel_context(request: HttpRequest, lead, *, error: str = "") -> dict:
 
 
 def _panel(request: HttpRequest, lead, *, error: str = "", status: int = 200) -> HttpResponse:
-    return render(request, "telephony/_call_actions.html", _panel_context(request, lead, error=error), status=status)
+    context = _panel_context(request, lead, error=error)
+    response = render(request, "telephony/_call_actions.html", context, status=status)
+    if request.GET.get("polling") and not context.get("call_live"):
+        # The live call just ended: the lead page refreshes its timeline (leads/_timeline_list.html).
+        response["HX-Trigger"] = "call-settled"
+    return response
 
 
 def _lead(request: HttpRequest, lead_pk: int):

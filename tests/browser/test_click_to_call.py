@@ -58,6 +58,8 @@ def test_agent_clicks_call_and_the_timeline_shows_a_verified_call_with_its_recor
     call_button = page.locator("#call-panel form button.call")
     call_button.wait_for()
     call_button.click()
+    # The panel polls the live call; when it settles, the timeline refreshes itself, no reload.
+    page.locator("#timeline li.verified").filter(has_text="Connected").first.wait_for(timeout=30_000)
 
     # The sandbox plays the call out in a few seconds; the recording follows through the worker.
     deadline = time.monotonic() + 60
