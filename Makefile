@@ -1,5 +1,5 @@
 # Shortcuts; the README's two commands are ./dev start and ./dev test.
-.PHONY: start test bench bench-intake bench-lead-list
+.PHONY: start test bench bench-intake bench-lead-list bench-callbacks
 
 start:
 	./dev start
@@ -7,10 +7,13 @@ start:
 test:
 	./dev test
 
-bench: bench-intake bench-lead-list
+bench: bench-intake bench-lead-list bench-callbacks
 
 bench-intake:
 	./dev manage check >/dev/null && .venv/bin/python bench/intake.py
 
 bench-lead-list:
 	./dev manage check >/dev/null && .venv/bin/python bench/lead_list.py
+
+bench-callbacks:
+	./dev manage check >/dev/null && .venv/bin/python bench/callbacks.py

@@ -224,7 +224,7 @@ class Direction(models.TextChoices):
 
 class Outcome(models.TextChoices):
     CONNECTED = "connected", "Connected"
-    VOICEMAIL = "voicemail", "Left voicemail"
+    VOICEMAIL = "voicemail", "Voicemail"
     NO_ANSWER = "no_answer", "No answer"
     BUSY = "busy", "Busy"
     SENT = "sent", "Sent"
