@@ -343,6 +343,22 @@ def _callback(name: str, **query: str) -> str:
     return tw.public_url(f"{path}?{urlencode(query)}" if query else path)
 
 
+def _recorded_dial(response, *, timeout: int, caller_id: str | None = None):
+    """A <Dial> that records both sides from the answer, reports the recording and ends at our
+    dial-complete callback: the same for click-to-call and inbound calls."""
+    options = {"caller_id": caller_id} if caller_id else {}
+    return response.dial(
+        record="record-from-answer-dual",
+        action=_callback("voice_dial_complete"),
+        method="POST",
+        recording_status_callback=_callback("voice_recording"),
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed",
+        timeout=timeout,
+        **options,
+    )
+
+
 def recording_url_allowed(url: str) -> bool:
     """We fetch recordings with the account's credentials, so only from Twilio (or, in the
     sandbox, from our own public URL): a RecordingUrl elsewhere would leak them."""
@@ -565,16 +581,7 @@ def outbound_twiml(*, call_sid: str) -> VoiceResponse:
         call.status = status_advance(call.status, CallStatus.IN_PROGRESS)
         call.save(update_fields=["status"])
         caller_id = str(call.dealer_number.number)
-    dial = response.dial(
-        caller_id=caller_id,
-        record="record-from-answer-dual",
-        action=_callback("voice_dial_complete"),
-        method="POST",
-        recording_status_callback=_callback("voice_recording"),
-        recording_status_callback_method="POST",
-        recording_status_callback_event="completed",
-        timeout=CUSTOMER_RING_SECONDS,
-    )
+    dial = _recorded_dial(response, timeout=CUSTOMER_RING_SECONDS, caller_id=caller_id)
     dial.number(
         str(call.customer_number),
         status_callback=_callback("voice_leg_status", parent=call_sid),
@@ -853,15 +860,7 @@ def inbound_twiml(call: Call) -> VoiceResponse:
         response.say("Sorry, nobody can take your call right now. We will call you back shortly. Thank you!")
         response.hangup()
         return response
-    dial = response.dial(
-        record="record-from-answer-dual",
-        action=_callback("voice_dial_complete"),
-        method="POST",
-        recording_status_callback=_callback("voice_recording"),
-        recording_status_callback_method="POST",
-        recording_status_callback_event="completed",
-        timeout=INBOUND_RING_SECONDS,
-    )
+    dial = _recorded_dial(response, timeout=INBOUND_RING_SECONDS)
     for phone in forward_to:
         dial.number(
             phone,
