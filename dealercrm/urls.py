@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from coverage import api as coverage_api
 from dealercrm import views as core_views
 from leads import api as leads_api
 from org import api as org_api
@@ -26,6 +27,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Before the router, whose lead detail route would otherwise take "adf" for an id.
     path("api/v1/leads/adf/", leads_api.AdfIntakeView.as_view(), name="lead-adf"),
+    path("api/v1/coverage/judge/", coverage_api.JudgeView.as_view(), name="coverage-judge"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -1,0 +1,122 @@
+"""The stateless judge endpoint: the seeds' stories through the API give the engine's decision
+and explanation, store nothing, and bad input is a 400 naming the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.apps import apps
+
+from coverage.engine import Event
+from tests.coverage.test_engine import _nine_day_story, at, call_connected, call_unanswered, ev, text
+
+pytestmark = pytest.mark.django_db
+JUDGE = "/api/v1/coverage/judge/"
+
+
+def rows(events: list[Event], staff: str) -> list[dict]:
+    return [
+        {
+            "staff": staff, "channel": e.channel, "direction": e.direction, "outcome": e.outcome,
+            "talk_seconds": e.talk_seconds, "answered_by_person": e.answered_by_person,
+            "evidence_level": e.evidence_level, "evidence_ref": e.evidence_ref,
+            "occurred_at": e.occurred_at.isoformat(),
+        }
+        for e in events
+    ]
+
+
+def judge(client, *, policy, events, sold_at: dt.datetime, days_off=()):
+    return client.post(JUDGE, {
+        "policy": policy,
+        "time_zone": "America/Chicago",
+        "staff": [
+            {"id": "agent", "role": "internet_agent", "days_off": list(days_off)},
+            {"id": "retail", "role": "retail"},
+        ],
+        "events": rows(events, "agent"),
+        "sale": {"closer": "retail", "sold_at": sold_at.isoformat()},
+    }, format="json")
+
+
+@pytest.fixture
+def client(api_for, org):
+    return api_for(org["manager"])
+
+
+def row_counts() -> dict[str, int]:
+    return {m._meta.label: m.objects.count() for m in apps.get_models() if m._meta.app_label in {"leads", "coverage", "telephony"}}
+
+
+@pytest.mark.parametrize(("preset", "agent_share", "covered"), [("internet-old-7d", "0.5", True), ("internet-new-7d", None, False)])
+def test_seed_000_nine_day_story_through_the_judge(client, preset, agent_share, covered):
+    events, sale = _nine_day_story()
+    before = row_counts()
+    response = judge(client, policy=preset, events=events, sold_at=sale)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["decisions"]["agent"]["covered"] is covered
+    shares = {s["staff_id"]: s["share"] for s in body["shares"]}
+    assert sum(float(v) for v in shares.values()) == 1.0
+    assert shares.get("agent") == agent_share
+    if not covered:
+        assert "attempts do not extend coverage" in body["decisions"]["agent"]["explanation"]
+    assert row_counts() == before  # the judge stores nothing
+
+
+def test_seed_001_thursday_story_explanation_matches_the_engine(client):
+    events = [
+        call_connected(at(2025, 10, 2, 10, 12), talk=372, ref="CA9f2e"),
+        call_unanswered(at(2025, 10, 3, 11)),
+        ev(at(2025, 10, 4, 11), "call", "voicemail", talk=25, person=False),
+        text(at(2025, 10, 5, 9)),
+    ]
+    sunday = judge(client, policy={"preset": "internet-72h", "version": 3}, events=events, sold_at=at(2025, 10, 5, 10, 12))
+    assert sunday.json()["decisions"]["agent"]["explanation"].startswith(
+        "Covered until Sun 5 Oct 10:12: last two-way contact Thu 2 Oct 10:12, a recorded call of 6 min 12 s (CA9f2e)."
+    )
+    monday = judge(client, policy="internet-72h", events=events, sold_at=at(2025, 10, 6, 14), days_off=[0])
+    assert monday.json()["decisions"]["agent"]["covered"] is False
+
+
+def test_policy_given_as_parameters(client):
+    events = [call_connected(at(2025, 10, 2, 10, 12))]
+    params = {
+        "name": "proposal", "initial_two_way_required": True, "keeps_alive": "two_way", "window_hours": 24,
+        "min_evidence": "verified", "share_when_other_closes": "0.3",
+    }
+    inside = judge(client, policy=params, events=events, sold_at=at(2025, 10, 3, 10, 12)).json()
+    outside = judge(client, policy=params, events=events, sold_at=at(2025, 10, 3, 10, 12, 1)).json()
+    assert {s["staff_id"]: s["share"] for s in inside["shares"]} == {"agent": "0.3", "retail": "0.7"}
+    assert outside["decisions"]["agent"]["covered"] is False
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda b: b.update(policy="no-such-preset"), "policy"),
+        (lambda b: b.pop("policy"), "policy"),
+        (lambda b: b.update(time_zone="Mars/Olympus"), "time_zone"),
+        (lambda b: b["sale"].update(closer="nobody"), "sale"),
+        (lambda b: b["events"].append({**b["events"][0], "staff": "ghost"}), "events"),
+        (lambda b: b["events"][0].update(outcome="teleported"), "events"),
+        (lambda b: b.update(policy={"keeps_alive": "two_way"}), "policy"),
+    ],
+)
+def test_bad_input_is_400_naming_the_field(client, change, field):
+    body = {
+        "policy": "internet-72h", "time_zone": "America/Chicago",
+        "staff": [{"id": "agent", "role": "internet_agent"}, {"id": "retail", "role": "retail"}],
+        "events": rows([call_connected(at(2025, 10, 2, 10, 12))], "agent"),
+        "sale": {"closer": "retail", "sold_at": at(2025, 10, 3).isoformat()},
+    }
+    change(body)
+    response = client.post(JUDGE, body, format="json")
+    assert response.status_code == 400 and field in response.json()
+
+
+def test_the_judge_needs_a_login(client):
+    from rest_framework.test import APIClient
+
+    assert APIClient().post(JUDGE, {}, format="json").status_code == 401
