@@ -1,0 +1,142 @@
+"""Writes for coverage: policy versions, deals with their frozen credit, overrides, disputes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from coverage import engine, selectors
+from coverage.models import CoveragePolicy, Deal, DealCredit, Dispute, DisputeStatus
+from leads.models import Customer, Lead
+from org.models import Staff, Store
+
+POLICY_FIELDS = [
+    "name", "initial_two_way_required", "keeps_alive", "window_hours", "min_evidence",
+    "share_when_other_closes", "pause_on_days_off", "min_talk_seconds",
+]
+
+
+def policy_version_create(
+    *, store: Store, role: str, effective_from: dt.datetime, created_by: Staff | None, note: str = "", **params
+) -> CoveragePolicy:
+    """A new version of a store's role policy (an edit never changes an existing version)."""
+    with transaction.atomic():
+        # Serialize versions of one store's role policy so two edits can't take one number.
+        list(CoveragePolicy.objects.select_for_update().filter(store=store, role=role).values_list("pk", flat=True))
+        if CoveragePolicy.objects.filter(store=store, role=role, effective_from=effective_from).exists():
+            raise ValidationError(
+                {"effective_from": "This store already has a version of this role's policy from that moment."}
+            )
+        latest = CoveragePolicy.objects.filter(store=store, role=role).aggregate(v=Max("version"))["v"] or 0
+        policy = CoveragePolicy(
+            store=store, role=role, effective_from=effective_from, version=latest + 1, created_by=created_by,
+            note=note, **{k: v for k, v in params.items() if k in POLICY_FIELDS},
+        )
+        policy.full_clean()
+        policy.save()
+    return policy
+
+
+def deal_judge(*, store: Store, customer: Customer, closer: Staff, sold_at: dt.datetime):
+    """The engine's credit decision for a sale, and the policy versions it used."""
+    in_force = selectors.policies_in_force(store, sold_at)
+    events = selectors.customer_events(customer, sold_at)
+    staff_ids = sorted({closer.pk, *events})
+    roles, teams, _ = selectors.staff_roles_and_teams(staff_ids)
+    decision = engine.credit(
+        {role: selectors.to_engine_policy(p) for role, p in in_force.items()},
+        roles, events, selectors.schedules_for(staff_ids, store, sold_at), closer.pk, sold_at,
+        staff_teams=teams, time_zone=store.time_zone,
+    )
+    return decision, in_force
+
+
+def deal_record(
+    *, store: Store, customer: Customer, closer: Staff, sold_at: dt.datetime, vehicle: str = "",
+    stock_number: str = "", lead: Lead | None = None, source: str, recorded_by: Staff | None = None,
+    external_id: str = "",
+) -> Deal:
+    """Record a sale and freeze its credit at once: shares add up to 1, each credited person's
+    sales manager gets team credit, and the decision is kept with the policy versions."""
+    errors = {}
+    if customer.store_id != store.pk:
+        errors["customer"] = "That customer belongs to another store."
+    if closer.store_id != store.pk or not closer.is_active:
+        errors["closer"] = "The closer must be active staff of this store."
+    if sold_at > timezone.now() + dt.timedelta(minutes=1):
+        errors["sold_at"] = "A deal cannot be sold in the future."
+    if lead is not None and lead.customer_id != customer.pk:
+        errors["lead"] = "That lead is another customer's."
+    if errors:
+        raise ValidationError(errors)
+    if external_id:
+        existing = Deal.objects.filter(store=store, external_id=external_id).first()
+        if existing:
+            return existing
+    decision, in_force = deal_judge(store=store, customer=customer, closer=closer, sold_at=sold_at)
+    _, _, managers = selectors.staff_roles_and_teams([s.staff_id for s in decision.shares])
+    with transaction.atomic():
+        deal = Deal.objects.create(
+            store=store, customer=customer, lead=lead, vehicle=vehicle[:200], stock_number=stock_number[:40],
+            closer=closer, sold_at=sold_at, source=source, external_id=external_id, recorded_by=recorded_by,
+            decision=decision.to_dict(),
+        )
+        deal.policy_versions.set(in_force.values())
+        by_name = {(p.name, p.version): p for p in in_force.values()}
+        DealCredit.objects.bulk_create([
+            DealCredit(
+                deal=deal, staff_id=share.staff_id, share=Decimal(share.share), reason=share.reason[:300],
+                policy=by_name.get((share.policy_name, share.policy_version)),
+                team_manager_id=managers.get(share.staff_id), created_by=recorded_by,
+            )
+            for share in decision.shares
+        ])
+    return deal
+
+
+def credit_override(*, deal: Deal, shares: dict[int, Decimal], reason: str, by: Staff) -> list[DealCredit]:
+    """A manager's override: new credit rows beside the originals, with the written reason."""
+    if not reason.strip():
+        raise ValidationError({"reason": "An override needs a written reason."})
+    if sum(shares.values(), Decimal(0)) != Decimal(1):
+        raise ValidationError({"shares": "The shares of a deal must add up to 1."})
+    staff = {s.pk: s for s in Staff.objects.filter(pk__in=shares, store_id=deal.store_id).select_related("team")}
+    unknown = sorted(set(shares) - set(staff))
+    if unknown:
+        raise ValidationError({"shares": f"Not staff of this store: {', '.join(map(str, unknown))}."})
+    with transaction.atomic():
+        previous = list(DealCredit.objects.select_for_update().filter(deal=deal, active=True))
+        DealCredit.objects.filter(pk__in=[c.pk for c in previous]).update(active=False)
+        first = previous[0] if previous else None
+        credits = DealCredit.objects.bulk_create([
+            DealCredit(
+                deal=deal, staff_id=staff_id, share=share, reason=f"Override by {by.display_name}",
+                team_manager_id=staff[staff_id].team.manager_id if staff[staff_id].team_id else None,
+                overrides=first, override_reason=reason.strip(), created_by=by,
+            )
+            for staff_id, share in shares.items() if share > 0
+        ])
+        Dispute.objects.filter(deal=deal, status=DisputeStatus.OPEN).update(
+            status=DisputeStatus.CHANGED, resolved_by=by, resolved_at=timezone.now(), resolution=reason.strip()
+        )
+    return credits
+
+
+def dispute_raise(*, deal: Deal, by: Staff, comment: str) -> Dispute:
+    if not comment.strip():
+        raise ValidationError({"comment": "Say what you dispute."})
+    return Dispute.objects.create(deal=deal, raised_by=by, comment=comment.strip())
+
+
+def dispute_uphold(*, dispute: Dispute, by: Staff, resolution: str) -> Dispute:
+    if not resolution.strip():
+        raise ValidationError({"resolution": "Say why the decision stands."})
+    dispute.status, dispute.resolved_by, dispute.resolved_at = DisputeStatus.UPHELD, by, timezone.now()
+    dispute.resolution = resolution.strip()
+    dispute.save(update_fields=["status", "resolved_by", "resolved_at", "resolution"])
+    return dispute

@@ -1,0 +1,104 @@
+"""Deals recorded against stored policy versions: frozen credit, team credit, overrides, disputes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from factories import ContactEventFactory, CustomerFactory, LeadFactory, StaffFactory, StoreFactory
+
+from coverage import services
+from coverage.models import DealCredit, Dispute
+from coverage.presets import preset
+from leads.models import EvidenceLevel
+from org.models import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def install(store, name: str, role: str, effective_from: dt.datetime, by=None):
+    params = preset(name).to_dict()
+    return services.policy_version_create(
+        store=store, role=role, effective_from=effective_from, created_by=by,
+        **{k: params[k] for k in services.POLICY_FIELDS},
+    )
+
+
+@pytest.fixture
+def sale(store, org):
+    """The agent talked to the customer 2 days ago (recorded, 6 min); retail closes now."""
+    now = timezone.now()
+    install(store, "internet-72h", Role.INTERNET_AGENT, now - dt.timedelta(days=60))
+    install(store, "retail-3d", Role.RETAIL, now - dt.timedelta(days=60))
+    lead = LeadFactory(store=store, owner=org["agent"])
+    ContactEventFactory(
+        lead=lead, staff=org["agent"], channel="call", direction="outbound", outcome="connected", talk_seconds=372,
+        answered_by_person=True, evidence_level=EvidenceLevel.VERIFIED, occurred_at=now - dt.timedelta(days=2),
+        call_sid="CA" + "a" * 32,
+    )
+    return lead, now - dt.timedelta(minutes=5)
+
+
+def test_a_covered_agent_shares_the_deal_and_their_manager_gets_team_credit(store, org, sale):
+    lead, sold_at = sale
+    deal = services.deal_record(
+        store=store, customer=lead.customer, lead=lead, closer=org["retail"], sold_at=sold_at, source="api"
+    )
+    credits = {c.staff_id: c for c in deal.credits.all()}
+    assert credits[org["agent"].pk].share == Decimal("0.5") and credits[org["retail"].pk].share == Decimal("0.5")
+    assert sum(c.share for c in credits.values()) == 1
+    assert credits[org["agent"].pk].team_manager_id == org["manager"].pk
+    assert "Covered until" in deal.decision["decisions"][str(org["agent"].pk)]["explanation"]
+    assert {p.name for p in deal.policy_versions.all()} == {"internet-72h", "retail-3d"}
+
+
+def test_a_later_policy_version_never_rejudges_a_past_deal(store, org, sale):
+    lead, sold_at = sale
+    deal = services.deal_record(store=store, customer=lead.customer, closer=org["retail"], sold_at=sold_at, source="api")
+    install(store, "internet-new-7d", Role.INTERNET_AGENT, timezone.now() - dt.timedelta(minutes=1))
+    deal.refresh_from_db()
+    assert deal.credits.get(staff=org["agent"]).policy.name == "internet-72h"
+    assert deal.decision["shares"][0]["policy_name"] in {"internet-72h", "retail-3d"}
+
+
+def test_two_versions_with_the_same_effective_from_is_a_validation_error(store):
+    moment = timezone.now() - dt.timedelta(days=1)
+    install(store, "internet-72h", Role.INTERNET_AGENT, moment)
+    with pytest.raises(ValidationError) as excinfo:
+        install(store, "internet-5d", Role.INTERNET_AGENT, moment)
+    assert "effective_from" in excinfo.value.message_dict
+
+
+@pytest.mark.parametrize("field", ["customer", "closer", "sold_at"])
+def test_bad_deal_input_names_the_field(store, org, sale, field):
+    lead, sold_at = sale
+    kwargs = dict(store=store, customer=lead.customer, closer=org["retail"], sold_at=sold_at, source="api")
+    if field == "customer":
+        kwargs["customer"] = CustomerFactory(store=StoreFactory())
+    elif field == "closer":
+        kwargs["closer"] = StaffFactory(store=StoreFactory(), role=Role.RETAIL)
+    else:
+        kwargs["sold_at"] = timezone.now() + dt.timedelta(days=1)
+    with pytest.raises(ValidationError) as excinfo:
+        services.deal_record(**kwargs)
+    assert field in excinfo.value.message_dict
+
+
+def test_override_keeps_the_original_beside_it_and_needs_a_reason(store, org, sale):
+    lead, sold_at = sale
+    deal = services.deal_record(store=store, customer=lead.customer, closer=org["retail"], sold_at=sold_at, source="api")
+    services.dispute_raise(deal=deal, by=org["agent"], comment="I talked to him Monday")
+    with pytest.raises(ValidationError) as excinfo:
+        services.credit_override(deal=deal, shares={org["retail"].pk: Decimal(1)}, reason=" ", by=org["manager"])
+    assert "reason" in excinfo.value.message_dict
+    services.credit_override(
+        deal=deal, shares={org["retail"].pk: Decimal("0.25"), org["agent"].pk: Decimal("0.75")},
+        reason="Agent set the appointment", by=org["manager"],
+    )
+    assert DealCredit.objects.filter(deal=deal, active=False).count() == 2
+    active = {c.staff_id: c.share for c in DealCredit.objects.filter(deal=deal, active=True)}
+    assert active == {org["retail"].pk: Decimal("0.25"), org["agent"].pk: Decimal("0.75")}
+    assert Dispute.objects.get(deal=deal).status == "changed"
