@@ -120,3 +120,24 @@ def test_the_judge_needs_a_login(client):
     from rest_framework.test import APIClient
 
     assert APIClient().post(JUDGE, {}, format="json").status_code == 401
+
+
+def test_seed_000_retail_left_message_notes_cover_the_retail_salesperson_for_3_days(client):
+    """Seed 000: retail is covered 3 days by DMS notes like "left message", no proof needed."""
+    note = ev(at(2025, 10, 1, 9), "note", "note", direction="", staff="retail", evidence="self_reported")
+    body = {
+        "policies": {"retail": "retail-3d", "internet_agent": "internet-72h"},
+        "time_zone": "America/Chicago",
+        "staff": [{"id": "agent", "role": "internet_agent"}, {"id": "retail", "role": "retail"}],
+        "events": rows([note], "retail"),
+    }
+    inside = client.post(JUDGE, {**body, "sale": {"closer": "agent", "sold_at": at(2025, 10, 4, 9).isoformat()}}, format="json")
+    later = client.post(JUDGE, {**body, "sale": {"closer": "agent", "sold_at": at(2025, 10, 4, 9, 0, 1).isoformat()}}, format="json")
+    assert {s["staff_id"]: s["share"] for s in inside.json()["shares"]} == {"retail": "0.5", "agent": "0.5"}
+    assert later.json()["decisions"]["retail"]["covered"] is False
+
+
+def test_seed_001_nine_day_story_is_not_covered_under_5_days_either(client):
+    events, sale = _nine_day_story()
+    response = judge(client, policy="internet-5d", events=events, sold_at=sale)
+    assert response.json()["decisions"]["agent"]["covered"] is False
