@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from coverage import engine
 from coverage.presets import PRESETS, preset
-from leads.models import Channel, EvidenceLevel, Outcome
+from leads.models import Channel, Direction, EvidenceLevel, Outcome
 from org.models import Role
 
 PARAMETERS = [
@@ -18,6 +19,14 @@ PARAMETERS = [
 ]
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "enum": sorted(PRESETS), "description": "A preset's name."},
+            {"type": "object", "description": "{'preset': name, ...overrides} or the full parameters."},
+        ]
+    }
+)
 class PolicyField(serializers.Field):
     """A preset's name ("internet-72h"), or {"preset": name, ...overrides}, or full parameters."""
 
@@ -72,7 +81,7 @@ class JudgeStaffSerializer(serializers.Serializer):
 class JudgeEventSerializer(serializers.Serializer):
     staff = serializers.CharField(max_length=64)
     channel = serializers.ChoiceField(choices=Channel.choices)
-    direction = serializers.ChoiceField(choices=[("outbound", "outbound"), ("inbound", "inbound"), ("", "-")], default="")
+    direction = serializers.ChoiceField(choices=Direction.choices, default="")
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     talk_seconds = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
     answered_by_person = serializers.BooleanField(required=False, allow_null=True, default=None)
@@ -142,3 +151,140 @@ class JudgeSerializer(serializers.Serializer):
             policies, roles, events, schedules, data["sale"]["closer"], data["sale"]["sold_at"],
             staff_teams={p["id"]: p["team"] or None for p in data["staff"]}, time_zone=data["time_zone"],
         )
+
+
+# --- Stored policy versions, deals, credits and disputes (the /api/v1/ resources) -----------------
+
+from drf_spectacular.utils import extend_schema_field  # noqa: E402
+
+from coverage.models import CoveragePolicy, Deal, DealCredit, Dispute  # noqa: E402
+
+POLICY_COMPARED = ["name", *PARAMETERS]
+
+
+class CoveragePolicySerializer(serializers.ModelSerializer):
+    store = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = CoveragePolicy
+        fields = [
+            "id", "store", "role", "name", "version", "effective_from", *PARAMETERS, "note", "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CoveragePolicyCreateSerializer(serializers.Serializer):
+    """A new version of a store's role policy, from a preset (optionally adjusted) or parameters."""
+
+    store = serializers.SlugField(required=False, help_text="The store's slug; the caller's store if left out.")
+    role = serializers.ChoiceField(choices=Role.choices)
+    effective_from = serializers.DateTimeField()
+    preset = serializers.ChoiceField(choices=list(PRESETS), required=False)
+    parameters = serializers.DictField(required=False, help_text="Policy parameters (over the preset's, if any).")
+    name = serializers.CharField(max_length=100, required=False)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if "preset" not in attrs and "parameters" not in attrs:
+            raise serializers.ValidationError({"preset": ["Give a preset name or the policy's parameters."]})
+        raw = dict(attrs.get("parameters") or {})
+        raw.pop("role", None)
+        if "preset" in attrs:
+            raw["preset"] = attrs["preset"]
+        try:
+            policy = PolicyField().to_internal_value(raw)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"parameters": exc.detail}) from None
+        attrs["params"] = {**policy.to_dict(), "name": attrs.get("name") or raw.get("name") or attrs.get("preset") or "custom"}
+        return attrs
+
+
+class PolicyCompareSerializer(serializers.Serializer):
+    a = CoveragePolicySerializer()
+    b = CoveragePolicySerializer()
+    differences = serializers.ListField(child=serializers.CharField())
+
+
+class DealCreditSerializer(serializers.ModelSerializer):
+    staff_name = serializers.CharField(source="staff.display_name", read_only=True)
+    policy_name = serializers.CharField(source="policy.name", read_only=True, default=None)
+    policy_version = serializers.IntegerField(source="policy.version", read_only=True, default=None)
+
+    class Meta:
+        model = DealCredit
+        fields = [
+            "id", "staff", "staff_name", "share", "reason", "policy", "policy_name", "policy_version", "team_manager",
+            "active", "overrides", "override_reason", "created_by", "created_at",
+        ]
+        read_only_fields = fields
+
+
+class DisputeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Dispute
+        fields = [
+            "id", "deal", "raised_by", "comment", "status", "created_at", "resolved_by", "resolved_at", "resolution",
+        ]
+        read_only_fields = fields
+
+
+class DealSerializer(serializers.ModelSerializer):
+    store = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    customer_name = serializers.CharField(source="customer.full_name", read_only=True)
+    credits = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id", "store", "customer", "customer_name", "lead", "closer", "sold_at", "vehicle", "stock_number",
+            "source", "external_id", "recorded_by", "recorded_at", "credits",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(DealCreditSerializer(many=True))
+    def get_credits(self, deal):
+        """The credit in force (active rows)."""
+        return DealCreditSerializer([c for c in deal.credits.all() if c.active], many=True).data
+
+
+class DealDetailSerializer(DealSerializer):
+    all_credits = DealCreditSerializer(source="credits", many=True, read_only=True)
+    disputes = DisputeSerializer(many=True, read_only=True)
+    policy_versions = CoveragePolicySerializer(many=True, read_only=True)
+
+    class Meta(DealSerializer.Meta):
+        fields = [*DealSerializer.Meta.fields, "all_credits", "decision", "policy_versions", "disputes"]
+        read_only_fields = fields
+
+
+class DealCreateSerializer(serializers.Serializer):
+    store = serializers.SlugField(required=False, help_text="The store's slug; the caller's store if left out.")
+    customer = serializers.IntegerField()
+    closer = serializers.IntegerField(help_text="The staff id of the salesperson who closed the deal.")
+    sold_at = serializers.DateTimeField()
+    vehicle = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    stock_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    lead = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class CreditOverrideSerializer(serializers.Serializer):
+    shares = serializers.DictField(
+        child=serializers.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=1),
+        allow_empty=False, help_text='Staff id -> share, e.g. {"12": "0.5", "31": "0.5"}; they add up to 1.',
+    )
+    reason = serializers.CharField(max_length=2000)
+
+    def validate_shares(self, value):
+        try:
+            return {int(key): share for key, share in value.items()}
+        except (TypeError, ValueError):
+            raise serializers.ValidationError("The keys are staff ids.") from None
+
+
+class DisputeRaiseSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=5000)
+
+
+class DisputeUpholdSerializer(serializers.Serializer):
+    resolution = serializers.CharField(max_length=5000)

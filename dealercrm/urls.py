@@ -18,6 +18,9 @@ router.register("customers", leads_api.CustomerViewSet, basename="customer")
 router.register("leads", leads_api.LeadViewSet, basename="lead")
 router.register("contact-events", leads_api.ContactEventViewSet, basename="contactevent")
 router.register("rejected-intakes", leads_api.RejectedIntakeViewSet, basename="rejectedintake")
+router.register("coverage-policies", coverage_api.CoveragePolicyViewSet, basename="coveragepolicy")
+router.register("deals", coverage_api.DealViewSet, basename="deal")
+router.register("disputes", coverage_api.DisputeViewSet, basename="dispute")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="leads:list", permanent=False), name="home"),
@@ -32,5 +35,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("telephony/", include("telephony.urls")),
+    path("coverage/replay/", include("coverage.urls_replay")),
+    path("coverage/", include("coverage.urls")),
     path("", include("leads.urls")),
 ]

@@ -1855,6 +1855,21 @@ def _create_organization(groups: list[tuple[str, str]], specs: list[StoreSpec], 
     return contexts
 
 
+def _install_coverage_policies(store_id: int, since: dt.datetime) -> None:
+    """The seeds' store: internet agents covered 72 h by two-way contact (seed 001's latest
+    policy), retail 3 days by any logged activity (seed 000). Directors change them later."""
+    from coverage.presets import preset
+    from coverage.services import POLICY_FIELDS, policy_version_create
+
+    store = Store.objects.get(pk=store_id)
+    for role, name in ((Role.INTERNET_AGENT, "internet-72h"), (Role.RETAIL, "retail-3d"), (Role.FLEET, "retail-3d")):
+        params = preset(name).to_dict()
+        policy_version_create(
+            store=store, role=role, effective_from=since - dt.timedelta(days=1), created_by=None,
+            note="Demo store's starting policy", **{k: params[k] for k in POLICY_FIELDS},
+        )
+
+
 def _create_dealer_numbers(store_id: int) -> None:
     """The demo store's Twilio numbers (answered by the telephony sandbox): the main line, a
     line per internet agent, and tracking numbers for two lead sources, so a phone-up on one
@@ -1931,6 +1946,7 @@ def build(*, large: bool = False, stores: int = 50, months: float = 3, leads_per
         contexts = _create_organization(groups, specs, rng, start_ts, now_ts)
         if not large:
             _create_dealer_numbers(contexts[0].store_id)
+            _install_coverage_policies(contexts[0].store_id, dt.datetime.fromtimestamp(start_ts, tz=dt.UTC))
         timings.append(("organization", time.monotonic() - started))
         log(f"organization: {len(contexts)} store(s), {sum(len(c.people) for c in contexts)} staff "
             f"({timings[-1][1]:.1f} s)")

@@ -162,9 +162,13 @@ def rejected_intakes_for(user):
 
 def scoped(user, model: type[M]) -> QuerySet[M]:
     """The viewer's queryset for any scoped model; the admin and generic views use this."""
+    from coverage import models as cm
     from leads import models as lm
 
     registry = {
+        cm.CoveragePolicy: coverage_policies_for,
+        cm.Deal: deals_for,
+        cm.Dispute: disputes_for,
         Store: stores_for,
         Staff: staff_for,
         Team: teams_for,
@@ -203,3 +207,66 @@ def can_work_lead(user, lead) -> bool:
 def can_assign_leads(user) -> bool:
     viewer = viewer_for(user)
     return viewer.everything or viewer.is_store_wide or viewer.is_manager or viewer.is_receptionist
+
+
+def coverage_policies_for(user):
+    """Every staff member sees their store's coverage policy versions (the rule they work under)."""
+    from coverage.models import CoveragePolicy
+
+    return CoveragePolicy.objects.filter(_store_filter(viewer_for(user)))
+
+
+def _deal_people_q(viewer: Viewer) -> Q:
+    """Deals a non-store-wide viewer is involved in: closed or credited (any credit, an overridden
+    original included); for a sales manager, deals closed or credited by their teams."""
+    from coverage.models import DealCredit
+
+    if viewer.is_manager:
+        team_ids = viewer.managed_team_ids()
+        credited = DealCredit.objects.filter(deal_id=OuterRef("pk")).filter(
+            Q(staff__team_id__in=team_ids) | Q(team_manager_id=viewer.staff.pk) | Q(staff_id=viewer.staff.pk)
+        )
+        return Q(closer__team_id__in=team_ids) | Q(closer_id=viewer.staff.pk) | Q(Exists(credited))
+    credited = DealCredit.objects.filter(deal_id=OuterRef("pk"), staff_id=viewer.staff.pk)
+    return Q(closer_id=viewer.staff.pk) | Q(Exists(credited))
+
+
+def deals_for(user):
+    """Agents and retail: deals they closed or are credited on; managers: their teams' deals;
+    directors and admins: the store (the group for admins)."""
+    from coverage.models import Deal
+
+    viewer = viewer_for(user)
+    deals = Deal.objects.filter(_store_filter(viewer))
+    if viewer.is_store_wide or viewer.staff is None:
+        return deals
+    return deals.filter(_deal_people_q(viewer))
+
+
+def deals_disputable_by(user):
+    """Deals the caller may dispute: the ones they see, and those on a customer they worked
+    (contact events of theirs), which is how an uncredited agent disputes a decision."""
+    from coverage.models import Deal
+    from leads.models import ContactEvent
+
+    viewer = viewer_for(user)
+    deals = Deal.objects.filter(_store_filter(viewer))
+    if viewer.is_store_wide or viewer.staff is None:
+        return deals
+    worked = ContactEvent.objects.filter(customer_id=OuterRef("customer_id"), staff_id=viewer.staff.pk)
+    return deals.filter(_deal_people_q(viewer) | Q(Exists(worked)))
+
+
+def disputes_for(user):
+    """Disputes on deals the caller sees, and the ones they raised; a manager also sees those
+    their team members raised (their review queue)."""
+    from coverage.models import Dispute
+
+    viewer = viewer_for(user)
+    disputes = Dispute.objects.filter(_store_filter(viewer, "deal__store"))
+    if viewer.is_store_wide or viewer.staff is None:
+        return disputes
+    mine = Q(deal__in=deals_for(user)) | Q(raised_by_id=viewer.staff.pk)
+    if viewer.is_manager:
+        mine |= Q(raised_by__team_id__in=viewer.managed_team_ids())
+    return disputes.filter(mine)

@@ -53,6 +53,11 @@ def test_demo_organization_is_the_store_the_seeds_describe(demo_output):
 
     purposes = Counter(DealerNumber.objects.filter(store=store).values_list("purpose", flat=True))
     assert purposes == {"main": 1, "agent": 9, "tracking": 2}
+    from coverage.models import CoveragePolicy
+
+    assert dict(CoveragePolicy.objects.filter(store=store).values_list("role", "name")) == {
+        "internet_agent": "internet-72h", "retail": "retail-3d", "fleet": "retail-3d",
+    }
     assert set(
         DealerNumber.objects.filter(store=store, purpose="agent").values_list("staff__role", flat=True)
     ) == {Role.INTERNET_AGENT}

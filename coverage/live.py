@@ -1,0 +1,135 @@
+"""Coverage judged now (not at a sale): who is covered on a customer, and whose coverage ends soon.
+
+Read-only selectors for the browser pages. Every query goes through org.scoping, and the number
+of queries does not grow with the number of staff or customers: the events are fetched once and
+the engine judges them in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from coverage import engine, selectors
+from leads.models import OPEN_STATUSES, Customer, Lead
+from org.models import Staff, Store
+from org.scoping import contact_events_for, leads_for, staff_for
+
+
+def short_when(value: dt.datetime, zone: ZoneInfo, now: dt.datetime) -> str:
+    """"Sun 10:12" within a few days of now, with the date when further away."""
+    local = value.astimezone(zone)
+    if abs(value - now) < dt.timedelta(days=5):
+        return f"{local:%a} {local:%H:%M}"
+    return f"{local:%a} {local.day} {local:%b %H:%M}"
+
+
+@dataclass
+class StaffCoverage:
+    staff: Staff
+    decision: engine.Decision | None  # None: no policy for the staff member's role
+    summary: str
+
+    @property
+    def covered(self) -> bool:
+        return bool(self.decision and self.decision.covered)
+
+
+@dataclass
+class LiveCoverage:
+    store: Store
+    has_policy: bool
+    people: list[StaffCoverage]
+
+
+def _summary(decision: engine.Decision | None, zone: ZoneInfo, now: dt.datetime) -> str:
+    if decision is None:
+        return "no coverage policy for this role"
+    if decision.covered and decision.covered_until is not None:
+        return f"covered until {short_when(decision.covered_until, zone, now)}"
+    if decision.covered_until is not None:
+        return f"not covered since {short_when(decision.covered_until, zone, now)}"
+    return "not covered: no contact that counts yet"
+
+
+def customer_events_visible(user, customer: Customer, moment: dt.datetime) -> dict[int, list[engine.Event]]:
+    """selectors.customer_events, through the viewer's scope."""
+    by_staff: dict[int, list[engine.Event]] = defaultdict(list)
+    rows = contact_events_for(user).filter(
+        customer=customer, staff__isnull=False, occurred_at__lte=moment, superseded_by__isnull=True
+    ).order_by("occurred_at", "id")
+    for event in rows:
+        by_staff[event.staff_id].append(selectors.to_engine_event(event))
+    return dict(by_staff)
+
+
+def lead_coverage(user, lead: Lead, now: dt.datetime | None = None) -> LiveCoverage:
+    """Each staff member with events on the lead's customer, judged now under their role's policy.
+
+    Six queries whatever the number of people: policies, events, staff, shifts, time off."""
+    now = now or timezone.now()
+    store = lead.store
+    in_force = selectors.policies_in_force(store, now)
+    events = customer_events_visible(user, lead.customer, now)
+    staff = {s.pk: s for s in staff_for(user).filter(pk__in=list(events)).select_related("user")}
+    schedules = selectors.schedules_for(list(staff), store, now) if staff and in_force else {}
+    zone = store.tz
+    people = []
+    for staff_id, member in staff.items():
+        policy = in_force.get(member.role)
+        decision = None
+        if policy is not None:
+            decision = engine.decide(selectors.to_engine_policy(policy), events[staff_id], schedules.get(staff_id), now)
+        people.append(StaffCoverage(staff=member, decision=decision, summary=_summary(decision, zone, now)))
+    # Covered people first, the longest-covered first; then the rest by name.
+    people.sort(key=lambda p: (not p.covered, -(p.decision.covered_until.timestamp()) if p.covered else 0,
+                               p.staff.display_name))
+    return LiveCoverage(store=store, has_policy=bool(in_force), people=people)
+
+
+@dataclass
+class EndingSoon:
+    lead: Lead
+    covered_until: dt.datetime
+    left: dt.timedelta
+    when: str
+    explanation: str
+
+
+def coverage_ending(user, staff: Staff, hours: int = 24, now: dt.datetime | None = None) -> tuple[bool, list[EndingSoon]]:
+    """The salesperson's open, owned leads whose customer's coverage (theirs) ends within `hours`,
+    soonest first. Returns (has a policy for their role, rows). Five queries for any number of leads."""
+    now = now or timezone.now()
+    policy = selectors.policies_in_force(staff.store, now).get(staff.role)
+    if policy is None:
+        return False, []
+    leads = list(
+        leads_for(user).filter(owner=staff, status__in=OPEN_STATUSES).select_related("customer").order_by("-received_at")
+    )
+    by_customer: dict[int, Lead] = {}
+    for lead in leads:
+        by_customer.setdefault(lead.customer_id, lead)  # the newest open lead stands for the customer
+    events: dict[int, list[engine.Event]] = defaultdict(list)
+    rows = contact_events_for(user).filter(
+        customer_id__in=list(by_customer), staff=staff, occurred_at__lte=now, superseded_by__isnull=True
+    ).order_by("occurred_at", "id")
+    for event in rows:
+        events[event.customer_id].append(selectors.to_engine_event(event))
+    schedule = selectors.schedules_for([staff.pk], staff.store, now)[staff.pk]
+    engine_policy = selectors.to_engine_policy(policy)
+    horizon = now + dt.timedelta(hours=hours)
+    ending = []
+    for customer_id, customer_events in events.items():
+        decision = engine.decide(engine_policy, customer_events, schedule, now)
+        if decision.covered and decision.covered_until is not None and decision.covered_until <= horizon:
+            ending.append(EndingSoon(
+                lead=by_customer[customer_id], covered_until=decision.covered_until,
+                left=decision.covered_until - now, when=short_when(decision.covered_until, staff.store.tz, now),
+                explanation=decision.explanation,
+            ))
+    ending.sort(key=lambda row: row.covered_until)
+    return True, ending

@@ -1,0 +1,292 @@
+"""What-if replay: a store's past deals judged again under a proposed policy, beside their credit.
+
+Nothing is written. Each deal sold in [start, end) is judged by the engine with the proposal
+for the roles it names (the versions in force at sold_at for the others), from the customer's
+contact events up to sold_at and the same schedules `deal_record` would use. The "now" side is
+the deal's ACTIVE credit rows as they stand, overrides included.
+
+The number of queries does not depend on the number of deals: deals, their active credits, all
+their customers' events, the staff involved, shifts, time off and the store's policy versions
+are each fetched once and grouped in Python.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Q
+
+from coverage import engine, selectors
+from coverage.models import CoveragePolicy, Deal, DealCredit
+from leads.models import ContactEvent
+from org.models import Shift, Staff, Store, TimeOff
+
+ZERO = Decimal(0)
+SCHEDULE_DAYS = 60  # as selectors.schedules_for: time off that far before a sale counts
+
+
+def fmt(value: Decimal, *, sign: bool = False) -> str:
+    """A share without trailing zeros: 0.500 -> "0.5", 2.000 -> "2"; with sign, "+0.5"."""
+    text = format(value.normalize(), "f") if value else "0"
+    return f"+{text}" if sign and value > 0 else text
+
+
+@dataclass
+class Row:
+    """A person's (or a team's) credit, now and under the proposal."""
+
+    key: int | None
+    name: str
+    now: Decimal = ZERO
+    proposed: Decimal = ZERO
+    team: str = ""
+    deals: int = 0
+
+    @property
+    def difference(self) -> Decimal:
+        return self.proposed - self.now
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.key, "name": self.name, "team": self.team, "deals": self.deals,
+            "now": fmt(self.now), "proposed": fmt(self.proposed), "difference": fmt(self.difference),
+        }
+
+    @property
+    def display(self) -> tuple[str, str, str]:
+        return fmt(self.now), fmt(self.proposed), fmt(self.difference, sign=True)
+
+
+@dataclass
+class DealReplay:
+    deal_id: int
+    sold_at: dt.datetime
+    customer: str
+    closer: str
+    now: dict[int, Decimal]
+    proposed: dict[int, Decimal]
+    explanation: str
+    changed: bool
+    names: dict[int, str] = field(default_factory=dict)
+    # Drill-down: each judged person's proposed explanation, (name, covered, explanation).
+    details: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    def split(self, which: str) -> list[tuple[str, str]]:
+        shares = self.now if which == "now" else self.proposed
+        ordered = sorted(shares.items(), key=lambda i: -i[1])
+        return [(self.names.get(sid, f"#{sid}"), fmt(share)) for sid, share in ordered]
+
+    @property
+    def now_split(self) -> list[tuple[str, str]]:
+        return self.split("now")
+
+    @property
+    def proposed_split(self) -> list[tuple[str, str]]:
+        return self.split("proposed")
+
+    def to_dict(self) -> dict:
+        return {
+            "deal": self.deal_id, "sold_at": self.sold_at.isoformat(), "customer": self.customer,
+            "closer": self.closer, "changed": self.changed,
+            "now": {str(k): fmt(v) for k, v in self.now.items()},
+            "proposed": {str(k): fmt(v) for k, v in self.proposed.items()},
+            "explanation": self.explanation,
+            "details": [{"name": n, "covered": c, "explanation": e} for n, c, e in self.details],
+        }
+
+
+@dataclass
+class ReplayResult:
+    store: Store
+    start: dt.datetime
+    end: dt.datetime
+    proposed: dict[str, engine.Policy]
+    deals: list[DealReplay] = field(default_factory=list)
+    people: list[Row] = field(default_factory=list)
+    teams: list[Row] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.deals
+
+    @property
+    def message(self) -> str:
+        if self.empty:
+            return f"No deals sold between {self.start:%Y-%m-%d %H:%M} and {self.end:%Y-%m-%d %H:%M}."
+        changed = len(self.changed)
+        return f"{len(self.deals)} deal{'s' if len(self.deals) != 1 else ''} replayed; {changed} would change."
+
+    @property
+    def changed(self) -> list[DealReplay]:
+        return [d for d in self.deals if d.changed]
+
+    def to_dict(self) -> dict:
+        return {
+            "store": self.store.pk, "start": self.start.isoformat(), "end": self.end.isoformat(),
+            "proposed": {role: p.to_dict() for role, p in self.proposed.items()},
+            "empty": self.empty, "message": self.message, "deal_count": len(self.deals),
+            "people": [r.to_dict() for r in self.people], "teams": [r.to_dict() for r in self.teams],
+            "changed": [d.to_dict() for d in self.changed],
+            "deals": [d.to_dict() for d in self.deals],
+        }
+
+
+def _name(staff: Staff | None, staff_id: int | None) -> str:
+    if staff is None:
+        return "No team" if staff_id is None else f"#{staff_id}"
+    return staff.user.get_full_name() or staff.user.get_username()
+
+
+def _versions_in_force(policies: list[CoveragePolicy], moment: dt.datetime) -> dict[str, CoveragePolicy]:
+    """selectors.policies_in_force, from rows already fetched (ordered role, -effective_from)."""
+    in_force: dict[str, CoveragePolicy] = {}
+    for policy in policies:
+        if policy.effective_from <= moment:
+            in_force.setdefault(policy.role, policy)
+    return in_force
+
+
+def replay(
+    *, store: Store, proposed: Mapping[str, engine.Policy], start: dt.datetime, end: dt.datetime
+) -> ReplayResult:
+    result = ReplayResult(store=store, start=start, end=end, proposed=dict(proposed))
+    deals = list(
+        Deal.objects.filter(store=store, sold_at__gte=start, sold_at__lt=end)
+        .select_related("customer")
+        .order_by("sold_at", "id")
+    )
+    if not deals:
+        return result
+
+    credits: dict[int, list[DealCredit]] = defaultdict(list)
+    for credit in DealCredit.objects.filter(deal__in=[d.pk for d in deals], active=True).order_by("deal_id", "id"):
+        credits[credit.deal_id].append(credit)
+
+    # Every customer's current events up to the last sale, in one query, grouped per customer.
+    last_sale = max(d.sold_at for d in deals)
+    events: dict[int, list[engine.Event]] = defaultdict(list)
+    rows = (
+        ContactEvent.objects.filter(
+            customer_id__in={d.customer_id for d in deals}, staff__isnull=False, occurred_at__lte=last_sale,
+            superseded_by__isnull=True,
+        )
+        .order_by("customer_id", "occurred_at", "id")
+        .values_list(
+            "id", "customer_id", "staff_id", "channel", "direction", "outcome", "occurred_at", "evidence_level",
+            "talk_seconds", "answered_by_person", "call_sid", "message_sid", "email_message_id",
+            "outside_company_channels",
+        )
+    )
+    for (pk, customer_id, staff_id, channel, direction, outcome, occurred_at, evidence, talk, answered, call_sid,
+         message_sid, email_id, outside) in rows.iterator(chunk_size=5000):
+        events[customer_id].append(engine.Event(
+            id=pk, staff_id=staff_id, channel=channel, direction=direction, outcome=outcome,
+            occurred_at=occurred_at, evidence_level=evidence, talk_seconds=talk, answered_by_person=answered,
+            evidence_ref=call_sid or message_sid or email_id or "", outside_company_channels=outside,
+        ))
+    times = {customer: [e.occurred_at for e in evs] for customer, evs in events.items()}
+
+    staff_ids = {d.closer_id for d in deals} | {c.staff_id for cs in credits.values() for c in cs}
+    staff_ids |= {e.staff_id for evs in events.values() for e in evs}
+    people = {s.pk: s for s in Staff.objects.filter(pk__in=staff_ids).select_related("user", "team__manager__user")}
+    roles = {pk: s.role for pk, s in people.items()}
+    teams = {pk: s.team_id for pk, s in people.items()}
+    managers = {pk: (s.team.manager_id if s.team_id else None) for pk, s in people.items()}
+    staff_by_id: dict[int, Staff] = dict(people)
+    for s in people.values():
+        if s.team_id and s.team.manager_id:
+            staff_by_id.setdefault(s.team.manager_id, s.team.manager)
+    missing_managers = {c.team_manager_id for cs in credits.values() for c in cs} - set(staff_by_id) - {None}
+    if missing_managers:  # a frozen team credit for a manager not otherwise involved (rare)
+        staff_by_id.update({s.pk: s for s in Staff.objects.filter(pk__in=missing_managers).select_related("user")})
+
+    # Schedules, as selectors.schedules_for builds them, for everyone and the whole range at once.
+    worked: dict[int, set[int]] = defaultdict(set)
+    for staff_id, weekday in Shift.objects.filter(staff_id__in=staff_ids).values_list("staff_id", "weekday"):
+        worked[staff_id].add(weekday)
+    first_day = (min(d.sold_at for d in deals) - dt.timedelta(days=SCHEDULE_DAYS)).date()
+    last_day = (last_sale + dt.timedelta(days=1)).date()
+    off_dates: dict[int, list[dt.date]] = defaultdict(list)
+    for off in TimeOff.objects.filter(staff_id__in=staff_ids).filter(
+        Q(last_day__gte=first_day) & Q(first_day__lte=last_day)
+    ):
+        day = max(off.first_day, first_day)
+        while day <= min(off.last_day, last_day):
+            off_dates[off.staff_id].append(day)
+            day += dt.timedelta(days=1)
+    for dates in off_dates.values():
+        dates.sort()
+    days_off = {pk: frozenset(set(range(7)) - worked[pk]) if worked.get(pk) else frozenset() for pk in staff_ids}
+
+    def schedules(ids, sold_at: dt.datetime) -> dict[int, engine.Schedule]:
+        lo, hi = (sold_at - dt.timedelta(days=SCHEDULE_DAYS)).date(), (sold_at + dt.timedelta(days=1)).date()
+        out = {}
+        for pk in ids:
+            dates = off_dates.get(pk, ())
+            window = frozenset(dates[bisect.bisect_left(dates, lo):bisect.bisect_right(dates, hi)]) if dates else frozenset()
+            out[pk] = engine.Schedule(staff_id=pk, days_off=days_off.get(pk, frozenset()), time_zone=store.time_zone,
+                                      dates_off=window)
+        return out
+
+    policies = list(CoveragePolicy.objects.filter(store=store).order_by("role", "-effective_from"))
+    engine_policies = {p.pk: selectors.to_engine_policy(p) for p in policies}
+
+    person_rows: dict[int, Row] = {}
+    team_rows: dict[int | None, Row] = {}
+
+    def person(pk: int) -> Row:
+        if pk not in person_rows:
+            manager_id = managers.get(pk)
+            person_rows[pk] = Row(key=pk, name=_name(people.get(pk), pk),
+                                  team=_name(staff_by_id.get(manager_id), manager_id) if manager_id else "")
+        return person_rows[pk]
+
+    def team(pk: int | None) -> Row:
+        if pk not in team_rows:
+            team_rows[pk] = Row(key=pk, name=_name(staff_by_id.get(pk), pk))
+        return team_rows[pk]
+
+    for deal in deals:
+        customer_events = events.get(deal.customer_id, [])
+        cut = bisect.bisect_right(times.get(deal.customer_id, []), deal.sold_at)
+        by_staff: dict[int, list[engine.Event]] = defaultdict(list)
+        for event in customer_events[:cut]:
+            by_staff[event.staff_id].append(event)
+        in_force = {role: engine_policies[p.pk] for role, p in _versions_in_force(policies, deal.sold_at).items()}
+        in_force.update(proposed)
+        involved = sorted({deal.closer_id, *by_staff})
+        decision = engine.credit(
+            in_force, roles, by_staff, schedules(involved, deal.sold_at), deal.closer_id, deal.sold_at,
+            staff_teams=teams, time_zone=store.time_zone,
+        )
+        now: dict[int, Decimal] = defaultdict(Decimal)
+        frozen_team: dict[int, int | None] = {}
+        for credit in credits.get(deal.pk, []):
+            now[credit.staff_id] += credit.share
+            frozen_team[credit.staff_id] = credit.team_manager_id
+        new: dict[int, Decimal] = defaultdict(Decimal)
+        for share in decision.shares:
+            new[share.staff_id] += share.share
+        for pk, share in now.items():
+            person(pk).now += share
+            team(frozen_team[pk]).now += share
+        for pk, share in new.items():
+            person(pk).proposed += share
+            team(frozen_team.get(pk, managers.get(pk))).proposed += share
+        for pk in set(now) | set(new):
+            person(pk).deals += 1
+        changed = {k: v for k, v in now.items() if v} != {k: v for k, v in new.items() if v}
+        result.deals.append(DealReplay(
+            deal_id=deal.pk, sold_at=deal.sold_at, customer=str(deal.customer), closer=_name(people.get(deal.closer_id), deal.closer_id),
+            now=dict(now), proposed=dict(new), explanation=decision.explanation, changed=changed,
+            names={pk: person(pk).name for pk in set(now) | set(new)},
+            details=[(_name(people.get(pk), pk), d.covered, d.explanation) for pk, d in decision.decisions.items()],
+        ))
+    result.people = sorted(person_rows.values(), key=lambda r: (-abs(r.difference), r.name))
+    result.teams = sorted(team_rows.values(), key=lambda r: (-abs(r.difference), r.name))
+    return result

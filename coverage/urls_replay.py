@@ -1,0 +1,10 @@
+from django.urls import path
+
+from coverage import views_replay
+
+app_name = "coverage_replay"
+
+urlpatterns = [
+    path("", views_replay.replay_page, name="page"),
+    path("api/", views_replay.ReplayApiView.as_view(), name="api"),
+]

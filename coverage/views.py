@@ -1,0 +1,239 @@
+"""Browser pages for coverage: live coverage on a lead, coverage ending soon, deals with their frozen
+credit, overrides and disputes. Thin: scope the query, validate the form, call a service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from coverage import live, services
+from coverage.models import Deal, DealCredit, Dispute, DisputeStatus
+from org.models import SALES_ROLES, Staff
+from org.scoping import deals_for, leads_for, staff_for, viewer_for
+
+
+def can_override(user) -> bool:
+    viewer = viewer_for(user)
+    return viewer.everything or viewer.is_manager or viewer.is_store_wide
+
+
+def can_dispute(user) -> bool:
+    viewer = viewer_for(user)
+    return viewer.staff is not None and viewer.staff.role in SALES_ROLES
+
+
+# --------------------------------------------------------------------------------------
+# Live coverage and coverage ending soon
+# --------------------------------------------------------------------------------------
+
+
+@login_required
+def lead_live(request, pk: int):
+    """The lead page's coverage card (loaded by htmx so the lead page itself stays as it is)."""
+    lead = get_object_or_404(leads_for(request.user).select_related("customer", "store"), pk=pk)
+    coverage = live.lead_coverage(request.user, lead)
+    viewer = viewer_for(request.user)
+    return render(
+        request, "coverage/_lead_coverage_body.html",
+        {"lead": lead, "coverage": coverage, "can_set_up": viewer.is_store_wide},
+    )
+
+
+@login_required
+def ending(request):
+    viewer = viewer_for(request.user)
+    if viewer.staff is None:
+        raise Http404("Only staff of a store have customers.")
+    has_policy, rows = live.coverage_ending(request.user, viewer.staff)
+    return render(request, "coverage/ending.html", {"has_policy": has_policy, "rows": rows})
+
+
+# --------------------------------------------------------------------------------------
+# Deals
+# --------------------------------------------------------------------------------------
+
+
+def _month_start(user) -> dt.datetime:
+    viewer = viewer_for(user)
+    zone = viewer.staff.store.tz if viewer.staff else timezone.get_current_timezone()
+    local = timezone.now().astimezone(zone)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _credits_prefetch():
+    return Prefetch(
+        "credits", queryset=DealCredit.objects.filter(active=True).select_related("staff__user"), to_attr="active_credits"
+    )
+
+
+@login_required
+def deal_list(request):
+    viewer = viewer_for(request.user)
+    since = _month_start(request.user)
+    deals = (
+        deals_for(request.user).filter(sold_at__gte=since)
+        .select_related("customer", "closer__user").prefetch_related(_credits_prefetch())
+        .annotate(overridden=Exists(DealCredit.objects.filter(deal_id=OuterRef("pk"), active=False)))
+        .order_by("-sold_at", "-id")[:500]
+    )
+    disputes = None
+    if can_override(request.user):
+        disputes = (
+            Dispute.objects.filter(deal__in=deals_for(request.user), status=DisputeStatus.OPEN)
+            .select_related("deal__customer", "raised_by__user").order_by("created_at")
+        )
+    return render(
+        request, "coverage/deal_list.html",
+        {"deals": deals, "since": since, "disputes": disputes, "viewer": viewer},
+    )
+
+
+class OverrideForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=True,
+        error_messages={"required": "An override needs a written reason."},
+    )
+
+    def __init__(self, *args, people: list[Staff], initial_shares: dict[int, Decimal], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.people = people
+        for person in people:
+            self.fields[f"share_{person.pk}"] = forms.DecimalField(
+                label=person.display_name, min_value=0, max_value=100, decimal_places=1, required=False,
+                initial=(initial_shares.get(person.pk, Decimal(0)) * 100).normalize(),
+                widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+            )
+
+    def share_fields(self):
+        return [(person, self[f"share_{person.pk}"]) for person in self.people]
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise ValidationError("An override needs a written reason.")
+        return reason
+
+    def clean(self):
+        cleaned = super().clean()
+        shares = {}
+        for person in self.people:
+            value = cleaned.get(f"share_{person.pk}")
+            if value:
+                shares[person.pk] = (Decimal(value) / 100).quantize(Decimal("0.001"))
+        if not self.errors and sum(shares.values(), Decimal(0)) != Decimal(1):
+            raise ValidationError("The shares must add up to 100 %.")
+        cleaned["shares"] = shares
+        return cleaned
+
+
+class DisputeForm(forms.Form):
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), error_messages={"required": "Say what you dispute."},
+        label="What is wrong with this split?",
+    )
+
+
+def _deal_people(deal: Deal, credits: list[DealCredit], user) -> list[Staff]:
+    ids = {deal.closer_id, *(c.staff_id for c in credits)}
+    ids |= {int(k) for k in (deal.decision or {}).get("decisions", {})}
+    ids |= {int(s["staff_id"]) for s in (deal.decision or {}).get("skipped", [])}
+    return list(staff_for(user).filter(pk__in=ids).select_related("user").order_by("user__first_name", "pk"))
+
+
+@login_required
+def deal_detail(request, pk: int, override_form=None, dispute_form=None, status: int = 200):
+    deal = get_object_or_404(
+        deals_for(request.user).select_related("customer", "closer__user", "lead", "store", "recorded_by__user"), pk=pk
+    )
+    credits = list(
+        deal.credits.select_related("staff__user", "created_by__user").order_by("-active", "created_at", "-share", "id")
+    )
+    active = [c for c in credits if c.active]
+    replaced = [c for c in credits if not c.active]
+    override = next((c for c in active if c.override_reason), None)
+    people = _deal_people(deal, credits, request.user)
+    names = {p.pk: p for p in people}
+    decision = deal.decision or {}
+    judged = []
+    for staff_id, d in decision.get("decisions", {}).items():
+        judged.append({
+            "staff": names.get(int(staff_id)), "staff_id": staff_id, "covered": d.get("covered"),
+            "policy": d.get("policy", {}), "explanation": d.get("explanation", ""),
+            "is_closer": int(staff_id) == deal.closer_id,
+        })
+    judged.sort(key=lambda j: (not j["is_closer"], not j["covered"]))
+    summary = decision.get("explanation", "")
+    winner = names.get(decision.get("winner_id") or 0)
+    if winner is not None:  # the engine speaks of ids; the page of people
+        summary = summary.replace(f"Staff {winner.pk} shares the deal", f"{winner.display_name} shares the deal", 1)
+    skipped = [{"staff": names.get(int(s["staff_id"])), "reason": s["reason"]} for s in decision.get("skipped", [])]
+    viewer = viewer_for(request.user)
+    may_override = can_override(request.user)
+    may_dispute = can_dispute(request.user)
+    if may_override and override_form is None:
+        override_form = OverrideForm(people=people, initial_shares={c.staff_id: c.share for c in active})
+    if may_dispute and dispute_form is None:
+        dispute_form = DisputeForm()
+    context = {
+        "deal": deal, "active": active, "replaced": replaced, "override": override, "judged": judged,
+        "skipped": skipped, "decision": decision, "summary": summary,
+        "override_form": override_form if may_override else None,
+        "dispute_form": dispute_form if may_dispute else None,
+        "disputes": deal.disputes.select_related("raised_by__user", "resolved_by__user"),
+        "can_see_lead": deal.lead_id is not None and leads_for(request.user).filter(pk=deal.lead_id).exists(),
+        "viewer": viewer,
+    }
+    return render(request, "coverage/deal_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def deal_override(request, pk: int):
+    deal = get_object_or_404(deals_for(request.user), pk=pk)
+    if not can_override(request.user) or viewer_for(request.user).staff is None:
+        raise Http404("Only managers and the director override credit.")
+    credits = list(deal.credits.filter(active=True))
+    people = _deal_people(deal, credits, request.user)
+    form = OverrideForm(request.POST, people=people, initial_shares={})
+    if form.is_valid():
+        try:
+            services.credit_override(
+                deal=deal, shares=form.cleaned_data["shares"], reason=form.cleaned_data["reason"],
+                by=viewer_for(request.user).staff,
+            )
+        except (ValidationError, InvalidOperation) as exc:
+            for field, errors in getattr(exc, "message_dict", {None: [str(exc)]}).items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Credit overridden; the original split stays on record.")
+            return redirect("coverage:deal_detail", pk=pk)
+    return deal_detail(request, pk, override_form=form, status=422)
+
+
+@login_required
+@require_POST
+def deal_dispute(request, pk: int):
+    deal = get_object_or_404(deals_for(request.user), pk=pk)
+    if not can_dispute(request.user):
+        raise Http404("Only salespeople dispute a split.")
+    form = DisputeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.dispute_raise(deal=deal, by=viewer_for(request.user).staff, comment=form.cleaned_data["comment"])
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Dispute sent to your manager.")
+            return redirect("coverage:deal_detail", pk=pk)
+    return deal_detail(request, pk, dispute_form=form, status=422)
