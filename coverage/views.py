@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from coverage import live, services
 from coverage.models import Deal, DealCredit, Dispute, DisputeStatus
-from org.models import SALES_ROLES, Staff
+from org.models import SALES_ROLES, Role, Staff
 from org.scoping import deals_for, leads_for, staff_for, viewer_for
 
 
@@ -76,26 +76,172 @@ def _credits_prefetch():
     )
 
 
+NEAR_MISS_HOURS = 24
+CLOSER_ROLES = (Role.INTERNET_AGENT, Role.RETAIL, Role.FLEET, Role.SALES_MANAGER)
+
+
+def _parse_when(value) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return when if timezone.is_aware(when) else None
+
+
+def near_misses(deals, credited: dict[int, set[int]]) -> list[dict]:
+    """People judged on a deal, not credited on it, whose coverage ended less than 24 h before the
+    sale (read from the frozen decision, never re-judged). Sorted closest miss first."""
+    misses = []
+    for deal in deals:
+        for staff_id, d in ((deal.decision or {}).get("decisions") or {}).items():
+            try:
+                staff_id = int(staff_id)
+            except (TypeError, ValueError):
+                continue
+            if d.get("covered") or staff_id in credited.get(deal.pk, set()) or staff_id == deal.closer_id:
+                continue
+            until = _parse_when(d.get("covered_until"))
+            if until is None:
+                continue
+            gap = deal.sold_at - until
+            if dt.timedelta(0) < gap < dt.timedelta(hours=NEAR_MISS_HOURS):
+                hours = max(1, round(gap.total_seconds() / 3600))
+                misses.append({"deal": deal, "staff_id": staff_id, "until": until, "gap": gap, "hours": hours})
+    misses.sort(key=lambda m: (m["gap"], -m["deal"].pk))
+    return misses
+
+
+def _credit_totals(deals_qs) -> tuple[list[dict], list[dict], set[int]]:
+    """Sum of active shares this month per credited person and per team (the credit's team manager)."""
+    active = DealCredit.objects.filter(active=True, deal__in=deals_qs)
+    people = list(active.values("staff_id").annotate(total=Sum("share")).order_by("-total", "staff_id"))
+    teams = list(
+        active.exclude(team_manager_id=None).values("team_manager_id")
+        .annotate(total=Sum("share")).order_by("-total", "team_manager_id")
+    )
+    ids = {row["staff_id"] for row in people} | {row["team_manager_id"] for row in teams}
+    return people, teams, ids
+
+
 @login_required
 def deal_list(request):
     viewer = viewer_for(request.user)
     since = _month_start(request.user)
-    deals = (
-        deals_for(request.user).filter(sold_at__gte=since)
-        .select_related("customer", "closer__user").prefetch_related(_credits_prefetch())
+    month = deals_for(request.user).filter(sold_at__gte=since)
+    deals = list(
+        month.select_related("customer", "closer__user").prefetch_related(_credits_prefetch())
         .annotate(overridden=Exists(DealCredit.objects.filter(deal_id=OuterRef("pk"), active=False)))
         .order_by("-sold_at", "-id")[:500]
     )
     disputes = None
+    dashboard = None
     if can_override(request.user):
         disputes = (
             Dispute.objects.filter(deal__in=deals_for(request.user), status=DisputeStatus.OPEN)
             .select_related("deal__customer", "raised_by__user").order_by("created_at")
         )
+        people, teams, ids = _credit_totals(month)
+        misses = near_misses(deals, {d.pk: {c.staff_id for c in d.active_credits} for d in deals})
+        ids |= {m["staff_id"] for m in misses}
+        names = {
+            s.pk: s for s in Staff.objects.filter(pk__in=ids).select_related("user").prefetch_related("managed_teams")
+        } if ids else {}
+        for row in people:
+            row["staff"] = names.get(row["staff_id"])
+        for row in teams:
+            row["manager"] = names.get(row["team_manager_id"])
+            row["teams"] = [t.name for t in row["manager"].managed_teams.all()] if row["manager"] else []
+        for miss in misses:
+            miss["staff"] = names.get(miss["staff_id"])
+        dashboard = {"people": people, "teams": teams, "near_misses": misses}
     return render(
         request, "coverage/deal_list.html",
-        {"deals": deals, "since": since, "disputes": disputes, "viewer": viewer},
+        {
+            "deals": deals, "since": since, "disputes": disputes, "viewer": viewer, "dashboard": dashboard,
+            "can_record": can_record(request.user),
+        },
     )
+
+
+def can_record(user) -> bool:
+    viewer = viewer_for(user)
+    return viewer.staff is not None and viewer.role != Role.RECEPTIONIST
+
+
+class DealForm(forms.Form):
+    """A sale entered in the browser. The lead's customer is the deal's customer; sold_at is read
+    in the store's time zone (the form is validated with that zone active)."""
+
+    lead = forms.ModelChoiceField(
+        queryset=None, widget=forms.NumberInput(attrs={"inputmode": "numeric"}), label="Lead #",
+        error_messages={"invalid_choice": "No lead of yours with that number."},
+    )
+    closer = forms.ModelChoiceField(queryset=None, label="Closer", empty_label="Who closed the sale?")
+    sold_at = forms.DateTimeField(
+        label="Sold at", input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    vehicle = forms.CharField(max_length=200, required=False, label="Vehicle")
+    stock_number = forms.CharField(max_length=40, required=False, label="Stock number")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lead"].queryset = leads_for(user).select_related("customer", "store")
+        self.fields["closer"].queryset = (
+            staff_for(user).filter(is_active=True, role__in=CLOSER_ROLES).select_related("user")
+            .order_by("user__first_name", "user__last_name", "pk")
+        )
+        self.fields["closer"].label_from_instance = lambda s: f"{s.display_name} ({s.get_role_display().lower()})"
+
+
+@login_required
+def deal_new(request):
+    viewer = viewer_for(request.user)
+    if not can_record(request.user):
+        raise Http404("Only staff of a store record sales.")
+    zone = viewer.staff.store.tz
+    lead = None
+    lead_id = request.POST.get("lead") if request.method == "POST" else request.GET.get("lead")
+    if request.method == "GET" and lead_id:
+        if not str(lead_id).isdigit():
+            raise Http404("No such lead.")
+        lead = get_object_or_404(leads_for(request.user).select_related("customer", "store"), pk=lead_id)
+        zone = lead.store.tz
+    status = 200
+    with timezone.override(zone):
+        if request.method == "POST":
+            form = DealForm(request.POST, user=request.user)
+            if form.is_valid():
+                data = form.cleaned_data
+                lead = data["lead"]
+                try:
+                    deal = services.deal_record(
+                        store=lead.store, customer=lead.customer, lead=lead, closer=data["closer"],
+                        sold_at=data["sold_at"], vehicle=data["vehicle"].strip(),
+                        stock_number=data["stock_number"].strip(), source="browser", recorded_by=viewer.staff,
+                    )
+                except ValidationError as exc:
+                    for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
+                        form.add_error("lead" if field == "customer" else field if field in form.fields else None, errors)
+                else:
+                    messages.success(request, "Sale recorded; its credit is frozen as judged now.")
+                    return redirect("coverage:deal_detail", pk=deal.pk)
+            else:
+                lead = form.cleaned_data.get("lead")
+            status = 422
+        else:
+            initial = {"sold_at": timezone.localtime(timezone.now(), zone).replace(second=0, microsecond=0)}
+            if lead is not None:
+                initial["lead"] = lead.pk
+            if viewer.staff.role in CLOSER_ROLES:
+                initial["closer"] = viewer.staff.pk
+            form = DealForm(initial=initial, user=request.user)
+        response = render(
+            request, "coverage/deal_new.html", {"form": form, "lead": lead, "zone": zone}, status=status
+        )
+    return response
 
 
 class OverrideForm(forms.Form):

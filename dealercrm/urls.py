@@ -35,6 +35,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("telephony/", include("telephony.urls")),
+    path("coverage/policies/", include("coverage.urls_policies")),
     path("coverage/replay/", include("coverage.urls_replay")),
     path("coverage/", include("coverage.urls")),
     path("", include("leads.urls")),
