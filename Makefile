@@ -1,5 +1,5 @@
 # Shortcuts; the README's two commands are ./dev start and ./dev test.
-.PHONY: start test bench bench-intake bench-lead-list bench-callbacks
+.PHONY: start test bench bench-intake bench-lead-list bench-callbacks bench-credit
 
 start:
 	./dev start
@@ -7,7 +7,7 @@ start:
 test:
 	./dev test
 
-bench: bench-intake bench-lead-list bench-callbacks
+bench: bench-intake bench-lead-list bench-callbacks bench-credit
 
 bench-intake:
 	./dev manage check >/dev/null && .venv/bin/python bench/intake.py
@@ -17,3 +17,6 @@ bench-lead-list:
 
 bench-callbacks:
 	./dev manage check >/dev/null && .venv/bin/python bench/callbacks.py
+
+bench-credit:
+	./dev manage check >/dev/null && .venv/bin/python bench/credit.py

@@ -323,6 +323,9 @@ def deal_detail(request, pk: int, override_form=None, dispute_form=None, status:
     if winner is not None:  # the engine speaks of ids; the page of people
         summary = summary.replace(f"Staff {winner.pk} shares the deal", f"{winner.display_name} shares the deal", 1)
     skipped = [{"staff": names.get(int(s["staff_id"])), "reason": s["reason"]} for s in decision.get("skipped", [])]
+    # Others covered at the sale whom the policy did not pick (the latest two-way contact won):
+    # listed for the manager to review.
+    also_covered = [names.get(int(staff_id)) or f"Staff {staff_id}" for staff_id in decision.get("also_covered", [])]
     viewer = viewer_for(request.user)
     may_override = can_override(request.user)
     may_dispute = can_dispute(request.user)
@@ -332,7 +335,7 @@ def deal_detail(request, pk: int, override_form=None, dispute_form=None, status:
         dispute_form = DisputeForm()
     context = {
         "deal": deal, "active": active, "replaced": replaced, "override": override, "judged": judged,
-        "skipped": skipped, "decision": decision, "summary": summary,
+        "skipped": skipped, "decision": decision, "summary": summary, "also_covered": also_covered,
         "override_form": override_form if may_override else None,
         "dispute_form": dispute_form if may_dispute else None,
         "disputes": deal.disputes.select_related("raised_by__user", "resolved_by__user"),

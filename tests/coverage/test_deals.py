@@ -102,3 +102,18 @@ def test_override_keeps_the_original_beside_it_and_needs_a_reason(store, org, sa
     active = {c.staff_id: c.share for c in DealCredit.objects.filter(deal=deal, active=True)}
     assert active == {org["retail"].pk: Decimal("0.25"), org["agent"].pk: Decimal("0.75")}
     assert Dispute.objects.get(deal=deal).status == "changed"
+
+
+def test_when_two_others_are_covered_the_latest_two_way_wins_and_the_other_is_listed_for_review(client, store, org, sale):
+    lead, sold_at = sale  # the agent talked 2 days ago
+    ContactEventFactory(
+        lead=lead, staff=org["agent2"], channel="text", direction="inbound", outcome="reply",
+        evidence_level=EvidenceLevel.VERIFIED, occurred_at=sold_at - dt.timedelta(hours=5), message_sid="SM" + "b" * 32,
+    )
+    deal = services.deal_record(store=store, customer=lead.customer, closer=org["retail"], sold_at=sold_at, source="api")
+    shares = {c.staff_id: c.share for c in deal.credits.all()}
+    assert shares == {org["agent2"].pk: Decimal("0.5"), org["retail"].pk: Decimal("0.5")}
+    assert deal.decision["also_covered"] == [org["agent"].pk]
+    client.force_login(org["director"].user)
+    page = client.get(f"/coverage/deals/{deal.pk}/").content.decode()
+    assert 'id="also-covered"' in page and org["agent"].display_name in page

@@ -1,6 +1,6 @@
 """Coverage judging and the what-if replay on the benchmark data set.
 
-    .venv/bin/python bench/coverage.py [--stores 50] [--judge 300]
+    .venv/bin/python bench/credit.py [--stores 50] [--judge 300]
 
 Builds, once, the database dealercrm_bench_coverage with `manage.py demo_store --large`, installs
 each store's policies from presets (internet-old-7d, retail-3d) through services, and records a
@@ -125,6 +125,42 @@ def measure(judge_samples: int) -> None:
     print(f"  replay of every deal under internet-new-7d: {total} deals in {elapsed:.1f} s, {changed} would change; "
           f"slowest store {slowest[0]:.2f} s {slowest[1]}   (target < 30 s)")
     print(f"  peak RSS {peak:.0f} MB (before the replay {rss_before:.0f} MB)   (target < 1024 MB)")
+    dashboard_p50, dashboard_p95, queries = measure_dashboard()
+    print(f"  manager dashboard /coverage/deals/ (director of the busiest store): p50 {dashboard_p50:.1f} ms, "
+          f"p95 {dashboard_p95:.1f} ms, {queries} queries   (target: p95 < 200 ms, bounded queries)")
+
+
+def measure_dashboard(repeat: int = 30) -> tuple[float, float, int]:
+    """The page a manager opens every morning: this month's deals, splits, disputes, credits per
+    person and team, near misses; through the full Django stack, production settings."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.models import Count
+    from django.test import Client
+
+    from coverage.models import Deal
+    from org.models import Role, Staff
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    store_id = Deal.objects.values("store_id").annotate(n=Count("id")).order_by("-n")[0]["store_id"]
+    director = Staff.objects.select_related("user").filter(store_id=store_id, role=Role.INTERNET_DIRECTOR).first()
+    client = Client()
+    client.force_login(director.user)
+    client.get("/coverage/deals/")
+    queries: list[str] = []
+
+    def count(execute, sql, params, many, context, log=queries):
+        log.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        assert client.get("/coverage/deals/").status_code == 200
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        client.get("/coverage/deals/")
+        timings.append(time.perf_counter() - started)
+    return percentile(timings, 50) * 1000, percentile(timings, 95) * 1000, len(queries)
 
 
 def main() -> None:
