@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -22,7 +21,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from coverage import services
 from coverage.models import Deal, DealSource
-from leads.management.commands.import_dms_notes import StaffDirectory, _normalize_header, parse_when, read_text
+from leads.management.commands.import_dms_notes import (
+    ImportReport,
+    StaffDirectory,
+    _normalize_header,
+    parse_when,
+    read_text,
+)
 from leads.normalize import email_normalize, phone_to_e164
 from leads.services import customer_match
 from org.models import Store
@@ -54,14 +59,7 @@ def column_map(headers: list[str]) -> dict[str, str]:
     return found
 
 
-@dataclass
-class DealImportReport:
-    created: int = 0
-    already_present: int = 0
-    skipped: list[str] = field(default_factory=list)
-
-
-def dms_deals_import(*, store: Store, text: str) -> DealImportReport:
+def dms_deals_import(*, store: Store, text: str) -> ImportReport:
     header_line = text.split("\n", 1)[0]
     delimiter = max(",;\t|", key=header_line.count)
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
@@ -74,7 +72,7 @@ def dms_deals_import(*, store: Store, text: str) -> DealImportReport:
             f"No {', '.join(missing)} column in the header ({', '.join(reader.fieldnames or []) or 'empty'})."
         )
     directory = StaffDirectory(store)
-    report = DealImportReport()
+    report = ImportReport()
 
     def cell(row: dict, column: str) -> str:
         return (row.get(columns[column]) or "").strip() if column in columns else ""
