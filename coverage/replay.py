@@ -72,6 +72,8 @@ class DealReplay:
     proposed: dict[int, Decimal]
     explanation: str
     changed: bool
+    # "Now" is a manager's override: part of a change may be undoing it, not the policy.
+    overridden: bool = False
     names: dict[int, str] = field(default_factory=dict)
     # Drill-down: each judged person's proposed explanation, (name, covered, explanation).
     details: list[tuple[str, bool, str]] = field(default_factory=list)
@@ -96,6 +98,7 @@ class DealReplay:
             "now": {str(k): fmt(v) for k, v in self.now.items()},
             "proposed": {str(k): fmt(v) for k, v in self.proposed.items()},
             "explanation": self.explanation,
+            "overridden": self.overridden,
             "details": [{"name": n, "covered": c, "explanation": e} for n, c, e in self.details],
         }
 
@@ -280,10 +283,17 @@ def replay(
             team(frozen_team.get(pk, managers.get(pk))).proposed += share
         for pk in set(now) | set(new):
             person(pk).deals += 1
+        for manager_id in {frozen_team.get(pk, managers.get(pk)) for pk in set(now) | set(new)}:
+            team(manager_id).deals += 1
+        explanation = decision.explanation
+        if decision.winner_id is not None:  # the engine speaks of ids; people read names
+            winner_name = _name(people.get(decision.winner_id), decision.winner_id)
+            explanation = explanation.replace(f"Staff {decision.winner_id} shares", f"{winner_name} shares", 1)
+        overridden = any(credit.overrides_id for credit in credits.get(deal.pk, []))
         changed = {k: v for k, v in now.items() if v} != {k: v for k, v in new.items() if v}
         result.deals.append(DealReplay(
             deal_id=deal.pk, sold_at=deal.sold_at, customer=str(deal.customer), closer=_name(people.get(deal.closer_id), deal.closer_id),
-            now=dict(now), proposed=dict(new), explanation=decision.explanation, changed=changed,
+            now=dict(now), proposed=dict(new), explanation=explanation, changed=changed, overridden=overridden,
             names={pk: person(pk).name for pk in set(now) | set(new)},
             details=[(_name(people.get(pk), pk), d.covered, d.explanation) for pk, d in decision.decisions.items()],
         ))

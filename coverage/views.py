@@ -386,3 +386,18 @@ def deal_dispute(request, pk: int):
             messages.success(request, "Dispute sent to your manager.")
             return redirect("coverage:deal_detail", pk=pk)
     return deal_detail(request, pk, dispute_form=form, status=422)
+
+
+@login_required
+@require_POST
+def dispute_uphold(request, pk: int):
+    """A manager keeps the split: the dispute closes with the written reason."""
+    dispute = get_object_or_404(Dispute.objects.filter(deal__in=deals_for(request.user)), pk=pk)
+    if not can_override(request.user):
+        raise Http404("Only managers and the director settle disputes.")
+    try:
+        services.dispute_uphold(dispute=dispute, by=viewer_for(request.user).staff, resolution=request.POST.get("resolution", ""))
+        messages.success(request, "The dispute is closed; the split stands.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("coverage:deal_detail", pk=dispute.deal_id)

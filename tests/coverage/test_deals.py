@@ -117,3 +117,20 @@ def test_when_two_others_are_covered_the_latest_two_way_wins_and_the_other_is_li
     client.force_login(org["director"].user)
     page = client.get(f"/coverage/deals/{deal.pk}/").content.decode()
     assert 'id="also-covered"' in page and org["agent"].display_name in page
+
+
+def test_a_manager_keeps_the_split_and_closes_the_dispute_in_the_browser(client, store, org, sale):
+    lead, sold_at = sale
+    deal = services.deal_record(store=store, customer=lead.customer, closer=org["retail"], sold_at=sold_at, source="api")
+    dispute = services.dispute_raise(deal=deal, by=org["agent"], comment="I should have more")
+    client.force_login(org["manager"].user)
+    assert "Keep the split" in client.get(f"/coverage/deals/{deal.pk}/").content.decode()
+    client.post(f"/coverage/disputes/{dispute.pk}/uphold/", {"resolution": ""})
+    dispute.refresh_from_db()
+    assert dispute.status == "open"  # a reason is required
+    client.post(f"/coverage/disputes/{dispute.pk}/uphold/", {"resolution": "Customer asked for the closer by name"})
+    dispute.refresh_from_db()
+    assert dispute.status == "upheld" and dispute.resolved_by_id == org["manager"].pk
+    assert {c.staff_id: c.share for c in deal.credits.filter(active=True)}[org["agent"].pk] == Decimal("0.5")
+    client.force_login(org["agent2"].user)
+    assert client.post(f"/coverage/disputes/{dispute.pk}/uphold/", {"resolution": "x"}).status_code == 404

@@ -228,3 +228,20 @@ def test_page_query_count_is_bounded(client, world, store, django_assert_max_num
     with django_assert_max_num_queries(20), CaptureQueriesContext(connection) as ten:
         assert "10 deals replayed" in client.get(PAGE, _query(world)).content.decode()
     assert len(ten) == len(three)
+
+
+def test_replay_names_people_counts_team_deals_and_flags_overrides(store, world):
+    """The explanation names the winner (not 'Staff 13'), team rows count their deals, and a
+    changed deal whose 'now' is a manager's override says so."""
+    deal = world["deals"][2]
+    services.credit_override(deal=deal, shares={world["agent"].pk: Decimal("1")}, reason="set the appointment",
+                             by=world["manager"])
+    result = replay(store=store, proposed={Role.INTERNET_AGENT: preset("internet-old-7d")},
+                    start=world["start"], end=world["end"])
+    replayed = {d.deal_id: d for d in result.deals}
+    assert replayed[deal.pk].overridden is True and replayed[deal.pk].to_dict()["overridden"] is True
+    assert not any(d.overridden for pk, d in replayed.items() if pk != deal.pk)
+    winner_deal = replayed[world["deals"][1].pk]  # agent2 shares it
+    assert world["agent2"].display_name in winner_deal.explanation and "Staff " not in winner_deal.explanation
+    assert sum(row.deals for row in result.teams) >= len(result.deals)
+    assert all(row.deals > 0 for row in result.teams if row.now or row.proposed)
