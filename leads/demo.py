@@ -1855,6 +1855,32 @@ def _create_organization(groups: list[tuple[str, str]], specs: list[StoreSpec], 
     return contexts
 
 
+def _record_demo_deals(store_id: int, rng: random.Random) -> int:
+    """Every sold lead of the demo store becomes a deal judged by the coverage engine, so the
+    deal list, the dashboard, disputes and the what-if replay have the store's own history.
+    Most are closed by the lead's owner; some by a retail salesperson who took the customer on
+    the floor, which is where coverage decides a half deal."""
+    from coverage.services import deal_record
+    from leads.models import Lead, LeadStatusChange
+
+    store = Store.objects.get(pk=store_id)
+    retail = list(Staff.objects.filter(store=store, role=Role.RETAIL).order_by("pk"))
+    sold_at = dict(
+        LeadStatusChange.objects.filter(lead__store=store, to_status="sold").values_list("lead_id", "changed_at")
+    )
+    count = 0
+    for lead in Lead.objects.filter(store=store, status="sold", owner__isnull=False).select_related("customer", "owner"):
+        closer = rng.choice(retail) if retail and rng.random() < 0.3 else lead.owner
+        vehicle = lead.vehicles.filter(interest="buy").first()
+        deal_record(
+            store=store, customer=lead.customer, lead=lead, closer=closer, source="dms_csv",
+            sold_at=sold_at.get(lead.pk, lead.received_at), vehicle=str(vehicle) if vehicle else "",
+            stock_number=vehicle.stock_number if vehicle else "", external_id=f"DEMO-{lead.pk}",
+        )
+        count += 1
+    return count
+
+
 def _install_coverage_policies(store_id: int, since: dt.datetime) -> None:
     """The seeds' store: internet agents covered 72 h by two-way contact (seed 001's latest
     policy), retail 3 days by any logged activity (seed 000). Directors change them later."""
@@ -2002,6 +2028,10 @@ def build(*, large: bool = False, stores: int = 50, months: float = 3, leads_per
         for table in ["org_staff", "org_shift", "org_team", "org_store", "auth_user", *BULK_TABLES]:
             cursor.execute(f"ANALYZE {table}")
         timings.append(("analyze", time.monotonic() - analyze_started))
+        if not large:
+            deals_started = time.monotonic()
+            stats["deals"] = _record_demo_deals(contexts[0].store_id, random.Random(f"{seed}:deals"))
+            timings.append(("deals judged", time.monotonic() - deals_started))
     timings.append(("total", time.monotonic() - started))
     rows = {
         "stores": len(contexts),

@@ -58,6 +58,15 @@ def test_demo_organization_is_the_store_the_seeds_describe(demo_output):
     assert dict(CoveragePolicy.objects.filter(store=store).values_list("role", "name")) == {
         "internet_agent": "internet-72h", "retail": "retail-3d", "fleet": "retail-3d",
     }
+    from django.db.models import Sum
+
+    from coverage.models import Deal
+    from leads.models import Lead
+
+    sold = Lead.objects.filter(store=store, status="sold", owner__isnull=False).count()
+    assert sold > 0 and Deal.objects.filter(store=store).count() == sold
+    totals = set(Deal.objects.filter(store=store).annotate(t=Sum("credits__share")).values_list("t", flat=True))
+    assert totals == {1}
     assert set(
         DealerNumber.objects.filter(store=store, purpose="agent").values_list("staff__role", flat=True)
     ) == {Role.INTERNET_AGENT}
