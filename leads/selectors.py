@@ -19,7 +19,11 @@ def lead_timeline(lead: Lead) -> list[ContactEvent]:
         .order_by("-occurred_at", "-id")[:TIMELINE_LIMIT]
     )
     sids = {e.call_sid for e in events if e.call_sid}
-    calls = {c.call_sid: c for c in Call.objects.filter(store_id=lead.store_id, call_sid__in=sids)} if sids else {}
+    calls = (
+        {c.call_sid: c for c in Call.objects.filter(store_id=lead.store_id, call_sid__in=sids).select_related("lead")}
+        if sids
+        else {}
+    )  # the recording player asks who owns the lead: no query per event
     for event in events:
         event.call = calls.get(event.call_sid)
     return events

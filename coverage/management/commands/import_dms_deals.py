@@ -12,8 +12,6 @@ exist imports it.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -25,6 +23,7 @@ from leads.management.commands.import_dms_notes import (
     ImportReport,
     StaffDirectory,
     _normalize_header,
+    open_dms_csv,
     parse_when,
     read_text,
 )
@@ -60,17 +59,7 @@ def column_map(headers: list[str]) -> dict[str, str]:
 
 
 def dms_deals_import(*, store: Store, text: str) -> ImportReport:
-    header_line = text.split("\n", 1)[0]
-    delimiter = max(",;\t|", key=header_line.count)
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    columns = column_map(reader.fieldnames or [])
-    missing = [name for name in ("deal_number", "date", "salesperson") if name not in columns]
-    if "phone" not in columns and "email" not in columns:
-        missing.append("phone or email")
-    if missing:
-        raise CommandError(
-            f"No {', '.join(missing)} column in the header ({', '.join(reader.fieldnames or []) or 'empty'})."
-        )
+    reader, columns = open_dms_csv(text, column_map, required=("deal_number", "date", "salesperson"))
     directory = StaffDirectory(store)
     report = ImportReport()
 

@@ -151,20 +151,27 @@ def _row_id(*, occurred_at: dt.datetime, customer_id: int, salesperson: str, not
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def dms_notes_import(*, store: Store, text: str, dry_run: bool = False) -> ImportReport:
-    """Import the CSV text for a store; see the module docstring."""
+def open_dms_csv(text: str, mapper, *, required: tuple[str, ...]) -> tuple[csv.DictReader, dict[str, str]]:
+    """A DMS export's rows and its columns (found by header name), or a CommandError naming the
+    missing ones. Every export identifies the customer by phone or email."""
     # The header line's commonest separator (csv.Sniffer guesses wrong on notes full of commas).
     header_line = text.split("\n", 1)[0]
     delimiter = max(",;\t|", key=header_line.count)
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    columns = column_map(reader.fieldnames or [])
-    missing = [name for name in ("date", "note") if name not in columns]
+    columns = mapper(reader.fieldnames or [])
+    missing = [name for name in required if name not in columns]
     if "phone" not in columns and "email" not in columns:
         missing.append("phone or email")
     if missing:
         raise CommandError(
             f"No {', '.join(missing)} column in the header ({', '.join(reader.fieldnames or []) or 'empty'})."
         )
+    return reader, columns
+
+
+def dms_notes_import(*, store: Store, text: str, dry_run: bool = False) -> ImportReport:
+    """Import the CSV text for a store; see the module docstring."""
+    reader, columns = open_dms_csv(text, column_map, required=("date", "note"))
     directory = StaffDirectory(store)
     report = ImportReport()
     events: list[ContactEvent] = []
