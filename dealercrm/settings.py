@@ -203,9 +203,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "dealercrm")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    "leads-route-due": {
-        "task": "leads.tasks.lead_route_due_task",
-        "schedule": schedule(timedelta(seconds=10)),
+    # Routing, claim-pool limits, response warnings and reassignments, staff alert texts.
+    "distribution-sweep": {
+        "task": "distribution.tasks.sweep_task",
+        "schedule": schedule(timedelta(seconds=float(os.environ.get("SWEEP_SECONDS", "5")))),
     },
     "telephony-recordings-due": {"task": "telephony.tasks.call_recordings_due_task", "schedule": schedule(timedelta(seconds=60))},
 }

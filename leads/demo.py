@@ -44,10 +44,12 @@ from leads.models import (
     Customer,
     CustomerEmail,
     CustomerPhone,
+    IntakeChannel,
     Lead,
     LeadAssignment,
     LeadStatusChange,
     LeadVehicle,
+    SourceType,
 )
 from org.models import WEEKDAYS, DealerGroup, Role, Shift, Staff, Store, Team, default_business_hours
 
@@ -1881,6 +1883,48 @@ def _record_demo_deals(store_id: int, rng: random.Random) -> int:
     return count
 
 
+def _install_routing_rules(store_id: int) -> None:
+    """Seed 003's ways of handing out leads, one per kind of lead: phone-ups ring on the
+    receptionist's board for the floor; used-car leads go to a claim pool that falls back to
+    round robin after 10 minutes; everything else goes round robin with reassignment after 20
+    minutes among the internet agents, then to the manager after two moves."""
+    from distribution.models import RoutingRule, Strategy
+    from distribution.pools import rule_save
+
+    store = Store.objects.get(pk=store_id)
+    rule_save(RoutingRule(store=store, name="Phone-ups ring on the board", position=1, source_type="phone_up",
+                          strategy=Strategy.RECEPTIONIST, pool_role=Role.RETAIL), teams=[], staff=[])
+    rule_save(RoutingRule(store=store, name="Used cars: claim pool", position=2, condition="used",
+                          strategy=Strategy.CLAIM_POOL, claim_minutes=10, pool_role=Role.INTERNET_AGENT),
+              teams=[], staff=[])
+    rule_save(RoutingRule(store=store, name="Internet agents, 20-minute rule", is_fallback=True,
+                          strategy=Strategy.ROUND_ROBIN_REASSIGN, response_minutes=20, max_moves=2,
+                          pool_role=Role.INTERNET_AGENT), teams=[], staff=[])
+
+
+def _live_leads(store_id: int) -> int:
+    """A few leads arriving now, routed by the rules, so the board, the pool and the queues
+    have something on them when the demo opens."""
+    from distribution.services import lead_route
+    from leads.services import LeadData, VehicleData, lead_create
+
+    store = Store.objects.get(pk=store_id)
+    arrivals = [
+        ("Maria", "Lopez", "+16125550181", SourceType.PHONE_UP, "Main line", VehicleData(condition="new", make="Toyota", model="RAV4", year=2027)),
+        ("Derek", "Olsen", "+16125550182", SourceType.THIRD_PARTY, "CarGurus", VehicleData(condition="used", make="Honda", model="CR-V", year=2022)),
+        ("Priya", "Natarajan", "+16125550183", SourceType.OEM, "Toyota.com", VehicleData(condition="new", make="Toyota", model="Camry", year=2027)),
+        ("Sam", "Whitaker", "+16125550184", SourceType.DEALER_WEBSITE, "Website", VehicleData(condition="used", make="Ford", model="F-150", year=2021)),
+    ]
+    for index, (first, last, phone, source, provider, vehicle) in enumerate(arrivals):
+        result = lead_create(store=store, data=LeadData(
+            source_type=source, intake_channel=IntakeChannel.PHONE if source == SourceType.PHONE_UP else IntakeChannel.API,
+            first_name=first, last_name=last, phones=[(phone, "mobile")], provider=provider,
+            provider_lead_id=f"LIVE-{index + 1}", vehicles=[vehicle],
+        ))
+        lead_route(lead_id=result.lead.pk)
+    return len(arrivals)
+
+
 def _install_coverage_policies(store_id: int, since: dt.datetime) -> None:
     """The seeds' store: internet agents covered 72 h by two-way contact (seed 001's latest
     policy), retail 3 days by any logged activity (seed 000). Directors change them later."""
@@ -2032,6 +2076,8 @@ def build(*, large: bool = False, stores: int = 50, months: float = 3, leads_per
             deals_started = time.monotonic()
             stats["deals"] = _record_demo_deals(contexts[0].store_id, random.Random(f"{seed}:deals"))
             timings.append(("deals judged", time.monotonic() - deals_started))
+            _install_routing_rules(contexts[0].store_id)
+            stats["live leads"] = _live_leads(contexts[0].store_id)
     timings.append(("total", time.monotonic() - started))
     rows = {
         "stores": len(contexts),

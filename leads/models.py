@@ -200,6 +200,11 @@ class LeadAssignment(models.Model):
     assigned_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reason = models.CharField(max_length=300)
     assigned_at = models.DateTimeField(default=timezone.now)
+    # The explanation of an automatic assignment: which routing rule and strategy chose, and
+    # who was passed over and why ([{"staff": id, "name": "...", "reason": "off shift"}]).
+    rule_name = models.CharField(max_length=120, blank=True)
+    strategy = models.CharField(max_length=30, blank=True)
+    skipped = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["assigned_at", "id"]

@@ -279,7 +279,9 @@ def _lead_insert(
             for v in data.vehicles
         ]
     )
-    LeadStatusChange.objects.create(lead=lead, from_status="", to_status=LeadStatus.NEW, changed_by=created_by)
+    LeadStatusChange.objects.create(
+        lead=lead, from_status="", to_status=LeadStatus.NEW, changed_by=created_by, changed_at=received_at
+    )
     if original is not None:
         LeadAssignment.objects.create(
             lead=lead,
@@ -354,6 +356,10 @@ def lead_claim(*, lead: Lead, staff: Staff) -> Lead:
         raise ValidationError({"lead": "Only salespeople claim leads from the pool."})
     if staff.store_id != lead.store_id:
         raise ValidationError({"lead": "That lead belongs to another store."})
+    from distribution import services as distribution
+
+    if not distribution.claim_allowed(lead, staff):
+        raise ValidationError({"lead": "You are not in this lead's pool; ask your manager."})
     with transaction.atomic():
         won = Lead.objects.filter(
             pk=lead.pk, owner__isnull=True, in_claim_pool=True, status__in=OPEN_STATUSES
@@ -362,43 +368,10 @@ def lead_claim(*, lead: Lead, staff: Staff) -> Lead:
             holder = Lead.objects.select_related("owner__user").get(pk=lead.pk).owner
             raise LeadTaken(holder)
         LeadAssignment.objects.create(lead_id=lead.pk, to_staff=staff, assigned_by=staff, reason="Claimed from the pool.")
-        claimed = Lead.objects.get(pk=lead.pk)
+        claimed = Lead.objects.select_related("store").get(pk=lead.pk)
         _give_followers(claimed, to_staff=staff, by=staff)
+        distribution.lead_claimed(lead=claimed, staff=staff)
     return claimed
-
-
-def lead_route(*, lead_id: int) -> bool:
-    """Route one due lead. Returns False when another worker routed it already.
-
-    Until the store has routing rules (the distribution module), a new lead goes to the
-    store's claim pool, where every salesperson of the store sees it.
-    """
-    with transaction.atomic():
-        lead = (
-            Lead.objects.select_for_update(skip_locked=True)
-            .filter(pk=lead_id, routed_at__isnull=True)
-            .first()
-        )
-        if lead is None:
-            return False
-        now = timezone.now()
-        lead.in_claim_pool = lead.owner_id is None
-        lead.routed_at = now
-        lead.save(update_fields=["in_claim_pool", "routed_at"])
-        LeadAssignment.objects.create(
-            lead=lead, to_staff_id=lead.owner_id, reason="No routing rule: placed in the store's claim pool."
-        )
-    return True
-
-
-def lead_route_due(*, limit: int = 500) -> int:
-    """The sweeper: route every lead whose routing deadline has passed."""
-    due_ids = list(
-        Lead.objects.filter(routed_at__isnull=True, routing_due_at__lte=timezone.now())
-        .order_by("routing_due_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    return sum(1 for lead_id in due_ids if lead_route(lead_id=lead_id))
 
 
 SELF_REPORTED_CHANNELS = {Channel.NOTE, Channel.CALL, Channel.VISIT, Channel.TEXT, Channel.EMAIL}
@@ -562,7 +535,5 @@ __all__ = [
     "contact_events_import",
     "lead_assign",
     "lead_create",
-    "lead_route",
-    "lead_route_due",
     "lead_transition",
 ]

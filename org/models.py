@@ -70,6 +70,17 @@ class Store(models.Model):
         "Please call me back at {callback_number}. Thank you!",
         help_text="What a voicemail drop says; {agent_name}, {store_name}, {callback_number}, {customer_first_name}.",
     )
+    response_limit_minutes = models.PositiveSmallIntegerField(
+        default=20,
+        help_text="A lead without a first outbound attempt within this many business minutes is a breach.",
+    )
+    notify_owner_by_sms = models.BooleanField(
+        default=False, help_text="Also text a new lead's owner on their cell phone (from the store's main line)."
+    )
+    ring_receptionist_by_sms = models.BooleanField(
+        default=False,
+        help_text="Also text the receptionist's phone when a lead lands on the receptionist board, so it rings.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -125,6 +136,9 @@ class Staff(models.Model):
     cell_phone = PhoneNumberField(blank=True)
     is_active = models.BooleanField(default=True)
     available = models.BooleanField(default=True, help_text="The 'available now' toggle.")
+    lead_weight = models.PositiveSmallIntegerField(
+        default=1, help_text="In a weighted round robin, a weight of 2 gets twice the leads of a weight of 1."
+    )
 
     class Meta:
         ordering = ["store", "user__first_name", "user__last_name"]
@@ -149,7 +163,9 @@ class Staff(models.Model):
 
 
 class Shift(models.Model):
-    """One weekly shift in the store's time zone; a weekday without a shift is a day off."""
+    """One weekly shift in the store's time zone; a weekday without a shift is a day off.
+
+    A shift whose end is before its start runs overnight into the next day (22:00-02:00)."""
 
     staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="shifts")
     weekday = models.PositiveSmallIntegerField(choices=[(i, d.capitalize()) for i, d in enumerate(WEEKDAYS)])
@@ -159,12 +175,13 @@ class Shift(models.Model):
     class Meta:
         ordering = ["staff", "weekday", "starts"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(starts__lt=models.F("ends")), name="shift_starts_before_ends"),
+            models.CheckConstraint(condition=~models.Q(starts=models.F("ends")), name="shift_not_empty"),
             models.CheckConstraint(condition=models.Q(weekday__lte=6), name="shift_weekday_range"),
         ]
 
     def __str__(self) -> str:
-        return f"{WEEKDAYS[self.weekday]} {self.starts:%H:%M}-{self.ends:%H:%M}"
+        overnight = " (overnight)" if self.ends < self.starts else ""
+        return f"{WEEKDAYS[self.weekday]} {self.starts:%H:%M}-{self.ends:%H:%M}{overnight}"
 
 
 class TimeOff(models.Model):

@@ -183,6 +183,27 @@ def text_send(*, staff: Staff, lead: Lead, to: str, body: str) -> TextMessage:
     return text
 
 
+def staff_alert_send(*, store: Store, staff: Staff, body: str) -> str:
+    """Text an alert (a new lead, a lead on the board) to a staff member's cell phone from the
+    store's main line, so a phone rings. Not a customer contact: no contact event. Returns the
+    message SID; raises TextRefused when it cannot be sent."""
+    if not staff.cell_phone:
+        raise TextRefused(f"{staff.display_name} has no cell phone on file.")
+    main = DealerNumber.objects.filter(store=store, is_active=True, purpose=NumberPurpose.MAIN).order_by("pk").first()
+    if main is None:
+        raise TextRefused(f"{store} has no main line to send alerts from.")
+    try:
+        sent = telephony_twilio.client().messages.create(
+            to=str(staff.cell_phone), from_=str(main.number), body=body[:MAX_BODY_CHARS]
+        )
+    except TwilioRestException as exc:
+        raise TextRefused(f"Twilio refused the alert ({exc.code}: {exc.msg}).") from None
+    except (TwilioException, OSError) as exc:
+        log.warning("texting service unreachable for a staff alert: %r", exc)
+        raise TextRefused("Could not reach the texting service.") from None
+    return sent.sid
+
+
 def text_status_record(*, message_sid: str, status: str, params: dict[str, str]) -> str:
     """One status callback. Answers "recorded", "duplicate", "stale" (older than what we know)
     or "unknown" (no such message yet: the receipt is kept and applied if the send lands)."""

@@ -122,7 +122,8 @@ def test_demo_history_is_realistic_and_scoped_to_the_store(demo_output):
     statuses = Counter(leads.values_list("status", flat=True))
     assert statuses["lost"] > statuses["sold"] > 0.08 * leads.count()
     assert statuses["contacted"] and statuses["appointment_set"] and statuses["shown"] and statuses["new"]
-    assert not leads.filter(routed_at__isnull=True).exists()
+    # Routed, except a live lead that waits for the next shift when the demo is built after hours.
+    assert not leads.filter(routed_at__isnull=True).exclude(routing__state="waiting").exists()
     assert leads.filter(duplicate_of__isnull=False).count() > 20
     for duplicate in leads.filter(duplicate_of__isnull=False).select_related("duplicate_of")[:50]:
         assert duplicate.customer_id == duplicate.duplicate_of.customer_id

@@ -190,13 +190,18 @@ def test_assign_to_staff_of_another_store_is_refused(store, org):
     assert "owner" in excinfo.value.message_dict
 
 
-def test_route_due_places_lead_in_claim_pool_once(store):
+def test_route_due_routes_a_lead_once_and_without_rules_it_waits_for_a_manager(store):
+    from django.utils import timezone
+
+    from distribution.services import lead_route
+    from distribution.sweeper import route_due
+
     lead = services.lead_create(store=store, data=lead_data()).lead
-    assert services.lead_route_due() == 1
+    assert route_due(now=timezone.now()) == 1
     lead.refresh_from_db()
-    assert lead.in_claim_pool and lead.routed_at is not None
-    assert services.lead_route_due() == 0
-    assert services.lead_route(lead_id=lead.pk) is False
+    assert lead.routed_at is not None and lead.owner is None and lead.routing.state == "manager"
+    assert route_due(now=timezone.now()) == 0
+    assert lead_route(lead_id=lead.pk) is False
     assert lead.assignments.count() == 1
 
 

@@ -1,0 +1,196 @@
+"""Routing rules, round-robin state, each lead's routing clocks, and in-app notifications.
+
+Every deadline here is a column with a partial index; the beat sweeper (distribution.sweeper)
+reads them, so a lost Celery message or a dead worker only delays what is due.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from leads.models import Lead, SourceType
+from org.models import Role, Staff, Store, Team
+
+
+class Strategy(models.TextChoices):
+    ROUND_ROBIN = "round_robin", "Round robin (next in line)"
+    ROUND_ROBIN_REASSIGN = "round_robin_reassign", "Round robin with reassignment"
+    CLAIM_POOL = "claim_pool", "Claim pool"
+    MANAGER = "manager", "Manager assigns"
+    RECEPTIONIST = "receptionist", "Receptionist board"
+
+
+class LeadKind(models.TextChoices):
+    """What the customer asked for, from the lead's first vehicle."""
+
+    PURCHASE = "buy", "Purchase"
+    LEASE = "lease", "Lease"
+    TRADE_IN = "trade-in", "Trade-in appraisal"
+
+
+POOL_ROLES = [(Role.INTERNET_AGENT.value, Role.INTERNET_AGENT.label), (Role.RETAIL.value, Role.RETAIL.label),
+              (Role.FLEET.value, Role.FLEET.label)]
+
+
+class RoutingRule(models.Model):
+    """When a lead matches (every non-blank field must match), the strategy hands it to the pool."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="routing_rules")
+    name = models.CharField(max_length=120)
+    position = models.PositiveIntegerField(default=0, help_text="Rules are tried in this order; the fallback last.")
+    enabled = models.BooleanField(default=True)
+    is_fallback = models.BooleanField(default=False, help_text="Catches every lead no other rule matched.")
+    # The match; a blank field matches anything.
+    source_type = models.CharField(max_length=20, choices=SourceType.choices, blank=True)
+    provider = models.CharField(max_length=120, blank=True, help_text="Matches the provider name, any case.")
+    condition = models.CharField(max_length=8, choices=[("new", "New"), ("used", "Used")], blank=True)
+    make = models.CharField(max_length=60, blank=True, help_text="Matches the vehicle's make, any case.")
+    lead_kind = models.CharField(max_length=10, choices=LeadKind.choices, blank=True)
+    stock_numbers = models.CharField(
+        max_length=400, blank=True, help_text="Comma-separated stock numbers; a lead asking for one of them matches."
+    )
+    # What happens.
+    strategy = models.CharField(max_length=30, choices=Strategy.choices)
+    pool_teams = models.ManyToManyField(Team, blank=True, related_name="+")
+    pool_staff = models.ManyToManyField(Staff, blank=True, related_name="+")
+    pool_role = models.CharField(max_length=32, choices=POOL_ROLES, blank=True, help_text="Everyone with this role.")
+    weighted = models.BooleanField(default=False, help_text="Round robin by each person's lead weight.")
+    open_new_cap = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Skip whoever already holds this many open new (uncontacted) leads."
+    )
+    response_minutes = models.PositiveSmallIntegerField(
+        default=20, help_text="Reassignment: business minutes the owner has for a first outbound attempt."
+    )
+    max_moves = models.PositiveSmallIntegerField(
+        default=2, help_text="Reassignment: after this many moves the lead goes to the manager's queue."
+    )
+    claim_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Claim pool: unclaimed after this many business minutes, round robin."
+    )
+    after_hours_staff = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Who gets a lead when nobody in the pool is on shift. Blank: it waits for the next shift.",
+    )
+    manager = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Whose queue escalations and manager-assigned leads land on. Blank: the pool teams' managers.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["store", "is_fallback", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store"], condition=Q(is_fallback=True, enabled=True), name="routing_one_fallback_per_store"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def stock_number_list(self) -> list[str]:
+        return [part.strip().upper() for part in self.stock_numbers.split(",") if part.strip()]
+
+
+class RotationSlot(models.Model):
+    """One pool member's place in a rule's rotation (smooth weighted round robin): the pointer,
+    persisted so that restarts and several workers keep the same order."""
+
+    rule = models.ForeignKey(RoutingRule, on_delete=models.CASCADE, related_name="slots")
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="+")
+    credit = models.IntegerField(default=0)
+    assigned = models.PositiveIntegerField(default=0)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "staff"], name="rotation_slot_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.rule}: staff {self.staff_id} credit {self.credit}"
+
+
+class RoutingState(models.TextChoices):
+    WAITING = "waiting", "Waiting for a shift"
+    ASSIGNED = "assigned", "Assigned"
+    POOL = "pool", "In the claim pool"
+    MANAGER = "manager", "On the manager's queue"
+    BOARD = "board", "On the receptionist board"
+
+
+class LeadRouting(models.Model):
+    """A lead's routing: the rule that took it, where it is, and its clocks (all columns)."""
+
+    lead = models.OneToOneField(Lead, on_delete=models.CASCADE, primary_key=True, related_name="routing")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(RoutingRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    rule_name = models.CharField(max_length=120, blank=True)
+    strategy = models.CharField(max_length=30, choices=Strategy.choices, blank=True)
+    state = models.CharField(max_length=10, choices=RoutingState.choices)
+    warning = models.CharField(max_length=300, blank=True)
+    moves = models.PositiveSmallIntegerField(default=0)
+    queued_at = models.DateTimeField(default=timezone.now, help_text="Since when it waits where it is.")
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    # The response clock: started when an owner is set and the store is open; business minutes.
+    clock_started_at = models.DateTimeField(null=True, blank=True)
+    breach_at = models.DateTimeField(null=True, blank=True)
+    response_due_at = models.DateTimeField(null=True, blank=True)
+    warn_at = models.DateTimeField(null=True, blank=True)
+    claim_due_at = models.DateTimeField(null=True, blank=True)
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    first_two_way_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["response_due_at"], condition=Q(response_due_at__isnull=False), name="routing_response_due"),
+            models.Index(fields=["warn_at"], condition=Q(warn_at__isnull=False), name="routing_warn_due"),
+            models.Index(fields=["claim_due_at"], condition=Q(claim_due_at__isnull=False), name="routing_claim_due"),
+            models.Index(fields=["store", "state", "queued_at"], name="routing_store_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id}: {self.state}"
+
+    @property
+    def breached(self) -> bool:
+        if self.breach_at is None:
+            return False
+        if self.first_attempt_at is not None:
+            return self.first_attempt_at > self.breach_at
+        return timezone.now() >= self.breach_at
+
+
+class NotificationKind(models.TextChoices):
+    NEW_LEAD = "new_lead", "New lead"
+    WARNING = "warning", "Response warning"
+    REASSIGNED = "reassigned", "Lead moved"
+    MANAGER = "manager", "Needs a manager"
+    BOARD = "board", "On the board"
+
+
+class Notification(models.Model):
+    """An in-app message to one staff member (and, where the store enables it, a text)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="notifications")
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12, choices=NotificationKind.choices)
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # A text to the staff member's cell: due until sent (or given up); the sweeper retries.
+    sms_due_at = models.DateTimeField(null=True, blank=True)
+    sms_sid = models.CharField(max_length=64, blank=True)
+    sms_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["staff", "-created_at"], condition=Q(read_at__isnull=True), name="notification_unread"),
+            models.Index(fields=["sms_due_at"], condition=Q(sms_due_at__isnull=False), name="notification_sms_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff}: {self.text}"

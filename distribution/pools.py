@@ -1,0 +1,289 @@
+"""Rules and pools: which rule takes a lead, who is in a rule's pool, and the pool's members
+loaded in a few queries with what decides their eligibility."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+
+from distribution.models import RotationSlot, RoutingRule
+from distribution.strategies import Member, RouteContext
+from leads.models import Lead, LeadStatus, VehicleInterest
+from org.models import SALES_ROLES, Staff, Store, TimeOff
+
+
+@dataclass
+class LeadFacts:
+    """What a routing rule can match on."""
+
+    source_type: str = ""
+    provider: str = ""
+    condition: str = ""
+    make: str = ""
+    lead_kind: str = ""
+    stock_numbers: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, lead: Lead) -> LeadFacts:
+        vehicles = list(lead.vehicles.all())
+        wanted = [v for v in vehicles if v.interest in (VehicleInterest.BUY, VehicleInterest.LEASE)]
+        first = wanted[0] if wanted else None
+        if first is not None:
+            kind = first.interest
+        elif any(v.interest == VehicleInterest.TRADE_IN for v in vehicles):
+            kind = VehicleInterest.TRADE_IN
+        else:
+            kind = ""
+        return cls(
+            source_type=lead.source_type,
+            provider=lead.provider,
+            condition=first.condition if first else "",
+            make=first.make if first else "",
+            lead_kind=kind,
+            stock_numbers=[v.stock_number.strip().upper() for v in wanted if v.stock_number.strip()],
+        )
+
+
+def rule_match(rule: RoutingRule, facts: LeadFacts) -> tuple[bool, list[str]]:
+    """Whether the lead matches the rule, and the conditions that matched (or the one that failed)."""
+    matched: list[str] = []
+    checks = [
+        ("source", rule.source_type, facts.source_type, rule.get_source_type_display() if rule.source_type else ""),
+        ("provider", rule.provider.lower(), facts.provider.lower(), rule.provider),
+        ("condition", rule.condition, facts.condition, rule.condition),
+        ("make", rule.make.lower(), facts.make.lower(), rule.make),
+        ("kind", rule.lead_kind, facts.lead_kind, rule.get_lead_kind_display() if rule.lead_kind else ""),
+    ]
+    for label, wanted, actual, shown in checks:
+        if not wanted:
+            continue
+        if wanted != actual:
+            return False, [f"{label} is not {shown}"]
+        matched.append(f"{label} is {shown}")
+    stock = rule.stock_number_list
+    if stock:
+        hits = sorted(set(stock) & set(facts.stock_numbers))
+        if not hits:
+            return False, ["stock number not in the rule's list"]
+        matched.append(f"stock number {hits[0]}")
+    return True, matched
+
+
+def rule_for(store: Store, facts: LeadFacts) -> tuple[RoutingRule | None, str]:
+    """The first enabled rule the lead matches (the fallback last), and why."""
+    rules = RoutingRule.objects.filter(store=store, enabled=True).select_related("after_hours_staff__user")
+    for rule in rules.order_by("is_fallback", "position", "id"):
+        if rule.is_fallback:
+            return rule, f"no other rule matched; the fallback rule “{rule.name}” takes it"
+        ok, matched = rule_match(rule, facts)
+        if ok:
+            return rule, f"rule “{rule.name}” matched ({', '.join(matched) or 'any lead'})"
+    return None, "no routing rule matched and the store has no fallback rule"
+
+
+def pool_q(rule: RoutingRule) -> Q:
+    teams = list(rule.pool_teams.values_list("pk", flat=True)) if rule.pk else []
+    named = list(rule.pool_staff.values_list("pk", flat=True)) if rule.pk else []
+    return pool_q_of(teams=teams, staff=named, role=rule.pool_role)
+
+
+def pool_q_of(*, teams, staff, role: str) -> Q:
+    q = Q(pk__in=list(staff))
+    if teams:
+        q |= Q(team_id__in=list(teams), role__in=list(SALES_ROLES))
+    if role:
+        q |= Q(role=role)
+    return q
+
+
+def pool_staff(rule: RoutingRule):
+    return Staff.objects.filter(pool_q(rule), store_id=rule.store_id, is_active=True)
+
+
+def members(rule: RoutingRule, *, now: dt.datetime) -> list[Member]:
+    """The pool's active members with shifts, time off around today and open new leads: 3 queries."""
+    staff = (
+        pool_staff(rule)
+        .select_related("user")
+        .prefetch_related("shifts")
+        .annotate(
+            open_new=Count(
+                "owned_leads",
+                filter=Q(owned_leads__status=LeadStatus.NEW, owned_leads__duplicate_of__isnull=True),
+            )
+        )
+        .order_by("pk")
+    )
+    staff = list(staff)
+    today = now.date()
+    leave: dict[int, list[tuple[dt.date, dt.date]]] = {}
+    for off in TimeOff.objects.filter(
+        staff__in=staff, first_day__lte=today + dt.timedelta(days=1), last_day__gte=today - dt.timedelta(days=1)
+    ):
+        leave.setdefault(off.staff_id, []).append((off.first_day, off.last_day))
+    return [
+        Member(
+            staff_id=s.pk,
+            name=s.display_name,
+            weight=s.lead_weight,
+            active=s.is_active,
+            available=s.available,
+            shifts=[(sh.weekday, sh.starts, sh.ends) for sh in s.shifts.all()],
+            time_off=leave.get(s.pk, []),
+            open_new=s.open_new,
+        )
+        for s in staff
+    ]
+
+
+def context(rule: RoutingRule, *, now: dt.datetime, exclude: set[int] | None = None, moves: int = 0,
+            lock: bool = False) -> RouteContext:
+    """Everything a strategy needs. With lock=True the rule's rotation is locked until commit,
+    so two workers routing leads of one rule take turns and the rotation stays exact."""
+    store = rule.store
+    slots = RotationSlot.objects.filter(rule=rule)
+    if lock:
+        RoutingRule.objects.select_for_update().filter(pk=rule.pk).first()
+    after = rule.after_hours_staff
+    return RouteContext(
+        now=now,
+        tz=store.tz,
+        business_hours=store.business_hours,
+        members=members(rule, now=now),
+        credits=dict(slots.values_list("staff_id", "credit")),
+        cap=rule.open_new_cap,
+        weighted=rule.weighted,
+        exclude=exclude or set(),
+        after_hours_staff_id=after.pk if after is not None and after.is_active else None,
+        after_hours_name=after.display_name if after is not None else "",
+        response_minutes=rule.response_minutes,
+        max_moves=rule.max_moves,
+        moves=moves,
+        claim_minutes=rule.claim_minutes,
+    )
+
+
+def credits_save(rule: RoutingRule, credits: dict[int, int], chosen: int | None, *, now: dt.datetime) -> None:
+    existing = {slot.staff_id: slot for slot in RotationSlot.objects.filter(rule=rule)}
+    for staff_id, credit in credits.items():
+        slot = existing.get(staff_id) or RotationSlot(rule=rule, staff_id=staff_id)
+        changed = slot.pk is None or slot.credit != credit or staff_id == chosen
+        slot.credit = credit
+        if staff_id == chosen:
+            slot.assigned += 1
+            slot.last_assigned_at = now
+        if changed:
+            slot.save()
+
+
+def managers_of(rule: RoutingRule | None, store: Store) -> list[Staff]:
+    """Whose queue a lead lands on: the rule's manager, else the pool teams' managers, else the
+    store's sales managers and internet directors."""
+    from org.models import Role
+
+    if rule is not None and rule.manager_id and rule.manager.is_active:
+        return [rule.manager]
+    if rule is not None:
+        found = list(
+            Staff.objects.filter(managed_teams__in=rule.pool_teams.all(), is_active=True).select_related("user").distinct()
+        )
+        if found:
+            return found
+    return list(
+        Staff.objects.filter(
+            store=store, is_active=True, role__in=[Role.SALES_MANAGER, Role.INTERNET_DIRECTOR]
+        ).select_related("user")
+    )
+
+
+def in_pool(lead: Lead, staff: Staff) -> bool:
+    """May this person be given the lead? A member of its rule's pool; any active salesperson
+    of the store when no rule took the lead."""
+    if staff.store_id != lead.store_id or not staff.is_active:
+        return False
+    routing = getattr(lead, "routing", None) if hasattr(lead, "routing") else None
+    rule = routing.rule if routing is not None else None
+    if rule is None:
+        return staff.role in SALES_ROLES
+    return pool_staff(rule).filter(pk=staff.pk).exists()
+
+
+def rule_validate(*, store: Store, strategy: str, teams, staff, role: str, after_hours_staff: Staff | None,
+                  manager: Staff | None) -> None:
+    """A rule needs a strategy and a pool that resolves to at least one active person of its store."""
+    errors: dict[str, str] = {}
+    if not strategy:
+        errors["strategy"] = "Choose how this rule hands out leads (a strategy)."
+    team_ids = [t.pk for t in teams]
+    staff_ids = [s.pk for s in staff]
+    if any(t.store_id != store.pk for t in teams):
+        errors["pool_teams"] = "A pool team must belong to this store."
+    if any(s.store_id != store.pk for s in staff):
+        errors["pool_staff"] = "Pool members must be staff of this store."
+    for name, person in (("after_hours_staff", after_hours_staff), ("manager", manager)):
+        if person is not None and person.store_id != store.pk:
+            errors[name] = "Must be staff of this store."
+    if not (team_ids or staff_ids or role):
+        errors["pool_staff"] = "The pool is empty: choose teams, named staff or a role."
+    elif not errors and not Staff.objects.filter(
+        pool_q_of(teams=team_ids, staff=staff_ids, role=role), store=store, is_active=True
+    ).exists():
+        errors["pool_staff"] = "The pool has nobody in it: the chosen teams, staff or role have no active members."
+    if errors:
+        raise ValidationError(errors)
+
+
+def rule_save(rule: RoutingRule, *, teams, staff) -> RoutingRule:
+    """Validate and save a rule with its pool in one transaction."""
+    teams, staff = list(teams), list(staff)
+    rule_validate(
+        store=rule.store, strategy=rule.strategy, teams=teams, staff=staff, role=rule.pool_role,
+        after_hours_staff=rule.after_hours_staff, manager=rule.manager,
+    )
+    with transaction.atomic():
+        if rule.is_fallback and rule.enabled:
+            clash = RoutingRule.objects.filter(store=rule.store, is_fallback=True, enabled=True).exclude(pk=rule.pk)
+            if clash.exists():
+                raise ValidationError({"is_fallback": f"“{clash.first().name}” is already this store's fallback rule."})
+        if rule.pk is None and not rule.position:
+            last = RoutingRule.objects.filter(store=rule.store).order_by("-position").first()
+            rule.position = (last.position + 1) if last else 1
+        rule.save()
+        rule.pool_teams.set(teams)
+        rule.pool_staff.set(staff)
+    return rule
+
+
+def rule_move(rule: RoutingRule, direction: str) -> bool:
+    """Swap a rule with its neighbour above ("up") or below ("down") in its store's order.
+
+    Only the ordinary rules move (the fallback is always tried last); disabled rules keep their
+    place. The store's rules are locked and renumbered 1..n, so equal positions cannot stick.
+    False when the rule is already first or last."""
+    if direction not in ("up", "down"):
+        raise ValueError(f"direction must be 'up' or 'down', not {direction!r}")
+    with transaction.atomic():
+        rules = list(
+            RoutingRule.objects.select_for_update()
+            .filter(store_id=rule.store_id, is_fallback=False)
+            .order_by("position", "id")
+        )
+        ids = [r.pk for r in rules]
+        if rule.pk not in ids:
+            return False
+        here = ids.index(rule.pk)
+        there = here - 1 if direction == "up" else here + 1
+        if not 0 <= there < len(rules):
+            return False
+        rules[here], rules[there] = rules[there], rules[here]
+        changed = []
+        for position, each in enumerate(rules, start=1):
+            if each.position != position:
+                each.position = position
+                changed.append(each)
+        RoutingRule.objects.bulk_update(changed, ["position"])
+    return True

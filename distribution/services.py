@@ -1,0 +1,420 @@
+"""Distribution: routing a lead by the store's rules, handing, reassigning and releasing it,
+its response clocks, and telling people. Views, the API, tasks and the sweeper call these."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from distribution import pools
+from distribution.models import (
+    LeadRouting,
+    Notification,
+    NotificationKind,
+    RoutingRule,
+    RoutingState,
+    Strategy,
+)
+from distribution.strategies import BY_NAME, Decision, claim_pool, reassign
+from leads.models import OPEN_STATUSES, Channel, ContactEvent, Direction, Lead, LeadAssignment
+from org import hours
+from org.models import Role, Staff, Store
+
+log = logging.getLogger(__name__)
+
+WARN_BEFORE_MINUTES = 5
+ATTEMPT_CHANNELS = [Channel.CALL, Channel.TEXT, Channel.EMAIL]
+
+
+# --- clocks -----------------------------------------------------------------------------------
+
+def business_deadline(store: Store, start: dt.datetime, minutes: float) -> dt.datetime:
+    return hours.add_business_minutes(store.business_hours, store.tz, start, minutes)
+
+
+def _start_owner_clock(routing: LeadRouting, store: Store, *, now: dt.datetime, minutes: int | None) -> None:
+    """An owner was set: the reassignment clock (if the strategy has one) starts now, in business minutes."""
+    routing.assigned_at = now
+    if minutes:
+        routing.response_due_at = business_deadline(store, now, minutes)
+        routing.warn_at = business_deadline(store, now, max(minutes - WARN_BEFORE_MINUTES, minutes / 2))
+    else:
+        routing.response_due_at = routing.warn_at = None
+
+
+def _start_breach_clock(routing: LeadRouting, lead: Lead, store: Store, *, start: dt.datetime) -> None:
+    if routing.clock_started_at is None:
+        routing.clock_started_at = start
+        routing.breach_at = business_deadline(store, start, store.response_limit_minutes)
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+def lead_route(*, lead_id: int, now: dt.datetime | None = None) -> bool:
+    """Route one due lead by its store's rules. False when another worker has it or did it.
+
+    Runs with the lead row locked (skip_locked: a second worker moves on) and the rule's
+    rotation locked; everything is written in one transaction.
+    """
+    with transaction.atomic():
+        lead = (
+            Lead.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("store")
+            .filter(pk=lead_id, routed_at__isnull=True)
+            .first()
+        )
+        if lead is None:
+            return False
+        now = now or timezone.now()
+        store = lead.store
+        if lead.owner_id is not None or not lead.is_open:
+            # Given to someone by hand before the router got to it.
+            lead.routed_at = now
+            lead.save(update_fields=["routed_at"])
+            return True
+        routing = LeadRouting.objects.filter(lead=lead).first() or LeadRouting(lead=lead, store=store, state=RoutingState.WAITING)
+        rule, why = pools.rule_for(store, pools.LeadFacts.of(lead))
+        if rule is None:
+            decision = Decision(state=RoutingState.MANAGER, reason=why[0].upper() + why[1:] + "; it waits for a manager.")
+            routing.warning = "No routing rule matched this lead: add a rule or a fallback rule."
+        else:
+            ctx = pools.context(rule, now=now, lock=True)
+            decision = BY_NAME[rule.strategy].route(ctx)
+            decision.reason = f"{why[0].upper()}{why[1:]}; {rule.get_strategy_display().lower()}. {decision.reason}"
+            routing.warning = ""
+        _apply(lead, routing, rule, decision, now=now, by=None)
+    return True
+
+
+def _apply(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision: Decision, *,
+           now: dt.datetime, by: Staff | None) -> None:
+    """Write one decision: the lead's owner and flags, its routing row and clocks, the history
+    row with the explanation, the rotation, and the notifications."""
+    store = lead.store
+    previous = lead.owner_id
+    was_waiting = not routing._state.adding and routing.state == RoutingState.WAITING
+    if rule is not None:
+        routing.rule, routing.rule_name, routing.strategy = rule, rule.name, rule.strategy
+        if decision.credits is not None:
+            pools.credits_save(rule, decision.credits, decision.owner_id, now=now)
+    if decision.moved:
+        routing.moves += 1
+    routing.state = decision.state
+    routing.queued_at = now
+    routing.claim_due_at = None
+    if decision.state == RoutingState.WAITING:
+        lead.owner, lead.in_claim_pool, lead.routed_at = None, False, None
+        lead.routing_due_at = decision.retry_at
+        routing.response_due_at = routing.warn_at = None
+    else:
+        lead.owner_id = decision.owner_id
+        lead.in_claim_pool = decision.state == RoutingState.POOL
+        lead.routed_at = lead.routed_at or now
+        lead.routing_due_at = lead.routing_due_at or now
+        # The store's response clock runs from arrival; a lead that waited for a shift starts it now.
+        _start_breach_clock(routing, lead, store, start=now if was_waiting else lead.received_at)
+        if decision.owner_id is not None:
+            _start_owner_clock(routing, store, now=now, minutes=decision.response_minutes)
+        else:
+            routing.assigned_at = None
+            routing.response_due_at = routing.warn_at = None
+        if decision.state == RoutingState.POOL and decision.claim_minutes:
+            routing.claim_due_at = business_deadline(store, now, decision.claim_minutes)
+    lead.save(update_fields=["owner", "in_claim_pool", "routed_at", "routing_due_at"])
+    routing.save()
+    if not (decision.state == RoutingState.WAITING and was_waiting):
+        LeadAssignment.objects.create(
+            lead=lead, from_staff_id=previous, to_staff_id=decision.owner_id, assigned_by=by,
+            reason=decision.reason[:300], rule_name=rule.name if rule else "",
+            strategy=rule.strategy if rule else "", skipped=decision.skipped, assigned_at=now,
+        )
+    if decision.owner_id is not None:
+        from leads.services import _give_followers
+
+        _give_followers(lead, to_staff=Staff.objects.get(pk=decision.owner_id), by=by)
+    _announce(lead, routing, rule, decision, previous=previous)
+
+
+def _announce(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision: Decision, *, previous: int | None) -> None:
+    store = lead.store
+    label = f"{lead.customer} ({lead.get_source_type_display()}{', ' + lead.provider if lead.provider else ''})"
+    if decision.owner_id is not None:
+        kind = NotificationKind.REASSIGNED if decision.moved else NotificationKind.NEW_LEAD
+        text = f"New lead: {label}." if not decision.moved else f"Lead moved to you: {label}."
+        notify(staff_id=decision.owner_id, store=store, lead=lead, kind=kind, text=text, sms=store.notify_owner_by_sms)
+    if previous is not None and previous != decision.owner_id and decision.moved:
+        notify(staff_id=previous, store=store, lead=lead, kind=NotificationKind.REASSIGNED,
+               text=f"{label} was moved away from you: no first attempt in time.", sms=False)
+    if decision.state == RoutingState.MANAGER:
+        for manager in pools.managers_of(rule, store):
+            notify(staff_id=manager.pk, store=store, lead=lead, kind=NotificationKind.MANAGER,
+                   text=f"Needs a manager: {label}. {decision.reason}"[:300], sms=False)
+    if decision.state == RoutingState.BOARD:
+        for receptionist in Staff.objects.filter(store=store, role=Role.RECEPTIONIST, is_active=True):
+            notify(staff_id=receptionist.pk, store=store, lead=lead, kind=NotificationKind.BOARD,
+                   text=f"New lead on the board: {label}. Page the floor.", sms=store.ring_receptionist_by_sms)
+
+
+# --- people acting on a lead --------------------------------------------------------------
+
+class AlreadyHanded(Exception):
+    def __init__(self, holder: Staff | None):
+        self.holder = holder
+        super().__init__(f"{holder.display_name if holder else 'Someone'} already has this lead.")
+
+
+def _routing_for(lead: Lead) -> LeadRouting:
+    return LeadRouting.objects.select_related("rule").filter(lead=lead).first() or LeadRouting(
+        lead=lead, store=lead.store, state=RoutingState.ASSIGNED
+    )
+
+
+def _check_receiver(lead: Lead, to_staff: Staff) -> None:
+    if to_staff.store_id != lead.store_id:
+        raise ValidationError({"to": "That person is not staff of this lead's store."})
+    if not to_staff.is_active:
+        raise ValidationError({"to": f"{to_staff.display_name} is no longer active."})
+    if not pools.in_pool(lead, to_staff):
+        raise ValidationError({"to": f"{to_staff.display_name} is not in this lead's pool"
+                               + (f" (rule “{lead.routing.rule_name}”)." if hasattr(lead, "routing") and lead.routing.rule_name else ".")})
+
+
+def lead_hand(*, lead: Lead, to_staff: Staff, by: Staff | None) -> Lead:
+    """The receptionist hands a board lead to the salesperson who called in first. A second
+    click (or a second receptionist) gets AlreadyHanded: one assignment, never two."""
+    _check_receiver(lead, to_staff)
+    now = timezone.now()
+    with transaction.atomic():
+        won = Lead.objects.filter(pk=lead.pk, owner__isnull=True, status__in=OPEN_STATUSES).update(
+            owner=to_staff, in_claim_pool=False, routed_at=now
+        )
+        if not won:
+            raise AlreadyHanded(Lead.objects.select_related("owner__user").get(pk=lead.pk).owner)
+        locked = Lead.objects.select_related("store", "customer").get(pk=lead.pk)
+        routing = _routing_for(locked)
+        decision = Decision(state=RoutingState.ASSIGNED, owner_id=to_staff.pk,
+                            reason=f"Handed to {to_staff.display_name}, first to call in" + (f", by {by.display_name}." if by else "."))
+        locked.owner = None  # so _apply records who had it before (nobody)
+        _apply(locked, routing, routing.rule, decision, now=now, by=by)
+    return locked
+
+
+def lead_reassign(*, lead: Lead, to_staff: Staff | None, by: Staff | None, reason: str = "") -> Lead:
+    """A manager gives the lead to a named pool member, or (to_staff None) to the next in line."""
+    if to_staff is not None:
+        _check_receiver(lead, to_staff)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Lead.objects.select_for_update(of=("self",)).select_related("store", "customer").get(pk=lead.pk)
+        if not locked.is_open:
+            raise ValidationError({"lead": f"This lead is {locked.get_status_display().lower()}; it cannot be reassigned."})
+        routing = _routing_for(locked)
+        rule = routing.rule
+        who = f" by {by.display_name}" if by else ""
+        if to_staff is not None:
+            minutes = rule.response_minutes if rule is not None and rule.strategy == Strategy.ROUND_ROBIN_REASSIGN else None
+            decision = Decision(state=RoutingState.ASSIGNED, owner_id=to_staff.pk, response_minutes=minutes,
+                                reason=(reason.strip() or f"Assigned to {to_staff.display_name}{who}.")[:300])
+        else:
+            if rule is None:
+                raise ValidationError({"to": "This lead has no routing rule, so there is no line to take the next from: name a person."})
+            exclude = {locked.owner_id} if locked.owner_id else set()
+            decision = reassign.route(pools.context(rule, now=now, exclude=exclude, lock=True)) if rule.strategy == Strategy.ROUND_ROBIN_REASSIGN \
+                else claim_pool.round_robin.route(pools.context(rule, now=now, exclude=exclude, lock=True))
+            if decision.owner_id is None:
+                raise ValidationError({"to": "Nobody else in the pool can take it now: name a person."})
+            decision.reason = f"Reassigned{who}: {decision.reason[0].lower()}{decision.reason[1:]}"
+        _apply(locked, routing, rule, decision, now=now, by=by)
+    return locked
+
+
+def lead_release(*, lead: Lead, by: Staff) -> Lead:
+    """The owner (or their manager) gives a lead up: it goes where its rule sends new leads,
+    without going back to whoever released it."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Lead.objects.select_for_update(of=("self",)).select_related("store", "customer").get(pk=lead.pk)
+        if locked.owner_id is None:
+            raise ValidationError({"lead": "Nobody owns this lead; there is nothing to release."})
+        if not locked.is_open:
+            raise ValidationError({"lead": f"This lead is {locked.get_status_display().lower()}; it stays with its owner."})
+        routing = _routing_for(locked)
+        rule = routing.rule
+        released_by = locked.owner
+        if rule is None:
+            decision = Decision(state=RoutingState.MANAGER, reason="Released; it has no routing rule, so it waits for a manager.")
+        else:
+            ctx = pools.context(rule, now=now, exclude={released_by.pk}, lock=True)
+            decision = BY_NAME[rule.strategy].route(ctx)
+        decision.reason = f"Released by {by.display_name}. {decision.reason}"
+        _apply(locked, routing, rule, decision, now=now, by=by)
+    return locked
+
+
+def lead_claimed(*, lead: Lead, staff: Staff) -> None:
+    """After a claim won (leads.services.lead_claim): stop the claim timer, start the owner's clocks."""
+    with transaction.atomic():
+        routing = LeadRouting.objects.select_for_update().filter(lead_id=lead.pk).first()
+        if routing is None:
+            return
+        now = timezone.now()
+        routing.state, routing.claim_due_at, routing.queued_at = RoutingState.ASSIGNED, None, now
+        _start_owner_clock(routing, lead.store, now=now, minutes=None)
+        routing.save()
+
+
+def claim_allowed(lead: Lead, staff: Staff) -> bool:
+    return pools.in_pool(lead, staff)
+
+
+# --- response times ----------------------------------------------------------------------------
+
+def attempts_q() -> Q:
+    """Outbound calls, texts and emails count as a first attempt (typed or recorded: the
+    timeline shows which); notes do not."""
+    return Q(channel__in=ATTEMPT_CHANNELS, direction=Direction.OUTBOUND, staff__isnull=False)
+
+
+def contact_event_recorded(event: ContactEvent) -> None:
+    """Stamp the first attempt and the first two-way contact on the customer's open leads, and
+    stop the owner's reassignment clock. Conditional UPDATEs: safe to repeat, safe in races."""
+    from telephony.metrics import two_way_q
+
+    if event.staff_id is None and event.direction != Direction.INBOUND:
+        return
+    routings = LeadRouting.objects.filter(lead__customer_id=event.customer_id, lead__status__in=OPEN_STATUSES)
+    if ContactEvent.objects.filter(attempts_q(), pk=event.pk).exists():
+        routings.filter(first_attempt_at__isnull=True, lead__received_at__lte=event.occurred_at).update(
+            first_attempt_at=event.occurred_at
+        )
+        routings.filter(lead__owner_id=event.staff_id, response_due_at__isnull=False).update(
+            response_due_at=None, warn_at=None
+        )
+    min_talk = Store.objects.values_list("min_talk_seconds", flat=True).get(pk=event.store_id)
+    if ContactEvent.objects.filter(two_way_q(min_talk), pk=event.pk).exists():
+        routings.filter(first_two_way_at__isnull=True, lead__received_at__lte=event.occurred_at).update(
+            first_two_way_at=event.occurred_at
+        )
+
+
+@dataclass
+class ResponseTimes:
+    first_attempt: dt.timedelta | None
+    first_two_way: dt.timedelta | None
+    first_attempt_business_minutes: float | None
+    breach: bool
+    breach_at: dt.datetime | None
+
+
+def response_times(lead: Lead, routing: LeadRouting | None) -> ResponseTimes:
+    if routing is None:
+        return ResponseTimes(None, None, None, False, None)
+    store = lead.store
+    start = routing.clock_started_at or lead.received_at
+    attempt = routing.first_attempt_at
+    return ResponseTimes(
+        first_attempt=attempt - lead.received_at if attempt else None,
+        first_two_way=routing.first_two_way_at - lead.received_at if routing.first_two_way_at else None,
+        first_attempt_business_minutes=(
+            round(hours.business_minutes_between(store.business_hours, store.tz, start, attempt), 1) if attempt else None
+        ),
+        breach=routing.breached,
+        breach_at=routing.breach_at,
+    )
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+def notify(*, staff_id: int, store: Store, lead: Lead | None, kind: str, text: str, sms: bool) -> Notification:
+    now = timezone.now()
+    note = Notification.objects.create(
+        store=store, staff_id=staff_id, lead=lead, kind=kind, text=text[:300], created_at=now,
+        sms_due_at=now if sms else None,
+    )
+    if sms:
+        from distribution.tasks import notification_sms_task
+        from leads.services import _enqueue_quietly
+
+        transaction.on_commit(lambda: _enqueue_quietly(notification_sms_task, note.pk))
+    return note
+
+
+def notification_sms_send(*, notification_id: int) -> bool:
+    """Text a notification to the staff member's cell; idempotent (the due column is cleared in
+    the same transaction that records the result, under a row lock)."""
+    from telephony.sms import TextRefused, staff_alert_send
+
+    with transaction.atomic():
+        note = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .select_related("staff", "store")
+            .filter(pk=notification_id, sms_due_at__isnull=False)
+            .first()
+        )
+        if note is None:
+            return False
+        try:
+            note.sms_sid = staff_alert_send(store=note.store, staff=note.staff, body=f"DealerCRM: {note.text}")
+        except TextRefused as exc:
+            note.sms_error = str(exc)[:300]
+        note.sms_due_at = None
+        note.save(update_fields=["sms_sid", "sms_error", "sms_due_at"])
+    return True
+
+
+def notifications_read(*, staff: Staff, ids: list[int] | None = None) -> int:
+    unread = Notification.objects.filter(staff=staff, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
+
+
+# --- preview ----------------------------------------------------------------------------------
+
+@dataclass
+class Preview:
+    rule: RoutingRule | None
+    why: str
+    strategy: str
+    decision: Decision
+    upcoming: list[str]
+
+
+def rule_preview(*, store: Store, facts: pools.LeadFacts, at: dt.datetime | None = None) -> Preview:
+    """Where a sample lead would go now (or at `at`), and why; writes nothing."""
+    from distribution.strategies import round_robin
+
+    at = at or timezone.now()
+    rule, why = pools.rule_for(store, facts)
+    if rule is None:
+        return Preview(None, why, "", Decision(state=RoutingState.MANAGER, reason="It would wait on the manager queue, with a warning."), [])
+    ctx = pools.context(rule, now=at)
+    decision = BY_NAME[rule.strategy].route(ctx)
+    upcoming: list[str] = []
+    if rule.strategy in (Strategy.ROUND_ROBIN, Strategy.ROUND_ROBIN_REASSIGN):
+        from distribution.strategies.base import split_pool
+
+        eligible, _ = split_pool(ctx)
+        weights = {m.staff_id: (max(m.weight, 1) if ctx.weighted else 1) for m in eligible}
+        names = {m.staff_id: m.name for m in ctx.members}
+        upcoming = [names[i] for i in round_robin.upcoming(ctx.credits, weights, 5)]
+    return Preview(rule, why, rule.get_strategy_display(), decision, upcoming)
+
+
+# --- availability ------------------------------------------------------------------------------
+
+def staff_available_set(staff: Staff, available: bool) -> None:
+    """The "available now" switch. Turning it on nudges the store's waiting leads: the sweeper
+    routes them on its next pass (someone may be able to take them now)."""
+    Staff.objects.filter(pk=staff.pk).update(available=available)
+    staff.available = available
+    if available:
+        Lead.objects.filter(store_id=staff.store_id, routed_at__isnull=True, routing__state=RoutingState.WAITING).update(
+            routing_due_at=timezone.now()
+        )

@@ -1,0 +1,159 @@
+"""The beat sweeper: everything due, found by its deadline column.
+
+Each pass reads the due ids from a partial index (a range scan that touches only what is due),
+then handles each one in its own transaction with the lead row locked (skip_locked, so two
+sweepers or a sweeper and a Celery nudge never do the same work) and the condition checked
+again under the lock. Handling clears or moves the deadline, so running a pass twice, or after
+a worker was down for an hour, does everything once.
+
+Lock order everywhere in distribution: the lead row first, then its routing row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from distribution import pools, services
+from distribution.models import LeadRouting, Notification, NotificationKind, RoutingState, Strategy
+from distribution.strategies import claim_pool, reassign
+from leads.models import OPEN_STATUSES, ContactEvent, Lead, LeadAssignment
+
+BATCH = 500
+SMS_GRACE = dt.timedelta(seconds=30)
+
+
+def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    now = now or timezone.now()
+    return {
+        "routed": route_due(now=now),
+        "claims": claims_due(now=now),
+        "warned": warnings_due(now=now),
+        "reassigned": responses_due(now=now),
+        "texts": texts_due(now=now),
+    }
+
+
+def route_due(*, now: dt.datetime) -> int:
+    due = list(
+        Lead.objects.filter(routed_at__isnull=True, routing_due_at__lte=now)
+        .order_by("routing_due_at")
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    return sum(1 for lead_id in due if services.lead_route(lead_id=lead_id, now=now))
+
+
+def _locked(lead_id: int, **due) -> tuple[Lead, LeadRouting] | None:
+    lead = (
+        Lead.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("store", "customer")
+        .filter(pk=lead_id)
+        .first()
+    )
+    if lead is None:
+        return None
+    routing = LeadRouting.objects.select_for_update(of=("self",)).select_related("rule__store").filter(lead=lead, **due).first()
+    return (lead, routing) if routing is not None else None
+
+
+def _due_ids(column: str, now: dt.datetime) -> list[int]:
+    return list(
+        LeadRouting.objects.filter(**{f"{column}__lte": now}).order_by(column).values_list("lead_id", flat=True)[:BATCH]
+    )
+
+
+def claims_due(*, now: dt.datetime) -> int:
+    """Claim pool leads nobody claimed within the rule's limit go round robin."""
+    done = 0
+    for lead_id in _due_ids("claim_due_at", now):
+        with transaction.atomic():
+            found = _locked(lead_id, claim_due_at__lte=now)
+            if found is None:
+                continue
+            lead, routing = found
+            if lead.owner_id is not None or not lead.in_claim_pool or not lead.is_open or routing.rule is None:
+                routing.claim_due_at = None
+                routing.save(update_fields=["claim_due_at"])
+                continue
+            ctx = pools.context(routing.rule, now=now, lock=True)
+            services._apply(lead, routing, routing.rule, claim_pool.on_deadline(ctx), now=now, by=None)
+            done += 1
+    return done
+
+
+def _owner_attempted(lead: Lead, routing: LeadRouting):
+    since = routing.assigned_at or lead.received_at
+    return (
+        ContactEvent.objects.filter(
+            services.attempts_q(), customer_id=lead.customer_id, staff_id=lead.owner_id, occurred_at__gte=since
+        )
+        .order_by("occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+
+
+def warnings_due(*, now: dt.datetime) -> int:
+    """A few minutes before the reassignment deadline, the owner is warned (once)."""
+    done = 0
+    for lead_id in _due_ids("warn_at", now):
+        with transaction.atomic():
+            found = _locked(lead_id, warn_at__lte=now)
+            if found is None:
+                continue
+            lead, routing = found
+            routing.warn_at = None
+            routing.save(update_fields=["warn_at"])
+            if lead.owner_id is None or not lead.is_open or routing.response_due_at is None or _owner_attempted(lead, routing):
+                continue
+            left = max(1, round((routing.response_due_at - now).total_seconds() / 60))
+            services.notify(
+                staff_id=lead.owner_id, store=lead.store, lead=lead, kind=NotificationKind.WARNING,
+                text=f"{lead.customer}: make a first attempt now; the lead moves on in about {left} business minute{'s' if left != 1 else ''}.",
+                sms=lead.store.notify_owner_by_sms,
+            )
+            done += 1
+    return done
+
+
+def responses_due(*, now: dt.datetime) -> int:
+    """Reassignment: an owner who made no first outbound attempt by the deadline loses the lead."""
+    done = 0
+    for lead_id in _due_ids("response_due_at", now):
+        with transaction.atomic():
+            found = _locked(lead_id, response_due_at__lte=now)
+            if found is None:
+                continue
+            lead, routing = found
+            attempted = _owner_attempted(lead, routing) if lead.owner_id else None
+            rule = routing.rule
+            if lead.owner_id is None or not lead.is_open or attempted is not None or rule is None \
+                    or rule.strategy != Strategy.ROUND_ROBIN_REASSIGN:
+                routing.response_due_at = routing.warn_at = None
+                if attempted is not None and routing.first_attempt_at is None:
+                    routing.first_attempt_at = attempted
+                routing.save(update_fields=["response_due_at", "warn_at", "first_attempt_at"])
+                continue
+            held = set(
+                LeadAssignment.objects.filter(lead=lead, to_staff__isnull=False).values_list("to_staff_id", flat=True)
+            )
+            ctx = pools.context(rule, now=now, exclude=held | {lead.owner_id}, moves=routing.moves, lock=True)
+            decision = reassign.on_deadline(ctx, owner_name=lead.owner.display_name if lead.owner else "The owner")
+            if decision.state == RoutingState.MANAGER:
+                decision.owner_id = None
+            services._apply(lead, routing, rule, decision, now=now, by=None)
+            done += 1
+    return done
+
+
+def texts_due(*, now: dt.datetime) -> int:
+    """Texts to staff whose Celery message was lost: sent once by whoever locks them first."""
+    due = list(
+        Notification.objects.filter(sms_due_at__lte=now - SMS_GRACE).order_by("sms_due_at").values_list("pk", flat=True)[:BATCH]
+    )
+    return sum(1 for pk in due if services.notification_sms_send(notification_id=pk))
+
+
+__all__ = ["sweep", "route_due", "claims_due", "warnings_due", "responses_due", "texts_due", "OPEN_STATUSES"]
