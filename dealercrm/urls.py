@@ -38,5 +38,8 @@ urlpatterns = [
     path("coverage/policies/", include("coverage.urls_policies")),
     path("coverage/replay/", include("coverage.urls_replay")),
     path("coverage/", include("coverage.urls")),
+    path("distribution/board/", include("distribution.urls_board")),
+    path("distribution/rules/", include("distribution.urls_rules")),
+    path("distribution/", include("distribution.urls_queue")),
     path("", include("leads.urls")),
 ]

@@ -108,10 +108,22 @@ def _lead_filter(viewer: Viewer, prefix: str = "") -> Q:
     if viewer.is_receptionist:
         since = timezone.now() - timedelta(hours=24)
         return store_q & (Q(**{f"{prefix}owner__isnull": True}) | Q(**{f"{prefix}received_at__gte": since}))
-    # Salespeople: their own leads and the claim pool of their store.
+    # Salespeople: their own leads and the claim-pool leads whose rule's pool they are in.
     return store_q & (
-        Q(**{f"{prefix}owner_id": viewer.staff.pk}) | Q(**{f"{prefix}in_claim_pool": True, f"{prefix}owner__isnull": True})
+        Q(**{f"{prefix}owner_id": viewer.staff.pk})
+        | (Q(**{f"{prefix}in_claim_pool": True, f"{prefix}owner__isnull": True}) & _claim_pool_q(viewer.staff, prefix))
     )
+
+
+def _claim_pool_q(staff, prefix: str) -> Q:
+    from distribution.models import RoutingRule
+    from org.models import SALES_ROLES
+
+    member = Q(pool_staff=staff.pk) | Q(pool_role=staff.role)
+    if staff.team_id and staff.role in SALES_ROLES:
+        member |= Q(pool_teams=staff.team_id)
+    in_pool = RoutingRule.objects.filter(member, pk=OuterRef(f"{prefix}routing__rule_id"))
+    return Q(**{f"{prefix}routing__rule__isnull": True}) | Q(Exists(in_pool))
 
 
 def leads_for(user):
