@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from coverage import api as coverage_api
 from dealercrm import views as core_views
+from distribution import api as distribution_api
 from leads import api as leads_api
 from org import api as org_api
 
@@ -21,6 +22,10 @@ router.register("rejected-intakes", leads_api.RejectedIntakeViewSet, basename="r
 router.register("coverage-policies", coverage_api.CoveragePolicyViewSet, basename="coveragepolicy")
 router.register("deals", coverage_api.DealViewSet, basename="deal")
 router.register("disputes", coverage_api.DisputeViewSet, basename="dispute")
+router.register("routing-rules", distribution_api.RoutingRuleViewSet, basename="routingrule")
+router.register("board", distribution_api.BoardViewSet, basename="board")
+router.register("manager-queue", distribution_api.ManagerQueueViewSet, basename="managerqueue")
+router.register("notifications", distribution_api.NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="leads:list", permanent=False), name="home"),

@@ -15,6 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dealercrm.api import scoped_choice
+from distribution import services as distribution
+from distribution.serializers import ConflictSerializer, LeadReassignSerializer
 from leads import intake, services
 from leads.models import ContactEvent, Customer, IntakeChannel, Lead, RejectedIntake, SourceType
 from leads.serializers import (
@@ -32,6 +34,7 @@ from leads.serializers import (
 )
 from org.scoping import (
     can_work_lead,
+    claim_targets_for,
     contact_events_for,
     customers_for,
     leads_for,
@@ -99,6 +102,8 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
 
     def get_queryset(self):
+        if self.action == "claim":
+            return with_relations(claim_targets_for(self.request.user))
         queryset = lead_queryset(self.request.user).order_by("-received_at", "-id")
         term = self.request.query_params.get("q", "").strip()
         if term:
@@ -163,7 +168,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         services.lead_transition(lead=lead, to_status=serializer.validated_data["status"], by=staff_of_request(request))
         return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
 
-    @extend_schema(request=None, responses={200: LeadSerializer, 409: dict})
+    @extend_schema(request=None, responses={200: LeadSerializer, 409: ConflictSerializer})
     @action(detail=True, methods=["post"])
     def claim(self, request, pk=None):
         """Take a lead from the claim pool; exactly one claim wins, the others get 409 naming the holder."""
@@ -179,6 +184,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(request=LeadAssignSerializer, responses=LeadSerializer)
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
+        """Give the lead to a named member of its pool (400 naming why for anyone else)."""
         lead = self.get_object()
         viewer = viewer_for(request.user)
         if not (viewer.is_store_wide or viewer.is_manager or viewer.is_receptionist):
@@ -186,11 +192,49 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         serializer = LeadAssignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         to_staff = staff_for(request.user).filter(pk=serializer.validated_data["owner"]).first()
-        if to_staff is None or to_staff.store_id != lead.store_id:
+        if to_staff is None:
             raise ValidationError({"owner": ["Unknown staff member for this lead's store."]})
-        services.lead_assign(lead=lead, to_staff=to_staff, by=viewer.staff, reason=serializer.validated_data["reason"])
+        try:
+            distribution.lead_reassign(
+                lead=lead, to_staff=to_staff, by=viewer.staff, reason=serializer.validated_data["reason"]
+            )
+        except DjangoValidationError as exc:
+            # The distribution service names the receiver "to"; this endpoint's field is "owner".
+            errors = exc.message_dict
+            raise ValidationError({("owner" if key == "to" else key): value for key, value in errors.items()}) from None
         # Not re-read through the caller's scope: assigning can move the lead out of it (a manager
         # giving a lead to another team, a receptionist an older lead), and the answer is still the lead.
+        return Response(LeadSerializer(with_relations(Lead.objects.filter(pk=lead.pk)).get()).data)
+
+    @extend_schema(request=LeadReassignSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def reassign(self, request, pk=None):
+        """Move the lead to a named member of its pool, or (`"to": null`) to the next in line.
+        Sales managers, directors and admins."""
+        lead = self.get_object()
+        viewer = viewer_for(request.user)
+        if not (viewer.everything or viewer.is_store_wide or viewer.is_manager):
+            raise PermissionDenied("Only sales managers, internet directors and admins reassign leads.")
+        serializer = LeadReassignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        to = serializer.validated_data["to"]
+        to_staff = None
+        if to is not None:
+            to_staff = staff_for(request.user).filter(pk=to).first()
+            if to_staff is None:
+                raise ValidationError({"to": [f"Unknown staff member {to}."]})
+        distribution.lead_reassign(lead=lead, to_staff=to_staff, by=viewer.staff, reason=serializer.validated_data["reason"])
+        return Response(LeadSerializer(with_relations(Lead.objects.filter(pk=lead.pk)).get()).data)
+
+    @extend_schema(request=None, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        """Give the lead up: it goes where its rule sends new leads, not back to its owner. The
+        owner, their sales manager, the director and admins."""
+        lead = self.get_object()
+        if not can_work_lead(request.user, lead):
+            raise PermissionDenied("Only the lead's owner, their manager or the director can release it.")
+        distribution.lead_release(lead=lead, by=staff_of_request(request))
         return Response(LeadSerializer(with_relations(Lead.objects.filter(pk=lead.pk)).get()).data)
 
 

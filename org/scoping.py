@@ -132,6 +132,20 @@ def leads_for(user):
     return Lead.objects.filter(_lead_filter(viewer_for(user)))
 
 
+def claim_targets_for(user):
+    """The leads a claim may name: those the caller sees, and, for a salesperson, every lead of
+    their store that a claim-pool rule put in a pool. So a late claim hears who has the lead
+    (409) and someone outside its pool why they cannot have it (400), not a bare 404."""
+    from distribution.models import Strategy
+    from leads.models import Lead
+
+    viewer = viewer_for(user)
+    visible = _lead_filter(viewer)
+    if viewer.staff is None or viewer.is_store_wide or viewer.is_manager or viewer.is_receptionist:
+        return Lead.objects.filter(visible)
+    return Lead.objects.filter(visible | (_store_filter(viewer) & Q(routing__strategy=Strategy.CLAIM_POOL)))
+
+
 def customers_for(user):
     from leads.models import Customer, Lead
 
@@ -172,9 +186,55 @@ def rejected_intakes_for(user):
     return RejectedIntake.objects.filter(store__in=stores_for(user))
 
 
+def routing_rules_for(user):
+    """Sales managers read their store's routing rules; directors and admins (who edit them) too."""
+    from distribution.models import RoutingRule
+
+    viewer = viewer_for(user)
+    if not (viewer.everything or viewer.is_store_wide or viewer.is_manager):
+        return RoutingRule.objects.none()
+    return RoutingRule.objects.filter(_store_filter(viewer))
+
+
+def notifications_for(user):
+    """Everyone sees only their own notifications."""
+    from distribution.models import Notification
+
+    viewer = viewer_for(user)
+    if viewer.staff is None:
+        return Notification.objects.none()
+    return Notification.objects.filter(staff_id=viewer.staff.pk)
+
+
+def manager_queue_for(user):
+    """Open, ownerless leads waiting for a manager (or for a shift). Directors and admins see the
+    store's; a sales manager those no rule took and those of rules whose queue is theirs, as
+    distribution.pools.managers_of decides: the rule names them, or names no manager and pools
+    one of their teams, or names no manager and pools no managed team (then every manager)."""
+    from distribution.models import RoutingRule, RoutingState
+    from leads.models import OPEN_STATUSES
+
+    viewer = viewer_for(user)
+    leads = leads_for(user).filter(
+        routing__state__in=[RoutingState.MANAGER, RoutingState.WAITING], owner__isnull=True, status__in=OPEN_STATUSES
+    )
+    if viewer.everything or viewer.is_store_wide:
+        return leads
+    if not viewer.is_manager:
+        return leads.none()
+    pooled = RoutingRule.pool_teams.through.objects.filter(routingrule_id=OuterRef("pk"))
+    rules = RoutingRule.objects.filter(pk=OuterRef("routing__rule_id")).filter(
+        Q(manager_id=viewer.staff.pk)
+        | (Q(manager__isnull=True) & Q(Exists(pooled.filter(team_id__in=viewer.managed_team_ids()))))
+        | (Q(manager__isnull=True) & ~Q(Exists(pooled.filter(team__manager__isnull=False))))
+    )
+    return leads.filter(Q(routing__rule__isnull=True) | Q(Exists(rules)))
+
+
 def scoped(user, model: type[M]) -> QuerySet[M]:
     """The viewer's queryset for any scoped model; the admin and generic views use this."""
     from coverage import models as cm
+    from distribution import models as dm
     from leads import models as lm
 
     registry = {
@@ -188,6 +248,8 @@ def scoped(user, model: type[M]) -> QuerySet[M]:
         lm.Customer: customers_for,
         lm.ContactEvent: contact_events_for,
         lm.RejectedIntake: rejected_intakes_for,
+        dm.RoutingRule: routing_rules_for,
+        dm.Notification: notifications_for,
     }
     if model in registry:
         return registry[model](user)
