@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
 from dealercrm.pagination import paginate_without_count
+from distribution import views_queue as distribution_views
 from leads import services
 from leads.forms import LeadEntryForm, LeadFilterForm, LogContactForm, WebLeadForm
 from leads.models import IntakeChannel, LeadStatus, SourceType
@@ -57,7 +58,8 @@ def lead_list(request):
 def lead_detail(request, pk: int, log_form: LogContactForm | None = None, status: int = 200):
     viewer = viewer_for(request.user)
     lead = get_object_or_404(
-        leads_for(request.user).select_related("customer", "owner__user", "store", "duplicate_of"), pk=pk
+        leads_for(request.user).select_related("customer", "owner__user", "store", "duplicate_of", "routing__rule"),
+        pk=pk,
     )
     context = {
         "lead": lead,
@@ -66,16 +68,48 @@ def lead_detail(request, pk: int, log_form: LogContactForm | None = None, status
         "emails": lead.customer.emails.all(),
         "timeline": lead_timeline(lead),
         "status_changes": lead.status_changes.select_related("changed_by__user"),
-        "assignments": lead.assignments.select_related("to_staff__user", "from_staff__user", "assigned_by__user"),
+        "assignments": routing_history(lead),
         "log_form": log_form or LogContactForm(),
         "open_tasks": lead.customer.tasks.filter(completed_at__isnull=True).select_related("staff__user")[:10],
         "next_statuses": [(s, LeadStatus(s).label) for s in lead.allowed_next_statuses()],
         "can_work": can_work_lead(request.user, lead),
         "can_claim": lead.owner_id is None and lead.in_claim_pool and viewer.staff is not None
         and viewer.staff.role in SALES_ROLES and lead.is_open,
-        "assignable": assignable_staff(lead.store_id) if can_assign_leads(request.user) and lead.is_open else None,
+        "assignable": distribution_views.lead_choices(lead) if can_assign_leads(request.user) and lead.is_open else None,
+        **routing_context(request, viewer, lead),
     }
     return render(request, "leads/lead_detail.html", context, status=status)
+
+
+def routing_history(lead):
+    """The lead's assignment history, oldest first, with the strategy's label and who was skipped."""
+    from distribution.models import Strategy
+
+    rows = list(lead.assignments.select_related("to_staff__user", "from_staff__user", "assigned_by__user"))
+    labels = dict(Strategy.choices)
+    for row in rows:
+        row.strategy_label = labels.get(row.strategy, row.strategy)
+        row.skipped_text = distribution_views.skipped_text(row.skipped)
+    return rows
+
+
+def routing_context(request, viewer, lead) -> dict:
+    """Where the lead is in distribution, its response times and the buttons this viewer gets."""
+    from distribution import services as distribution
+    from distribution.views_queue import span_text
+
+    routing = getattr(lead, "routing", None)
+    times = distribution.response_times(lead, routing)
+    may_queue = viewer.everything or viewer.is_store_wide or viewer.is_manager
+    return {
+        "routing": routing,
+        "times": times,
+        "first_attempt_text": span_text(times.first_attempt),
+        "first_two_way_text": span_text(times.first_two_way),
+        "may_queue": may_queue,
+        "can_release": viewer.staff is not None and lead.owner_id == viewer.staff.pk and lead.is_open,
+        "can_next": may_queue and lead.is_open and routing is not None and routing.rule_id is not None,
+    }
 
 
 @login_required
