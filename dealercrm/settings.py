@@ -208,6 +208,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "distribution.tasks.sweep_task",
         "schedule": schedule(timedelta(seconds=float(os.environ.get("SWEEP_SECONDS", "5")))),
     },
+    # Tasks falling due, appointment reminders and no-shows.
+    "leads-followup-sweep": {"task": "leads.tasks.followup_sweep_task", "schedule": schedule(timedelta(seconds=15))},
     "telephony-recordings-due": {"task": "telephony.tasks.call_recordings_due_task", "schedule": schedule(timedelta(seconds=60))},
 }
 

@@ -168,6 +168,9 @@ class NotificationKind(models.TextChoices):
     REASSIGNED = "reassigned", "Lead moved"
     MANAGER = "manager", "Needs a manager"
     BOARD = "board", "On the board"
+    TASK = "task", "Task due"
+    CHECK_IN = "check_in", "Customer arrived"
+    APPOINTMENT = "appointment", "Appointment"
 
 
 class Notification(models.Model):

@@ -307,29 +307,141 @@ class ContactEvent(models.Model):
 class TaskKind(models.TextChoices):
     CALL_BACK = "call_back", "Call back"
     FOLLOW_UP = "follow_up", "Follow up"
+    CADENCE = "cadence", "New-lead cadence"
+    KEEP_IN_TOUCH = "keep_in_touch", "Keep in touch"
 
 
 class Task(models.Model):
-    """Something a staff member must do by a time; due_at is a column the beat sweeper reads."""
+    """Something a staff member must do by a time; due_at is a column the beat sweeper reads.
+
+    A task with a channel completes itself when a matching contact event arrives (an outbound
+    call, text or email to the customer by anyone, or any two-way contact for a call task)."""
 
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tasks")
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.PROTECT, related_name="tasks")
     staff = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="tasks")
     kind = models.CharField(max_length=20, choices=TaskKind.choices)
+    channel = models.CharField(
+        max_length=8, blank=True,
+        choices=[(Channel.CALL, "Call"), (Channel.TEXT, "Text"), (Channel.EMAIL, "Email")],
+    )
+    step_day = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Cadence day (0 = arrival day).")
     reason = models.CharField(max_length=300)
     due_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by_event = models.ForeignKey(
+        ContactEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+    # The sweeper tells the owner when a task falls due, once.
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_at"]
         indexes = [
             models.Index(fields=["staff", "due_at"], condition=Q(completed_at__isnull=True), name="task_open_due"),
+            models.Index(
+                fields=["due_at"], condition=Q(completed_at__isnull=True, canceled_at__isnull=True, notified_at__isnull=True),
+                name="task_due_unnotified",
+            ),
+            models.Index(fields=["customer", "due_at"], condition=Q(completed_at__isnull=True), name="task_customer_open"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.customer} by {self.due_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.completed_at is None and self.canceled_at is None
+
+    @property
+    def overdue(self) -> bool:
+        return self.is_open and self.due_at < timezone.now()
+
+
+class Cadence(models.Model):
+    """A store's follow-up plan for a new lead: steps per day until a two-way contact, then
+    keep-in-touch tasks spaced to keep the customer inside the agent's coverage window."""
+
+    store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="cadence")
+    name = models.CharField(max_length=100, default="New lead: call, text and email daily for 5 days")
+    keep_in_touch_every_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        help_text="Hours between keep-in-touch tasks after contact. Blank: the agents' coverage window minus the margin.",
+    )
+    keep_in_touch_margin_hours = models.PositiveSmallIntegerField(
+        default=24, help_text="Keep-in-touch tasks fall due this long before coverage would lapse."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.store}: {self.name}"
+
+
+class CadenceStep(models.Model):
+    cadence = models.ForeignKey(Cadence, on_delete=models.CASCADE, related_name="steps")
+    day = models.PositiveSmallIntegerField(help_text="0 = the day the lead arrived.")
+    channel = models.CharField(
+        max_length=8, choices=[(Channel.CALL, "Call"), (Channel.TEXT, "Text"), (Channel.EMAIL, "Email")]
+    )
+
+    class Meta:
+        ordering = ["cadence", "day", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cadence", "day", "channel"], name="cadence_step_unique"),
+            models.CheckConstraint(condition=Q(day__lte=60), name="cadence_step_day_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"day {self.day}: {self.channel}"
+
+
+class AppointmentStatus(models.TextChoices):
+    SET = "set", "Set"
+    CONFIRMED = "confirmed", "Confirmed"
+    SHOWN = "shown", "Shown"
+    NO_SHOW = "no_show", "No-show"
+    CANCELED = "canceled", "Canceled"
+
+
+class Appointment(models.Model):
+    """A customer's visit to the store; the receptionist's check-in makes it shown (a verified visit)."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="appointments")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="appointments")
+    staff = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="appointments")
+    starts_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=AppointmentStatus.choices, default=AppointmentStatus.SET)
+    note = models.CharField(max_length=300, blank=True)
+    outside_hours = models.BooleanField(default=False, help_text="Set outside store hours, confirmed on purpose.")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    shown_at = models.DateTimeField(null=True, blank=True)
+    checked_in_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    visit_event = models.ForeignKey(ContactEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="When it became no-show or canceled.")
+    # Deadline columns for the sweeper: the reminder text, and marking a no-show.
+    reminder_due_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    reminder_error = models.CharField(max_length=300, blank=True)
+    no_show_due_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [
+            models.Index(fields=["staff", "starts_at"], name="appointment_staff_time"),
+            models.Index(fields=["store", "starts_at"], name="appointment_store_time"),
+            models.Index(fields=["reminder_due_at"], condition=Q(reminder_due_at__isnull=False), name="appointment_reminder_due"),
+            models.Index(fields=["no_show_due_at"], condition=Q(no_show_due_at__isnull=False), name="appointment_no_show_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} at {self.starts_at:%Y-%m-%d %H:%M} ({self.status})"
 
 
 class RejectedIntake(models.Model):

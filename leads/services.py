@@ -303,6 +303,10 @@ def lead_transition(*, lead: Lead, to_status: str, by: Staff | None) -> Lead:
         LeadStatusChange.objects.create(lead=locked, from_status=locked.status, to_status=to_status, changed_by=by)
         locked.status = to_status
         locked.save(update_fields=["status"])
+        if to_status in (LeadStatus.SOLD, LeadStatus.LOST):
+            from leads.followup import lead_closed
+
+            lead_closed(lead=locked)
     return locked
 
 
@@ -338,6 +342,10 @@ def _give_followers(lead: Lead, *, to_staff: Staff | None, by: Staff | None) -> 
     LeadAssignment.objects.bulk_create(
         [LeadAssignment(lead=f, to_staff=to_staff, assigned_by=by, reason=f"Follows lead #{lead.pk}.") for f in followers]
     )
+    # The lead has a (new) owner: its follow-up cadence starts, or its open tasks move along.
+    from leads.followup import lead_owner_changed
+
+    lead_owner_changed(lead=lead, owner_id=to_staff.pk if to_staff else None)
 
 
 class LeadTaken(Exception):

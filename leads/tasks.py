@@ -20,3 +20,17 @@ def lead_route_due_task() -> int:
     from distribution.sweeper import route_due
 
     return route_due(now=timezone.now())
+
+
+@shared_task
+def followup_sweep_task() -> dict[str, int]:
+    from django.utils import timezone
+
+    from leads import appointments, followup
+
+    now = timezone.now()
+    return {
+        "tasks": followup.tasks_due(now=now),
+        "reminders": appointments.reminders_due(now=now),
+        "no_shows": appointments.no_shows_due(now=now),
+    }

@@ -74,6 +74,9 @@ class Store(models.Model):
         default=20,
         help_text="A lead without a first outbound attempt within this many business minutes is a breach.",
     )
+    daily_call_target = models.PositiveSmallIntegerField(
+        default=120, help_text="Calls a salesperson is expected to make in a day (the sales board's target)."
+    )
     notify_owner_by_sms = models.BooleanField(
         default=False, help_text="Also text a new lead's owner on their cell phone (from the store's main line)."
     )
