@@ -35,7 +35,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg import sql
 
@@ -1925,6 +1925,38 @@ def _live_leads(store_id: int) -> int:
     return len(arrivals)
 
 
+def _demo_follow_up(store_id: int, rng: random.Random) -> tuple[int, int]:
+    """Open leads get what the follow-up module would have given them: a new lead its cadence,
+    a contacted one its keep-in-touch task, an appointment-set one an appointment (today or in
+    the next days, inside store hours), so the agents' Today pages are full."""
+    from leads import followup
+    from leads.models import Appointment, LeadStatus, Task
+
+    store = Store.objects.get(pk=store_id)
+    now = timezone.now()
+    leads = Lead.objects.filter(store=store, duplicate_of__isnull=True, owner__isnull=False).select_related("store")
+    for lead in leads.filter(status=LeadStatus.NEW, received_at__gte=now - dt.timedelta(days=5)):
+        followup.lead_owner_changed(lead=lead, owner_id=lead.owner_id, now=now)
+    last_two_way = dict(
+        ContactEvent.objects.filter(store=store, lead__status=LeadStatus.CONTACTED)
+        .values("lead_id").annotate(last=models.Max("occurred_at")).values_list("lead_id", "last")
+    )
+    for lead in leads.filter(status=LeadStatus.CONTACTED):
+        followup.keep_in_touch_plan(lead=lead, after=last_two_way.get(lead.pk, lead.received_at))
+    local_today = timezone.localtime(now, store.tz).date()
+    made = []
+    for lead in leads.filter(status=LeadStatus.APPOINTMENT_SET):
+        day = local_today + dt.timedelta(days=rng.choice([0, 0, 1, 1, 2, 3]))
+        starts = dt.datetime.combine(day, dt.time(rng.choice([10, 11, 13, 14, 16, 17]), rng.choice([0, 30])), tzinfo=store.tz)
+        made.append(Appointment(
+            store=store, lead=lead, customer_id=lead.customer_id, staff_id=lead.owner_id, starts_at=starts,
+            created_at=now - dt.timedelta(days=1), reminder_due_at=starts - dt.timedelta(hours=2) if starts > now else None,
+            no_show_due_at=starts + dt.timedelta(hours=2),
+        ))
+    Appointment.objects.bulk_create(made)
+    return Task.objects.filter(store=store).count(), len(made)
+
+
 def _install_coverage_policies(store_id: int, since: dt.datetime) -> None:
     """The seeds' store: internet agents covered 72 h by two-way contact (seed 001's latest
     policy), retail 3 days by any logged activity (seed 000). Directors change them later."""
@@ -2078,6 +2110,7 @@ def build(*, large: bool = False, stores: int = 50, months: float = 3, leads_per
             timings.append(("deals judged", time.monotonic() - deals_started))
             _install_routing_rules(contexts[0].store_id)
             stats["live leads"] = _live_leads(contexts[0].store_id)
+            stats["follow-up tasks"], stats["appointments"] = _demo_follow_up(contexts[0].store_id, random.Random(f"{seed}:follow"))
     timings.append(("total", time.monotonic() - started))
     rows = {
         "stores": len(contexts),
