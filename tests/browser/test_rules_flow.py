@@ -50,6 +50,7 @@ def test_director_creates_a_rule_and_previews_a_lead(live_server, desktop_page, 
     open_login(page, live_server.url)
     log_in(page, "dora", PASSWORD)
 
+    page.locator("header.top nav summary", has_text="Setup").click()
     page.locator("header.top nav").get_by_role("link", name="Routing").click()
     page.wait_for_url("**/distribution/rules/")
     assert "No fallback rule" in page.locator("#no-fallback").inner_text()
@@ -109,6 +110,7 @@ def test_rules_and_preview_on_a_phone(live_server, phone_page, screenshot, direc
     page = phone_page
     open_login(page, live_server.url)
     log_in(page, "dora", PASSWORD)
+    page.locator("header.top nav summary", has_text="Setup").click()
     page.locator("header.top nav").get_by_role("link", name="Routing").click()
     page.wait_for_url("**/distribution/rules/")
     assert page.locator("#rules > li").count() == 3
