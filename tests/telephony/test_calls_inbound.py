@@ -88,7 +88,7 @@ def test_a_known_caller_rings_the_owners_desk_and_cell_when_on_shift(client, org
     )
     assert (answered.talk_seconds, answered.answered_by_person, answered.staff) == (120, True, org["agent"])
     assert calls.event_is_two_way(answered, min_talk_seconds=30)
-    assert not Task.objects.exists()
+    assert not Task.objects.filter(kind=TaskKind.CALL_BACK).exists()  # answered: no call-back task
 
 
 def test_the_owner_off_shift_sends_the_call_to_the_stores_main_phone(client, org, lines, agent_lead, twilio_http):
@@ -207,7 +207,7 @@ def test_the_answered_leg_settles_even_when_the_other_phone_was_canceled(client,
     assert (answered.outcome, answered.talk_seconds) == (Outcome.CONNECTED, 47)
     assert Call.objects.get(call_sid=call_sid).child_call_sid == cell
     signed_post(client, DIAL, dial_complete(call_sid, cell, "completed", 47))
-    assert len(events(call_sid)) == 2 and not Task.objects.exists()
+    assert len(events(call_sid)) == 2 and not Task.objects.filter(kind=TaskKind.CALL_BACK).exists()
 
 
 def test_the_caller_hanging_up_before_anyone_answered_is_missed(client, org, lines, agent_lead, twilio_http):
