@@ -1,11 +1,10 @@
-from django.http import HttpResponse
 from django.urls import path
+
+from leads import views_cadence
 
 app_name = "leads_cadence"
 
-
-def _placeholder(request):  # replaced by the real page
-    return HttpResponse("Coming soon.")
-
-
-urlpatterns = [path("", _placeholder, name="edit")]
+urlpatterns = [
+    path("", views_cadence.cadence_edit, name="edit"),
+    path("preview/", views_cadence.cadence_preview_view, name="preview"),
+]

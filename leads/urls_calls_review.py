@@ -1,11 +1,7 @@
-from django.http import HttpResponse
 from django.urls import path
+
+from leads import views_calls_review as views
 
 app_name = "calls_review"
 
-
-def _placeholder(request):  # replaced by the real page
-    return HttpResponse("Coming soon.")
-
-
-urlpatterns = [path("", _placeholder, name="list")]
+urlpatterns = [path("", views.call_list, name="list")]

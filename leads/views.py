@@ -18,6 +18,7 @@ from leads import services
 from leads.forms import LeadEntryForm, LeadFilterForm, LogContactForm, WebLeadForm
 from leads.models import IntakeChannel, LeadStatus, SourceType
 from leads.selectors import lead_timeline
+from leads.views_appointments import card_context as appointments_card
 from org.models import SALES_ROLES, Staff, Store
 from org.scoping import can_assign_leads, can_work_lead, leads_for, viewer_for
 
@@ -78,6 +79,7 @@ def lead_detail(request, pk: int, log_form: LogContactForm | None = None, status
         "assignable": distribution_views.lead_choices(lead) if can_assign_leads(request.user) and lead.is_open else None,
         **routing_context(request, viewer, lead),
     }
+    context.update(appointments_card(request, lead, context["can_work"]))
     return render(request, "leads/lead_detail.html", context, status=status)
 
 

@@ -231,6 +231,38 @@ def manager_queue_for(user):
     return leads.filter(Q(routing__rule__isnull=True) | Q(Exists(rules)))
 
 
+def tasks_for(user):
+    """Follow-up tasks: a salesperson's (and a receptionist's) own; a sales manager's own, their
+    teams' and the store's unowned ones; directors and admins the store's (the group's)."""
+    from leads.models import Task
+
+    viewer = viewer_for(user)
+    tasks = Task.objects.filter(_store_filter(viewer))
+    if viewer.everything or viewer.is_store_wide:
+        return tasks
+    if viewer.staff is None:
+        return tasks.none()
+    if viewer.is_manager:
+        return tasks.filter(
+            Q(staff_id=viewer.staff.pk) | Q(staff__team_id__in=viewer.managed_team_ids()) | Q(staff__isnull=True)
+        )
+    return tasks.filter(staff_id=viewer.staff.pk)
+
+
+def appointments_for(user):
+    """Appointments: directors, admins and the receptionist (who checks customers in) see the
+    store's; others those on leads they see and those that are theirs."""
+    from leads.models import Appointment
+
+    viewer = viewer_for(user)
+    appointments = Appointment.objects.filter(_store_filter(viewer))
+    if viewer.everything or viewer.is_store_wide or viewer.is_receptionist:
+        return appointments
+    if viewer.staff is None:
+        return appointments.none()
+    return appointments.filter(Q(staff_id=viewer.staff.pk) | Q(lead__in=leads_for(user).values("pk")))
+
+
 def scoped(user, model: type[M]) -> QuerySet[M]:
     """The viewer's queryset for any scoped model; the admin and generic views use this."""
     from coverage import models as cm
@@ -248,6 +280,8 @@ def scoped(user, model: type[M]) -> QuerySet[M]:
         lm.Customer: customers_for,
         lm.ContactEvent: contact_events_for,
         lm.RejectedIntake: rejected_intakes_for,
+        lm.Task: tasks_for,
+        lm.Appointment: appointments_for,
         dm.RoutingRule: routing_rules_for,
         dm.Notification: notifications_for,
     }
