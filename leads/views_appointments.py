@@ -37,7 +37,7 @@ from leads.models import (
 from leads.services import lead_search_q
 from org import hours
 from org.models import Store
-from org.scoping import appointments_for, can_work_lead, leads_for, stores_for, viewer_for
+from org.scoping import appointments_for, can_work_lead, check_in_leads_for, leads_for, stores_for, viewer_for
 
 CARD_LIMIT = 10
 ARRIVALS_LIMIT = 300
@@ -274,7 +274,7 @@ def _walk_ins(request, form: WalkInSearchForm, now: dt.datetime) -> list[Lead] |
         return None
     since = now - SAME_VISIT
     leads = list(
-        leads_for(request.user)
+        check_in_leads_for(request.user)
         .filter(status__in=OPEN_STATUSES)
         .filter(lead_search_q(form.cleaned_data["q"]))
         .select_related("customer", "owner__user")
@@ -402,7 +402,7 @@ def walk_in(request, lead_pk: int):
     """Check in a customer who came without an appointment (their open lead's first open
     appointment, if any, is marked shown by the service). Idempotent: the lead row is locked and a
     verified visit in the last two hours answers "already checked in"."""
-    lead = get_object_or_404(leads_for(request.user).select_related("store", "customer", "owner__user"), pk=lead_pk)
+    lead = get_object_or_404(check_in_leads_for(request.user).select_related("store", "customer", "owner__user"), pk=lead_pk)
     back = "lead" if request.POST.get("back") == "lead" else "arrivals"
     if not may_check_in(request.user, lead):
         messages.error(request, "Only the receptionist, the managers and the lead's salesperson check customers in.")

@@ -146,6 +146,17 @@ def claim_targets_for(user):
     return Lead.objects.filter(visible | (_store_filter(viewer) & Q(routing__strategy=Strategy.CLAIM_POOL)))
 
 
+def check_in_leads_for(user):
+    """The leads a user may check a customer in on: what they see, and for the receptionist
+    every open lead of her store (a customer whose internet lead came days ago walks in)."""
+    from leads.models import OPEN_STATUSES, Lead
+
+    viewer = viewer_for(user)
+    if viewer.is_receptionist and viewer.staff is not None:
+        return Lead.objects.filter(Q(_lead_filter(viewer)) | Q(store_id=viewer.staff.store_id, status__in=OPEN_STATUSES))
+    return leads_for(user)
+
+
 def customers_for(user):
     from leads.models import Customer, Lead
 

@@ -416,6 +416,23 @@ def test_walk_in_search_stays_in_the_store_and_says_what_is_wrong(client, org, o
     assert "Type at least 2 letters" in short
 
 
+def test_the_receptionist_finds_a_customer_whose_lead_came_days_ago(client, store, org):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    old = LeadFactory(store=store, owner=org["agent"], customer__first_name="Olga", customer__last_name="Older",
+                      received_at=timezone.now() - dt.timedelta(days=9))
+    receptionist = login(client, org["receptionist"])
+    html = receptionist.get(reverse("leads_appointments:arrivals"), {"q": "Older"}).content.decode()
+    url = reverse("leads_appointments:walk_in", args=[old.pk])
+    assert url in html[html.index('id="walk-in-results"'):]
+    assert receptionist.post(url).status_code == 302
+    assert ContactEvent.objects.filter(lead=old, channel=Channel.VISIT, evidence_level=EvidenceLevel.VERIFIED).count() == 1
+    # Checking in does not open the rest of that lead to her.
+    assert receptionist.get(reverse("leads:detail", args=[old.pk])).status_code == 404
+
+
 def test_walk_in_of_another_stores_lead_is_404(client, org, other_store):
     theirs = LeadFactory(store=other_store)
     assert login(client, org["receptionist"]).post(reverse("leads_appointments:walk_in", args=[theirs.pk])).status_code == 404
