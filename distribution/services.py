@@ -73,6 +73,13 @@ def lead_route(*, lead_id: int, now: dt.datetime | None = None) -> bool:
             return False
         now = now or timezone.now()
         store = lead.store
+        if lead.duplicate_of_id is not None and lead.is_open:
+            if lead.owner_id is not None:
+                _returning_customer(lead, now=now)
+            else:  # follows its original lead wherever that goes (leads.services._give_followers)
+                lead.routed_at = now
+                lead.save(update_fields=["routed_at"])
+            return True
         if lead.owner_id is not None or not lead.is_open:
             # Given to someone by hand before the router got to it.
             lead.routed_at = now
@@ -92,6 +99,23 @@ def lead_route(*, lead_id: int, now: dt.datetime | None = None) -> bool:
     return True
 
 
+def _returning_customer(lead: Lead, *, now: dt.datetime) -> None:
+    """A customer with an open lead came back (another site, a call, a form): the lead is the
+    owner's, and the owner is told at once, with the store's response clock running, so the
+    customer is not left to talk to five other people (seed 003)."""
+    lead.routed_at = now
+    lead.save(update_fields=["routed_at"])
+    routing = LeadRouting(
+        lead=lead, store=lead.store, state=RoutingState.ASSIGNED, rule_name="", strategy="", queued_at=now,
+    )
+    _start_breach_clock(routing, lead, lead.store, start=lead.received_at)
+    _start_owner_clock(routing, lead.store, now=now, minutes=None)
+    routing.save()
+    label = f"{lead.customer} ({lead.get_source_type_display()}{', ' + lead.provider if lead.provider else ''})"
+    notify(staff_id=lead.owner_id, store=lead.store, lead=lead, kind=NotificationKind.NEW_LEAD,
+           text=f"Your customer is back: {label}, again. Call them now.", sms=lead.store.notify_owner_by_sms)
+
+
 def _apply(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision: Decision, *,
            now: dt.datetime, by: Staff | None) -> None:
     """Write one decision: the lead's owner and flags, its routing row and clocks, the history
@@ -103,7 +127,7 @@ def _apply(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision:
         routing.rule, routing.rule_name, routing.strategy = rule, rule.name, rule.strategy
         if decision.credits is not None:
             pools.credits_save(rule, decision.credits, decision.owner_id, now=now)
-    if decision.moved:
+    if decision.moved and decision.owner_id is not None:
         routing.moves += 1
     routing.state = decision.state
     routing.queued_at = now
@@ -155,6 +179,13 @@ def _announce(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decisi
         for manager in pools.managers_of(rule, store):
             notify(staff_id=manager.pk, store=store, lead=lead, kind=NotificationKind.MANAGER,
                    text=f"Needs a manager: {label}. {decision.reason}"[:300], sms=False)
+    if decision.state == RoutingState.POOL and rule is not None:
+        from distribution.strategies.base import split_pool
+
+        eligible, _ = split_pool(pools.context(rule, now=routing.queued_at))
+        for member in eligible:
+            notify(staff_id=member.staff_id, store=store, lead=lead, kind=NotificationKind.NEW_LEAD,
+                   text=f"In the claim pool: {label}. First to claim it gets it.", sms=False)
     if decision.state == RoutingState.BOARD:
         for receptionist in Staff.objects.filter(store=store, role=Role.RECEPTIONIST, is_active=True):
             notify(staff_id=receptionist.pk, store=store, lead=lead, kind=NotificationKind.BOARD,
@@ -202,6 +233,7 @@ def lead_hand(*, lead: Lead, to_staff: Staff, by: Staff | None) -> Lead:
                             reason=f"Handed to {to_staff.display_name}, first to call in" + (f", by {by.display_name}." if by else "."))
         locked.owner = None  # so _apply records who had it before (nobody)
         _apply(locked, routing, routing.rule, decision, now=now, by=by)
+        Notification.objects.filter(lead=locked, kind=NotificationKind.BOARD, read_at__isnull=True).update(read_at=now)
     return locked
 
 
@@ -218,8 +250,8 @@ def lead_reassign(*, lead: Lead, to_staff: Staff | None, by: Staff | None, reaso
         rule = routing.rule
         who = f" by {by.display_name}" if by else ""
         if to_staff is not None:
-            minutes = rule.response_minutes if rule is not None and rule.strategy == Strategy.ROUND_ROBIN_REASSIGN else None
-            decision = Decision(state=RoutingState.ASSIGNED, owner_id=to_staff.pk, response_minutes=minutes,
+            # A person chosen by name is not moved on by the timer (the breach clock still runs).
+            decision = Decision(state=RoutingState.ASSIGNED, owner_id=to_staff.pk, response_minutes=None,
                                 reason=(reason.strip() or f"Assigned to {to_staff.display_name}{who}.")[:300])
         else:
             if rule is None:
@@ -251,7 +283,10 @@ def lead_release(*, lead: Lead, by: Staff) -> Lead:
             decision = Decision(state=RoutingState.MANAGER, reason="Released; it has no routing rule, so it waits for a manager.")
         else:
             ctx = pools.context(rule, now=now, exclude={released_by.pk}, lock=True)
-            decision = BY_NAME[rule.strategy].route(ctx)
+            # Released from a claim-pool rule it goes to the next in line, not back to the pool
+            # (claim-and-release must not keep a lead away from everyone).
+            strategy = claim_pool.round_robin if rule.strategy == Strategy.CLAIM_POOL else BY_NAME[rule.strategy]
+            decision = strategy.route(ctx)
         decision.reason = f"Released by {by.display_name}. {decision.reason}"
         _apply(locked, routing, rule, decision, now=now, by=by)
     return locked

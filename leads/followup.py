@@ -241,6 +241,15 @@ def task_complete(*, task: Task, by: Staff) -> Task:
     return task
 
 
+def _channels_text(group: list[Task]) -> str:
+    order = ["call", "text", "email"]
+    words = [CHANNEL_WORDS[c].lower() for c in order if any(t.channel == c for t in group)]
+    if not words:
+        return "follow up with"
+    text = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return text[0].upper() + text[1:]
+
+
 # --- the sweeper ---------------------------------------------------------------------------------
 
 def tasks_due(*, now: dt.datetime) -> int:
@@ -265,10 +274,12 @@ def tasks_due(*, now: dt.datetime) -> int:
             groups.setdefault((task.staff_id, task.customer_id, task.due_at), []).append(task)
         for (staff_id, _, _), group in groups.items():
             first = group[0]
-            if staff_id is not None:
-                what = " and ".join(sorted({CHANNEL_WORDS.get(t.channel, "Follow up") for t in group}))
+            # The cadence's daily steps live on the Today page; the bell is for what breaks in
+            # (a call back, a keep-in-touch task, a missed appointment's follow-up).
+            if staff_id is not None and first.kind != TaskKind.CADENCE:
+                what = _channels_text(group)
                 notify(staff_id=staff_id, store=first.store, lead=first.lead, kind="task",
-                       text=f"Due now: {what} {first.customer} — {first.reason}", sms=False)
+                       text=f"Due now: {what} {first.customer}. {first.reason}", sms=False)
             done += len(group)
         Task.objects.filter(pk__in=[t.pk for t in tasks]).update(notified_at=now)
     return done

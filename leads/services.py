@@ -258,7 +258,8 @@ def _lead_insert(
         lead.duplicate_of = original
         lead.owner_id = original.owner_id
         lead.in_claim_pool = original.owner_id is None and original.in_claim_pool
-        lead.routed_at = now
+        # Routed like any lead: the router tells the owner their customer is back.
+        lead.routing_due_at = now
     else:
         lead.routing_due_at = now
     lead.save()

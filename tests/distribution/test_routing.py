@@ -310,3 +310,68 @@ def test_preview_says_where_a_sample_lead_would_go_and_writes_nothing(store):
     assert not LeadAssignment.objects.exists()
     nothing = services.rule_preview(store=store, facts=pools.LeadFacts(condition="new"), at=at(10))
     assert nothing.rule is None and "manager queue" in nothing.decision.reason
+
+
+def test_a_returning_customer_goes_to_the_owner_who_is_told_at_once(store):
+    from leads.models import IntakeChannel, SourceType
+    from leads.services import LeadData, lead_create
+
+    team, _, people = floor(store, names=("ann", "bob"))
+    rule(store, team=team)
+    data = LeadData(source_type=SourceType.THIRD_PARTY, intake_channel=IntakeChannel.API, first_name="Tyler",
+                    last_name="Reed", phones=[("+13125550199", "mobile")], provider="CarGurus", provider_lead_id="A1")
+    first = lead_create(store=store, data=data).lead
+    assert services.lead_route(lead_id=first.pk)
+    first.refresh_from_db()
+    again = lead_create(store=store, data=LeadData(**{**data.__dict__, "provider": "Phone", "provider_lead_id": "",
+                                                      "source_type": SourceType.PHONE_UP})).lead
+    assert again.duplicate_of_id == first.pk and again.owner_id == first.owner_id and again.routed_at is None
+    assert services.lead_route(lead_id=again.pk)
+    routing = LeadRouting.objects.get(lead=again)
+    assert routing.state == RoutingState.ASSIGNED and routing.breach_at is not None
+    note = Notification.objects.filter(lead=again, staff=first.owner).get()
+    assert note.text.startswith("Your customer is back: Tyler Reed (Phone-up, Phone)")
+
+
+def test_everyone_in_the_pool_on_shift_hears_of_a_claim_pool_lead(store):
+    team, _, people = floor(store, names=("ann", "bob", "cat"))
+    people["cat"].available = False
+    people["cat"].save()
+    rule(store, team=team, strategy="claim_pool")
+    lead = route(new_lead(store), at(10))
+    told = set(Notification.objects.filter(lead=lead).values_list("staff__user__username", flat=True))
+    assert told == {"ann", "bob"}
+
+
+def test_a_managers_named_pick_is_not_moved_on_by_the_timer(store):
+    team, _, people = floor(store, names=("ann", "bob"))
+    rule(store, team=team, strategy="round_robin_reassign", response_minutes=20, max_moves=1)
+    lead = route(new_lead(store, received_at=at(10)), at(10))
+    services.lead_reassign(lead=lead, to_staff=people["bob"], by=None)
+    routing = LeadRouting.objects.get(lead=lead)
+    assert routing.response_due_at is None and routing.breach_at == at(10, 20)
+    assert sweeper.responses_due(now=at(12)) == 0
+    lead.refresh_from_db()
+    assert lead.owner == people["bob"]
+
+
+def test_releasing_a_claim_pool_lead_sends_it_to_the_next_in_line_not_back_to_the_pool(store):
+    from leads.services import lead_claim
+
+    team, _, people = floor(store, names=("ann", "bob"))
+    rule(store, team=team, strategy="claim_pool", claim_minutes=10)
+    lead = route(new_lead(store), at(10))
+    lead_claim(lead=lead, staff=people["ann"])
+    services.lead_release(lead=lead, by=people["ann"])
+    lead.refresh_from_db()
+    assert lead.owner == people["bob"] and not lead.in_claim_pool
+
+
+def test_the_board_notices_are_done_once_the_lead_is_handed(store):
+    team, _, people = floor(store, names=("ann",))
+    desk = StaffFactory(store=store, role=Role.RECEPTIONIST)
+    rule(store, team=team, strategy="receptionist")
+    lead = route(new_lead(store), at(10))
+    assert Notification.objects.filter(staff=desk, read_at__isnull=True).count() == 1
+    services.lead_hand(lead=lead, to_staff=people["ann"], by=desk)
+    assert Notification.objects.filter(staff=desk, read_at__isnull=True).count() == 0

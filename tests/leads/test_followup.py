@@ -165,18 +165,21 @@ def test_reassignment_moves_open_tasks_to_the_new_owner_and_a_sale_cancels_them(
 
 
 @pytest.mark.django_db
-def test_due_tasks_are_announced_once_per_customer_and_time(store, monkeypatch):
+def test_due_tasks_are_announced_once_and_the_cadence_stays_on_the_today_page(store, monkeypatch):
     monkeypatch.setattr("leads.followup.timezone.now", lambda: at(10))
     team, _, people = floor(store, names=("ann",))
     rule(store, team=team)
     lead = routed(store, at(10))
     Notification.objects.all().delete()
-    assert followup.tasks_due(now=at(10, 1)) == 3
+    followup.task_create(by=people["ann"], customer=lead.customer, lead=lead, due_at=at(12), reason="Send the trade numbers",
+                         channel="email")
+    assert followup.tasks_due(now=at(10, 1)) == 3  # today's cadence steps: marked, not announced
+    assert not Notification.objects.exists()
+    assert followup.tasks_due(now=at(12)) == 1
     [note] = Notification.objects.filter(kind="task")
-    assert note.staff == people["ann"] and "Call and Email and Text" in note.text
-    assert followup.tasks_due(now=at(10, 2)) == 0
-    assert followup.tasks_due(now=at(10, day=MONDAY + dt.timedelta(days=1))) == 3
-    assert lead.tasks.filter(notified_at__isnull=True).count() == 9
+    assert note.staff == people["ann"] and note.text.startswith(f"Due now: Email {lead.customer}. Send the trade numbers")
+    assert followup.tasks_due(now=at(12, 5)) == 0
+    assert lead.tasks.filter(notified_at__isnull=True).count() == 12
 
 
 @pytest.mark.django_db

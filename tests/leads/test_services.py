@@ -82,7 +82,7 @@ def test_second_lead_by_phone_is_duplicate_and_goes_to_the_open_leads_owner(stor
     assert second.lead.duplicate_of_id == first.lead.pk
     assert second.lead.owner_id == org["agent"].pk
     assert second.lead.customer_id == first.lead.customer_id
-    assert second.lead.routing_due_at is None and second.lead.routed_at is not None
+    assert second.lead.routing_due_at is not None and second.lead.routed_at is None  # the router tells the owner
     assert "Duplicate of lead" in second.lead.assignments.get().reason
 
 
