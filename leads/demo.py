@@ -1925,6 +1925,36 @@ def _live_leads(store_id: int) -> int:
     return len(arrivals)
 
 
+def _demo_routing(store_id: int) -> int:
+    """The history's leads get the routing record distribution keeps for every lead (their
+    assignment history is already written): the response clock, the first attempt and the first
+    two-way contact from the contact events, so response times and breaches show from the start."""
+    from distribution.models import LeadRouting, RoutingState
+    from distribution.services import attempts_q, business_deadline
+    from telephony.metrics import two_way_q
+
+    store = Store.objects.get(pk=store_id)
+    events = ContactEvent.objects.filter(store=store, lead__isnull=False)
+    first_attempt = dict(events.filter(attempts_q()).values("lead_id").annotate(t=models.Min("occurred_at")).values_list("lead_id", "t"))
+    first_two_way = dict(events.filter(two_way_q(store.min_talk_seconds)).values("lead_id").annotate(t=models.Min("occurred_at"))
+                         .values_list("lead_id", "t"))
+    have = set(LeadRouting.objects.filter(store=store).values_list("lead_id", flat=True))
+    rows = []
+    for lead_id, received, owner_id, pool, assigned in (
+        Lead.objects.filter(store=store, duplicate_of__isnull=True).exclude(pk__in=have)
+        .values_list("pk", "received_at", "owner_id", "in_claim_pool", "routed_at")
+    ):
+        state = RoutingState.ASSIGNED if owner_id else (RoutingState.POOL if pool else RoutingState.MANAGER)
+        rows.append(LeadRouting(
+            lead_id=lead_id, store=store, state=state, rule_name="", strategy="", queued_at=assigned or received,
+            assigned_at=assigned if owner_id else None, clock_started_at=received,
+            breach_at=business_deadline(store, received, store.response_limit_minutes),
+            first_attempt_at=first_attempt.get(lead_id), first_two_way_at=first_two_way.get(lead_id),
+        ))
+    LeadRouting.objects.bulk_create(rows, batch_size=2_000)
+    return len(rows)
+
+
 def _demo_follow_up(store_id: int, rng: random.Random) -> tuple[int, int]:
     """Open leads get what the follow-up module would have given them: a new lead its cadence,
     a contacted one its keep-in-touch task, an appointment-set one an appointment (today or in
@@ -2110,6 +2140,7 @@ def build(*, large: bool = False, stores: int = 50, months: float = 3, leads_per
             timings.append(("deals judged", time.monotonic() - deals_started))
             _install_routing_rules(contexts[0].store_id)
             stats["live leads"] = _live_leads(contexts[0].store_id)
+            stats["routing records"] = _demo_routing(contexts[0].store_id)
             stats["follow-up tasks"], stats["appointments"] = _demo_follow_up(contexts[0].store_id, random.Random(f"{seed}:follow"))
     timings.append(("total", time.monotonic() - started))
     rows = {
