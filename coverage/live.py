@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -91,6 +92,12 @@ def lead_coverage(user, lead: Lead, now: dt.datetime | None = None) -> LiveCover
     return LiveCoverage(store=store, has_policy=bool(in_force), people=people)
 
 
+ENGINE_EVENT_FIELDS = (
+    "id", "customer_id", "staff_id", "channel", "direction", "outcome", "occurred_at", "evidence_level", "talk_seconds",
+    "answered_by_person", "call_sid", "message_sid", "email_message_id", "outside_company_channels",
+)
+
+
 @dataclass
 class EndingSoon:
     lead: Lead
@@ -117,8 +124,9 @@ def coverage_ending(user, staff: Staff, hours: int = 24, now: dt.datetime | None
     rows = contact_events_for(user).filter(
         customer_id__in=list(by_customer), staff=staff, occurred_at__lte=now, superseded_by__isnull=True
     ).order_by("occurred_at", "id")
-    for event in rows:
-        events[event.customer_id].append(selectors.to_engine_event(event))
+    # Plain rows, not model instances: an agent's book is thousands of events (the Today page's budget).
+    for row in rows.values(*ENGINE_EVENT_FIELDS):
+        events[row["customer_id"]].append(selectors.to_engine_event(SimpleNamespace(pk=row["id"], **row)))
     schedule = selectors.schedules_for([staff.pk], staff.store, now)[staff.pk]
     engine_policy = selectors.to_engine_policy(policy)
     horizon = now + dt.timedelta(hours=hours)

@@ -183,8 +183,10 @@ def test_agent_logs_a_note_on_her_lead(live_server, desktop_page, screenshot, ag
     screenshot(page, "desktop-1-login")
     log_in(page, "dana", PASSWORD)
 
-    # Lands on her lead list; the lead is there with vehicle, source, status and owner.
-    assert page.url.endswith("/leads/")
+    # Lands on Today; her lead list is one click away, with vehicle, source, status and owner.
+    assert page.url.endswith("/today/")
+    page.locator("header.top nav").get_by_role("link", name="My leads").click()
+    page.wait_for_url("**/leads/")
     row = page.locator("#lead-list").locator("tr", has_text="Maria Gonzalez")
     row_text = row.inner_text()
     for expected in ("2024 Toyota Highlander XLE", "CarGurus", "New", "Dana Whitfield"):
@@ -237,7 +239,9 @@ def test_phone_layout_has_no_horizontal_scroll(live_server, phone_page, screensh
     screenshot(page, "phone-1-login")
     log_in(page, "dana", PASSWORD)
 
-    assert page.url.endswith("/leads/")
+    assert page.url.endswith("/today/")
+    page.locator("header.top nav").get_by_role("link", name="My leads").click()
+    page.wait_for_url("**/leads/")
     assert page.locator("#lead-list").get_by_text("Maria Gonzalez").is_visible()
     assert_no_horizontal_overflow(page, "lead list")
     screenshot(page, "phone-2-lead-list")

@@ -56,7 +56,8 @@ def test_login_page_and_login(client, org):
     assert refused.status_code == 200 and "errorlist" in text_of(refused)
 
     response = client.post("/login/", {"username": "agent", "password": "pw-for-tests-1"})
-    assert response.status_code == 302 and response.url == "/leads/"
+    assert response.status_code == 302 and response.url == "/"
+    assert client.get("/").url == "/today/"  # a salesperson's day starts on Today
     assert client.get("/leads/").status_code == 200
 
 
