@@ -120,7 +120,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "leads:list"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -186,6 +186,7 @@ SPECTACULAR_SETTINGS = {
         "IntakeChannelEnum": "leads.models.IntakeChannel.choices",
         "ContactChannelEnum": "leads.models.Channel.choices",
         "LoggableChannelEnum": "leads.serializers.LOGGABLE_CHANNELS",
+        "TaskChannelEnum": "leads.serializers_followup.TASK_CHANNELS",
     },
 }
 
@@ -211,6 +212,8 @@ CELERY_BEAT_SCHEDULE = {
     # Tasks falling due, appointment reminders and no-shows.
     "leads-followup-sweep": {"task": "leads.tasks.followup_sweep_task", "schedule": schedule(timedelta(seconds=15))},
     "telephony-recordings-due": {"task": "telephony.tasks.call_recordings_due_task", "schedule": schedule(timedelta(seconds=60))},
+    # Sales board snapshots (leads.salesboard): pre-aggregated so the board opens fast.
+    "leads-salesboard-refresh": {"task": "leads.tasks.salesboard_refresh_due_task", "schedule": schedule(timedelta(seconds=60))},
 }
 
 # Intake

@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -9,6 +8,8 @@ from coverage import api as coverage_api
 from dealercrm import views as core_views
 from distribution import api as distribution_api
 from leads import api as leads_api
+from leads import api_followup as followup_api
+from leads import views_today as leads_today_views
 from org import api as org_api
 
 router = DefaultRouter()
@@ -26,9 +27,12 @@ router.register("routing-rules", distribution_api.RoutingRuleViewSet, basename="
 router.register("board", distribution_api.BoardViewSet, basename="board")
 router.register("manager-queue", distribution_api.ManagerQueueViewSet, basename="managerqueue")
 router.register("notifications", distribution_api.NotificationViewSet, basename="notification")
+router.register("tasks", followup_api.TaskViewSet, basename="task")
+router.register("appointments", followup_api.AppointmentViewSet, basename="appointment")
+router.register("cadence", followup_api.CadenceViewSet, basename="cadence")
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="leads:list", permanent=False), name="home"),
+    path("", leads_today_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", core_views.healthz, name="healthz"),

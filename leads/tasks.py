@@ -34,3 +34,21 @@ def followup_sweep_task() -> dict[str, int]:
         "reminders": appointments.reminders_due(now=now),
         "no_shows": appointments.no_shows_due(now=now),
     }
+
+
+@shared_task
+def salesboard_refresh_task(store_id: int) -> bool:
+    """Recompute one store's sales board snapshot (leads.salesboard)."""
+    from leads import salesboard
+
+    return salesboard.snapshot_refresh(store_id) is not None
+
+
+@shared_task
+def salesboard_refresh_due_task() -> int:
+    """Beat: keep every store's sales board snapshot at most a few minutes old."""
+    from django.utils import timezone
+
+    from leads import salesboard
+
+    return salesboard.refresh_due(now=timezone.now())

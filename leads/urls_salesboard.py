@@ -1,11 +1,7 @@
-from django.http import HttpResponse
 from django.urls import path
+
+from leads import views_salesboard
 
 app_name = "leads_salesboard"
 
-
-def _placeholder(request):  # replaced by the real page
-    return HttpResponse("Coming soon.")
-
-
-urlpatterns = [path("", _placeholder, name="board")]
+urlpatterns = [path("", views_salesboard.board, name="board")]
