@@ -1,5 +1,5 @@
 # Shortcuts; the README's two commands are ./dev start and ./dev test.
-.PHONY: start test bench bench-intake bench-lead-list bench-callbacks bench-credit
+.PHONY: start test bench bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue
 
 start:
 	./dev start
@@ -7,7 +7,7 @@ start:
 test:
 	./dev test
 
-bench: bench-intake bench-lead-list bench-callbacks bench-credit
+bench: bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue
 
 bench-intake:
 	./dev manage check >/dev/null && .venv/bin/python bench/intake.py
@@ -20,3 +20,15 @@ bench-callbacks:
 
 bench-credit:
 	./dev manage check >/dev/null && .venv/bin/python bench/credit.py
+
+bench-distribution:
+	./dev manage check >/dev/null && .venv/bin/python bench/distribution.py
+
+bench-sweeper:
+	./dev manage check >/dev/null && .venv/bin/python bench/sweeper.py
+
+bench-salesboard:
+	./dev manage check >/dev/null && .venv/bin/python bench/salesboard.py
+
+bench-agent-queue:
+	./dev manage check >/dev/null && .venv/bin/python bench/agent_queue.py

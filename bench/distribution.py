@@ -1,0 +1,296 @@
+"""Lead accepted -> lead assigned -> owner notified, under a steady stream of leads: the JSON
+intake API served by gunicorn, a real Celery worker and beat, PostgreSQL and Redis, with
+production settings.
+
+    .venv/bin/python bench/distribution.py [--seconds 60] [--rate 50] [--workers 3] [--concurrency 2]
+    BENCH_SECONDS=5 .venv/bin/python bench/distribution.py          # a quick smoke run
+    (also BENCH_RATE, BENCH_WEB_WORKERS, BENCH_CELERY_CONCURRENCY)
+
+A paced sender (a thread pool of urllib clients) posts new customers' leads at --rate leads/s
+for --seconds; a round robin rule hands them to eight agents on shift. For every lead it
+reports the time from Lead.received_at (stamped when the intake accepted it) to the owner's
+"new lead" notification (Notification.created_at, written in the transaction that assigns it),
+p50/p99, and the leads left unassigned.
+Target: p99 under 1 s, no lead left unassigned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+from _common import ROOT, django_setup, free_port, manage, percentile, services_env, start_gunicorn
+
+DATABASE = "dealercrm_bench_distribution"
+QUEUE = "bench-distribution"
+AGENTS = 8
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdefghij",
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DJANGO_SECURE_SSL_REDIRECT": "0",
+    "DJANGO_SECURE_COOKIES": "0",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def prepare(env: dict[str, str]) -> tuple[str, str]:
+    url = env["DATABASE_URL"]
+    base, name = url.split("?")[0].rsplit("/", 1)
+    if not name.startswith("dealercrm_bench"):
+        raise SystemExit(f"refusing to rebuild {name!r}: unset DATABASE_URL or point it at a dealercrm_bench_* database")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    manage(env, "migrate", "--noinput", "-v", "0")
+    django_setup(env)
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from dealercrm.celery import app as celery_app
+    from distribution import pools
+    from distribution.models import RoutingRule, Strategy
+    from org.models import DealerGroup, Role, Shift, Staff, Store, Team
+
+    group = DealerGroup.objects.create(slug="bench", name="Bench Group")
+    # Open around the clock and everyone on shift, so the figures do not depend on the hour.
+    all_day = {day: [["00:00", "23:59"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    store = Store.objects.create(group=group, slug="bench-motors", name="Bench Motors", business_hours=all_day)
+    users = get_user_model().objects
+    integration = Staff.objects.create(user=users.create(username="bench-integration"), store=store, role=Role.ADMIN)
+    manager = Staff.objects.create(user=users.create(username="bench-manager", first_name="Max", last_name="Manager"),
+                                   store=store, role=Role.SALES_MANAGER)
+    team = Team.objects.create(store=store, name="Internet", manager=manager)
+    agents = [
+        Staff.objects.create(user=users.create(username=f"bench-agent{i}", first_name=f"Agent{i}", last_name="Bench"),
+                             store=store, role=Role.INTERNET_AGENT, team=team)
+        for i in range(AGENTS)
+    ]
+    Shift.objects.bulk_create(
+        [Shift(staff=a, weekday=d, starts=dt.time(0), ends=dt.time(23, 59, 59, 999999)) for a in agents for d in range(7)]
+    )
+    pools.rule_save(RoutingRule(store=store, name="Everything", strategy=Strategy.ROUND_ROBIN, is_fallback=True),
+                    teams=[team], staff=[])
+    token, _ = Token.objects.get_or_create(user=integration.user)
+    with celery_app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(QUEUE)
+    return store.slug, token.key
+
+
+def start_celery(env: dict[str, str], workdir: Path, concurrency: int) -> list[subprocess.Popen]:
+    """A prefork worker and a separate beat, as `./dev start` runs them; logs in `workdir`."""
+    command = [sys.executable, "-m", "celery", "-A", "dealercrm"]
+    worker = subprocess.Popen(
+        [*command, "worker", "--loglevel", "INFO", "--concurrency", str(concurrency), "--without-gossip",
+         "--without-mingle"],
+        cwd=ROOT, env=env, stdout=open(workdir / "worker.log", "wb"), stderr=subprocess.STDOUT,
+    )
+    beat = subprocess.Popen(
+        [*command, "beat", "--loglevel", "INFO", "--schedule", str(workdir / "beat-schedule")],
+        cwd=ROOT, env=env, stdout=open(workdir / "beat.log", "wb"), stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while b"ready." not in (workdir / "worker.log").read_bytes():
+        if time.monotonic() > deadline or worker.poll() is not None:
+            raise RuntimeError(f"the Celery worker did not start; see {workdir / 'worker.log'}")
+        time.sleep(0.2)
+    return [worker, beat]
+
+
+class Sender:
+    """Posts lead n as a new customer's JSON lead; records the HTTP status and latency."""
+
+    def __init__(self, port: int, token: str, store: str):
+        self.url = f"http://127.0.0.1:{port}/api/v1/leads/"
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.store = store
+        self.lock = threading.Lock()
+        self.results: list[tuple[int, float]] = []
+
+    def post(self, prefix: str, n: int) -> None:
+        body = json.dumps({
+            "store": self.store, "source_type": "third_party", "provider": "CarGurus",
+            "provider_lead_id": f"{prefix}-{n}",
+            "customer": {"first_name": "Bench", "last_name": f"Shopper{n}", "phone": f"+1773{2000000 + n:07d}",
+                         "email": f"{prefix.lower()}{n}@example.com"},
+            "vehicles": [{"condition": "used", "year": 2020, "make": "Toyota", "model": "Camry"}],
+        }).encode()
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(urllib.request.Request(self.url, data=body, headers=self.headers), timeout=30) as r:
+                status = r.status
+                r.read()
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except OSError:
+            status = 0
+        with self.lock:
+            self.results.append((status, time.perf_counter() - started))
+
+    def paced(self, prefix: str, rate: float, seconds: float, threads: int, first: int = 0) -> float:
+        """Send rate*seconds leads, lead i at start + i/rate; returns the wall time it took."""
+        total = round(rate * seconds)
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            start = time.perf_counter()
+            for i in range(total):
+                delay = start + i / rate - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                pool.submit(self.post, prefix, first + i)
+        return time.perf_counter() - start
+
+
+def cpu_seconds(processes: list[subprocess.Popen]) -> dict[str, float]:
+    """CPU time (user + system) so far of the web server, the worker and beat (each with its
+    children) and of this sender."""
+    import psutil
+
+    def tree(pid: int) -> float:
+        try:
+            root = psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for proc in procs:
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    me = psutil.Process()
+    names = ["web (gunicorn)", "worker (celery)", "beat"]
+    return {**{name: tree(proc.pid) for name, proc in zip(names, processes, strict=True)},
+            "sender (this script)": me.cpu_times().user + me.cpu_times().system}
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy CPU seconds of the whole machine so far, monotonic time): every process, PostgreSQL included."""
+    import psutil
+
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0), time.monotonic()
+
+
+def settled(prefix: str, expected: int, timeout: float) -> float:
+    """Wait until every lead of `prefix` has an owner and a new-lead notification (or timeout)."""
+    from distribution.models import Notification, NotificationKind
+    from leads.models import Lead
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        leads = Lead.objects.filter(provider_lead_id__startswith=f"{prefix}-")
+        notified = Notification.objects.filter(kind=NotificationKind.NEW_LEAD, lead__provider_lead_id__startswith=f"{prefix}-")
+        if leads.filter(owner__isnull=False).count() >= expected and notified.count() >= expected:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", "60")))
+    parser.add_argument("--rate", type=float, default=float(os.environ.get("BENCH_RATE", "50")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WEB_WORKERS", "3")))
+    parser.add_argument("--concurrency", type=int, default=int(os.environ.get("BENCH_CELERY_CONCURRENCY", "2")))
+    parser.add_argument("--threads", type=int, default=16, help="sender threads")
+    args = parser.parse_args()
+    env = {**services_env(DATABASE), "CELERY_QUEUE": QUEUE}
+    store, token = prepare(env)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-distribution-"))
+    port = free_port()
+    server = start_gunicorn(env, port, args.workers)
+    processes = [server]
+    try:
+        processes += start_celery({**env, **PRODUCTION}, workdir, args.concurrency)
+        sender = Sender(port, token, store)
+        sender.paced("WARM", rate=20, seconds=1, threads=4)  # imports, connections, caches; not counted
+        settled("WARM", 20, timeout=30)
+        sender.results.clear()
+        load_before = os.getloadavg()[0]
+        cpu_before = cpu_seconds(processes)
+        busy_before = machine_busy()
+        sent_in = sender.paced("BENCH", rate=args.rate, seconds=args.seconds, threads=args.threads, first=100000)
+        drained_in = settled("BENCH", round(args.rate * args.seconds), timeout=max(120, args.seconds * 2))
+        cpu_after = cpu_seconds(processes)
+        busy_after = machine_busy()
+        busy = (busy_after[0] - busy_before[0]) / ((busy_after[1] - busy_before[1]) * (os.cpu_count() or 1))
+        cpu = {name: cpu_after[name] - cpu_before[name] for name in cpu_before}
+        log = (workdir / "worker.log").read_text().splitlines()
+        sweeps = sum(1 for line in log if "sweep_task[" in line and " succeeded " in line)
+    finally:
+        for proc in reversed(processes):
+            proc.terminate()
+        for proc in processes:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    report(args, sender, sent_in, drained_in, sweeps, workdir, cpu, load_before, busy)
+
+
+def report(args, sender: Sender, sent_in: float, drained_in: float, sweeps: int, workdir: Path, cpu: dict[str, float],
+           load_before: float, busy: float) -> None:
+    from django.db.models import Count, F
+
+    from distribution.models import Notification, NotificationKind
+    from leads.models import Lead
+
+    leads = Lead.objects.filter(provider_lead_id__startswith="BENCH-")
+    accepted = sum(1 for status, _ in sender.results if status in (200, 201))
+    failed = len(sender.results) - accepted
+    notes = Notification.objects.filter(
+        kind=NotificationKind.NEW_LEAD, lead__provider_lead_id__startswith="BENCH-", staff_id=F("lead__owner_id")
+    ).values_list("lead_id", "created_at", "lead__received_at")
+    notified = {lead_id: (created - received).total_seconds() for lead_id, created, received in notes}
+    # routed_at is the instant lead_route took the lead (a worker had it, row locked); the owner
+    # and the notification are written later in that transaction, after the rule's rotation lock.
+    picked = {
+        lead_id: (routed - received).total_seconds()
+        for lead_id, routed, received in leads.filter(routed_at__isnull=False).values_list("pk", "routed_at", "received_at")
+    }
+    unassigned = leads.filter(owner__isnull=True).count()
+    per_agent = sorted(leads.values("owner_id").annotate(n=Count("pk")).values_list("n", flat=True))
+    http = [latency for status, latency in sender.results if status in (200, 201)]
+    total = round(args.rate * args.seconds)
+    note_ms = [s * 1000 for s in notified.values()]
+    picked_ms = [s * 1000 for s in picked.values()]
+    print(f"distribution benchmark: {total} leads at {args.rate:g} leads/s for {args.seconds:g} s (JSON intake API), "
+          f"{args.workers} gunicorn workers, Celery worker (prefork, concurrency {args.concurrency}) + beat, "
+          f"round robin over {AGENTS} agents on shift")
+    print(f"  sent                                 {len(sender.results)} in {sent_in:.1f} s = {len(sender.results) / sent_in:.1f} leads/s "
+          f"({accepted} accepted, {failed} failed); intake HTTP p50 {percentile(http, 50) * 1000:.0f} ms, "
+          f"p99 {percentile(http, 99) * 1000:.0f} ms")
+    print(f"  stored                               {leads.count()} leads; " + (
+        f"all assigned and notified {drained_in:.1f} s after the last was sent" if not unassigned and len(notified) == leads.count()
+        else f"NOT all assigned and notified {drained_in:.0f} s after the last was sent"))
+    print(f"  accepted -> a worker has it          p50 {percentile(picked_ms, 50):.0f} ms   p99 {percentile(picked_ms, 99):.0f} ms   "
+          f"max {max(picked_ms, default=float('nan')):.0f} ms")
+    print(f"  accepted -> assigned, owner notified p50 {percentile(note_ms, 50):.0f} ms   p99 {percentile(note_ms, 99):.0f} ms   "
+          f"max {max(note_ms, default=float('nan')):.0f} ms   (target p99 < 1000 ms)")
+    print(f"  owners notified                      {len(notified)} of {leads.count()}")
+    print(f"  left unassigned                      {unassigned}   (target 0)")
+    print(f"  leads per agent                      {per_agent[0] if per_agent else 0} .. {per_agent[-1] if per_agent else 0}")
+    print("  CPU per lead                         " + ", ".join(f"{name} {seconds / max(len(notified), 1) * 1000:.1f} ms"
+                                                                  for name, seconds in cpu.items()))
+    print(f"  machine                              {os.cpu_count()} CPUs, load average {load_before:.2f} before the run, "
+          f"{busy:.0%} busy while sending and draining (every process, PostgreSQL and anything else included)")
+    print(f"  beat sweeps run                      {sweeps}  (worker and beat logs in {workdir})")
+
+
+if __name__ == "__main__":
+    main()
