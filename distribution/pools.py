@@ -166,16 +166,25 @@ def context(rule: RoutingRule, *, now: dt.datetime, exclude: set[int] | None = N
 
 
 def credits_save(rule: RoutingRule, credits: dict[int, int], chosen: int | None, *, now: dt.datetime) -> None:
-    existing = {slot.staff_id: slot for slot in RotationSlot.objects.filter(rule=rule)}
-    for staff_id, credit in credits.items():
-        slot = existing.get(staff_id) or RotationSlot(rule=rule, staff_id=staff_id)
-        changed = slot.pk is None or slot.credit != credit or staff_id == chosen
-        slot.credit = credit
-        if staff_id == chosen:
-            slot.assigned += 1
-            slot.last_assigned_at = now
-        if changed:
-            slot.save()
+    """Persist the rotation after a pick: one INSERT ... ON CONFLICT for every pool member."""
+    if not credits:
+        return
+    from django.db import connection
+
+    ids = list(credits)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {RotationSlot._meta.db_table} (rule_id, staff_id, credit, assigned, last_assigned_at)
+            SELECT %s, staff_id, credit, (staff_id = %s)::int, CASE WHEN staff_id = %s THEN %s::timestamptz END
+            FROM unnest(%s::bigint[], %s::int[]) AS t(staff_id, credit)
+            ON CONFLICT (rule_id, staff_id) DO UPDATE SET
+                credit = EXCLUDED.credit,
+                assigned = {RotationSlot._meta.db_table}.assigned + EXCLUDED.assigned,
+                last_assigned_at = COALESCE(EXCLUDED.last_assigned_at, {RotationSlot._meta.db_table}.last_assigned_at)
+            """,
+            [rule.pk, chosen or 0, chosen or 0, now, ids, [credits[i] for i in ids]],
+        )
 
 
 def managers_of(rule: RoutingRule | None, store: Store) -> list[Staff]:

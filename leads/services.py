@@ -177,6 +177,9 @@ def _lock_identities(store: Store, keys: list[str]) -> None:
         )
 
 
+ROUTING_GRACE = dt.timedelta(seconds=15)
+
+
 def lead_create(*, store: Store, data: LeadData, created_by: Staff | None = None) -> LeadCreateResult:
     """Store a lead, or return the one already stored for the same provider lead id.
 
@@ -259,9 +262,12 @@ def _lead_insert(
         lead.owner_id = original.owner_id
         lead.in_claim_pool = original.owner_id is None and original.in_claim_pool
         # Routed like any lead: the router tells the owner their customer is back.
-        lead.routing_due_at = now
+        lead.routing_due_at = now + ROUTING_GRACE
     else:
-        lead.routing_due_at = now
+        # The after-commit message routes it at once; the sweeper only takes what is still
+        # unrouted after the grace (a lost message, a dead worker), so under load the two do
+        # not race for the same fresh leads.
+        lead.routing_due_at = now + ROUTING_GRACE
     lead.save()
     LeadVehicle.objects.bulk_create(
         [

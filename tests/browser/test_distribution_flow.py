@@ -46,6 +46,8 @@ def test_agent_claims_a_lead_from_the_pool(live_server, desktop_page, screenshot
 
     open_login(page, live_server.url)
     log_in(page, "ann", PASSWORD)
+    page.locator("header.top nav").get_by_role("link", name="My leads").click()  # she starts on Today
+    page.wait_for_url("**/leads/")
     row = page.locator("#lead-list tr", has_text="Grace Okafor")
     expect(row.locator(".c-owner")).to_contain_text("claim pool")
     screenshot(page, "distribution-1-pool-lead-in-list")
