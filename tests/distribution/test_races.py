@@ -123,6 +123,11 @@ def _intake_process(store_id: int, first: int, count: int, errors) -> None:
     """A forked child: several threads each accept leads and route them, as the after-commit task does."""
     from org.models import Store
 
+    # Whatever connection objects came through the fork belong to the parent: forget them
+    # without closing (closing would end the parent's session on the shared socket).
+    for alias in connections:
+        connections[alias].connection = None
+        connections[alias].closed_in_transaction = False
     try:
         store = Store.objects.get(pk=store_id)
         connection.close()
@@ -145,6 +150,7 @@ def test_200_leads_through_two_processes_rotate_evenly_and_skip_whoever_is_off_s
     team, working, away = team_of(race_store, on=4, off=1)
     the_rule = rule(race_store, team=team, strategy="round_robin")
     connections.close_all()  # never share a socket with the children
+    assert all(connections[alias].connection is None for alias in connections)
     ctx = multiprocessing.get_context("fork")
     errors = ctx.Queue()
     per_process = LEADS // PROCESSES
