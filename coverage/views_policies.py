@@ -20,7 +20,7 @@ from coverage import services
 from coverage.models import CoveragePolicy, KeepsAlive, MinEvidence
 from coverage.presets import PRESETS
 from org.models import SALES_ROLES, Role, Store
-from org.scoping import coverage_policies_for, stores_for, viewer_for
+from org.scoping import coverage_policies_for, page_store, stores_for, viewer_for
 
 ROLE_CHOICES = [(value, label) for value, label in Role.choices if value in SALES_ROLES]
 LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
@@ -45,21 +45,6 @@ def _require_store_wide(request):
     return viewer
 
 
-def _store(request, viewer) -> Store:
-    """The store the page is about: ?store= (or the posted store) among the viewer's, else their own."""
-    stores = stores_for(request.user)
-    wanted = request.POST.get("store") or request.GET.get("store")
-    if wanted:
-        try:
-            return get_object_or_404(stores, pk=int(wanted))
-        except ValueError:
-            raise Http404("No such store.") from None
-    if viewer.staff is not None:
-        return viewer.staff.store
-    store = stores.order_by("name").first()
-    if store is None:
-        raise Http404("No store.")
-    return store
 
 
 def _share_words(share: Decimal) -> str:
@@ -115,7 +100,7 @@ def _local(moment, store: Store) -> str:
 @login_required
 def policy_list(request):
     viewer = _require_store_wide(request)
-    store = _store(request, viewer)
+    store = page_store(request, viewer)
     now = timezone.now()
     versions = list(coverage_policies_for(request.user).filter(store=store).order_by("role", "-effective_from"))
     labels = dict(Role.choices)
@@ -187,7 +172,7 @@ def _preset_initial(name: str) -> dict:
 @login_required
 def policy_new(request):
     viewer = _require_store_wide(request)
-    store = _store(request, viewer)
+    store = page_store(request, viewer)
     now_local = timezone.localtime(timezone.now(), store.tz).replace(second=0, microsecond=0, tzinfo=None)
     with timezone.override(store.tz):
         if request.method == "POST" and "load_preset" not in request.POST:

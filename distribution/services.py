@@ -316,23 +316,38 @@ def attempts_q() -> Q:
     return Q(channel__in=ATTEMPT_CHANNELS, direction=Direction.OUTBOUND, staff__isnull=False)
 
 
-def contact_event_recorded(event: ContactEvent) -> None:
-    """Stamp the first attempt and the first two-way contact on the customer's open leads, and
-    stop the owner's reassignment clock. Conditional UPDATEs: safe to repeat, safe in races."""
+def contact_event_flags(event: ContactEvent, store: Store) -> tuple[bool, bool]:
+    """(is a first-attempt kind of event, is a two-way contact), by the same filters the
+    metrics use, in one query."""
+    from django.db.models import BooleanField, ExpressionWrapper
+
     from telephony.metrics import two_way_q
 
-    if event.staff_id is None and event.direction != Direction.INBOUND:
+    return (
+        ContactEvent.objects.filter(pk=event.pk)
+        .annotate(
+            attempt=ExpressionWrapper(attempts_q(), output_field=BooleanField()),
+            two_way=ExpressionWrapper(two_way_q(store.min_talk_seconds), output_field=BooleanField()),
+        )
+        .values_list("attempt", "two_way")
+        .get()
+    )
+
+
+def contact_event_recorded(event: ContactEvent, *, attempt: bool, two_way: bool) -> None:
+    """Stamp the first attempt and the first two-way contact on the customer's open leads, and
+    stop the owner's reassignment clock. Conditional UPDATEs: safe to repeat, safe in races."""
+    if not (attempt or two_way):
         return
     routings = LeadRouting.objects.filter(lead__customer_id=event.customer_id, lead__status__in=OPEN_STATUSES)
-    if ContactEvent.objects.filter(attempts_q(), pk=event.pk).exists():
+    if attempt:
         routings.filter(first_attempt_at__isnull=True, lead__received_at__lte=event.occurred_at).update(
             first_attempt_at=event.occurred_at
         )
         routings.filter(lead__owner_id=event.staff_id, response_due_at__isnull=False).update(
             response_due_at=None, warn_at=None
         )
-    min_talk = Store.objects.values_list("min_talk_seconds", flat=True).get(pk=event.store_id)
-    if ContactEvent.objects.filter(two_way_q(min_talk), pk=event.pk).exists():
+    if two_way:
         routings.filter(first_two_way_at__isnull=True, lead__received_at__lte=event.occurred_at).update(
             first_two_way_at=event.occurred_at
         )
@@ -381,25 +396,18 @@ def notify(*, staff_id: int, store: Store, lead: Lead | None, kind: str, text: s
 
 
 def notification_sms_send(*, notification_id: int) -> bool:
-    """Text a notification to the staff member's cell; idempotent (the due column is cleared in
-    the same transaction that records the result, under a row lock)."""
+    """Text a notification to the staff member's cell, at most once: the row is claimed by a
+    conditional UPDATE, then Twilio is called outside any transaction (no lock held meanwhile)."""
     from telephony.sms import TextRefused, staff_alert_send
 
-    with transaction.atomic():
-        note = (
-            Notification.objects.select_for_update(skip_locked=True)
-            .select_related("staff", "store")
-            .filter(pk=notification_id, sms_due_at__isnull=False)
-            .first()
-        )
-        if note is None:
-            return False
-        try:
-            note.sms_sid = staff_alert_send(store=note.store, staff=note.staff, body=f"DealerCRM: {note.text}")
-        except TextRefused as exc:
-            note.sms_error = str(exc)[:300]
-        note.sms_due_at = None
-        note.save(update_fields=["sms_sid", "sms_error", "sms_due_at"])
+    if not Notification.objects.filter(pk=notification_id, sms_due_at__isnull=False).update(sms_due_at=None):
+        return False  # sent already, or another worker has it
+    note = Notification.objects.select_related("staff__user", "store").get(pk=notification_id)
+    try:
+        sid, error = staff_alert_send(store=note.store, staff=note.staff, body=f"DealerCRM: {note.text}"), ""
+    except TextRefused as exc:
+        sid, error = "", str(exc)[:300]
+    Notification.objects.filter(pk=notification_id).update(sms_sid=sid, sms_error=error)
     return True
 
 

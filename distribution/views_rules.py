@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -22,7 +21,7 @@ from distribution import pools, services
 from distribution.forms import PreviewForm, RuleForm
 from distribution.models import RoutingRule, RoutingState, Strategy
 from org.models import Staff, Store
-from org.scoping import Viewer, can_manage_store, stores_for, viewer_for
+from org.scoping import Viewer, can_manage_store, page_store, stores_for, viewer_for
 
 SOURCE_WORDS = {
     "oem": "OEM", "third_party": "third-party site", "dealer_website": "dealer website",
@@ -47,21 +46,6 @@ def _require_viewer(request) -> Viewer:
     return viewer
 
 
-def _store(request, viewer: Viewer) -> Store:
-    """The store the page is about: ?store= (or the posted store) among the viewer's, else their own."""
-    stores = stores_for(request.user)
-    wanted = request.POST.get("store") or request.GET.get("store")
-    if wanted:
-        try:
-            return get_object_or_404(stores, pk=int(wanted))
-        except ValueError:
-            raise Http404("No such store.") from None
-    if viewer.staff is not None:
-        return viewer.staff.store
-    store = stores.order_by("name").first()
-    if store is None:
-        raise Http404("No store.")
-    return store
 
 
 def _require_manage(request, store: Store) -> None:
@@ -260,7 +244,7 @@ def _list_context(request, viewer: Viewer, store: Store, *, preview_form=None, o
 @require_GET
 def rule_list(request):
     viewer = _require_viewer(request)
-    store = _store(request, viewer)
+    store = page_store(request, viewer)
     return render(request, "distribution/rules.html", _list_context(request, viewer, store))
 
 
@@ -269,7 +253,7 @@ def rule_list(request):
 def rule_preview(request):
     """The preview card (htmx) or the whole page with the result (a plain form post)."""
     viewer = _require_viewer(request)
-    store = _store(request, viewer)
+    store = page_store(request, viewer)
     form = PreviewForm(request.POST)
     outcome = _run_preview(form, store)
     status = 422 if outcome is None else 200
@@ -309,7 +293,7 @@ def _form_page(request, form: RuleForm, store: Store, rule: RoutingRule | None, 
 @require_http_methods(["GET", "POST"])
 def rule_new(request):
     viewer = _require_viewer(request)
-    store = _store(request, viewer)
+    store = page_store(request, viewer)
     _require_manage(request, store)
     if request.method == "POST":
         form = RuleForm(request.POST, instance=RoutingRule(store=store), store=store)

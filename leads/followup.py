@@ -142,20 +142,16 @@ def lead_closed(*, lead: Lead) -> None:
 
 # --- contact events complete tasks ------------------------------------------------------------
 
-def event_recorded(event: ContactEvent) -> None:
+def event_recorded(event: ContactEvent, *, store: Store, two_way: bool) -> None:
     """Complete the tasks this event does, and after a two-way contact end the cadence and plan
     the next keep-in-touch task. Runs in the event's transaction (post_save)."""
-    from telephony.metrics import two_way_q
-
     if event.direction == Direction.OUTBOUND and event.staff_id and event.channel in CHANNEL_WORDS:
-        _complete_matching(event)
-    store = Store.objects.only("min_talk_seconds", "time_zone", "business_hours").get(pk=event.store_id)
-    if ContactEvent.objects.filter(two_way_q(store.min_talk_seconds), pk=event.pk).exists():
+        _complete_matching(event, store)
+    if two_way:
         _after_two_way(event, store)
 
 
-def _complete_matching(event: ContactEvent) -> None:
-    store = Store.objects.only("time_zone").get(pk=event.store_id)
+def _complete_matching(event: ContactEvent, store: Store) -> None:
     local_day_end = dt.datetime.combine(
         event.occurred_at.astimezone(store.tz).date() + dt.timedelta(days=1), dt.time(0), tzinfo=store.tz
     )

@@ -16,7 +16,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -37,7 +36,15 @@ from leads.models import (
 from leads.services import lead_search_q
 from org import hours
 from org.models import Store
-from org.scoping import appointments_for, can_work_lead, check_in_leads_for, leads_for, stores_for, viewer_for
+from org.scoping import (
+    appointments_for,
+    can_work_lead,
+    check_in_leads_for,
+    leads_for,
+    page_store,
+    stores_for,
+    viewer_for,
+)
 
 CARD_LIMIT = 10
 ARRIVALS_LIMIT = 300
@@ -206,19 +213,6 @@ def appointment_cancel(request, pk: int):
 
 # --- Arrivals ------------------------------------------------------------------------------------
 
-def _store(request, viewer) -> Store:
-    """The viewer's store; a group admin (or superuser) may pick another one of theirs with ?store=."""
-    wanted = request.GET.get("store", "")
-    if wanted:
-        if not wanted.isdigit():
-            raise Http404("No such store.")
-        return get_object_or_404(stores_for(request.user), pk=int(wanted))
-    if viewer.staff is not None:
-        return viewer.staff.store
-    store = stores_for(request.user).first()
-    if store is None:
-        raise Http404("No store to show.")
-    return store
 
 
 def _local_day(store: Store, now: dt.datetime) -> tuple[dt.date, dt.datetime, dt.datetime]:
@@ -305,7 +299,7 @@ def _arrivals_page(request, status: int = 200, walk_in_form: WalkInSearchForm | 
     if not may_use_arrivals(viewer):
         raise PermissionDenied("Arrivals is for the receptionist, the sales managers and the director.")
     now = timezone.now()
-    store = _store(request, viewer)
+    store = page_store(request, viewer)
     if walk_in_form is None:
         walk_in_form = WalkInSearchForm(request.GET) if "q" in request.GET else WalkInSearchForm()
     many = viewer.everything or viewer.is_group_admin

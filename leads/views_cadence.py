@@ -19,8 +19,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -29,7 +28,7 @@ from leads import cadence as timing
 from leads import followup
 from leads.models import Cadence
 from org.models import Role, Store
-from org.scoping import Viewer, can_manage_store, stores_for, viewer_for
+from org.scoping import Viewer, can_manage_store, page_store, stores_for, viewer_for
 
 CHANNELS = ("call", "text", "email")
 MAX_DAY = 61  # Day 61 on the page = 60 days after arrival, the last day leads.followup allows.
@@ -51,21 +50,6 @@ def _require_viewer(request) -> Viewer:
     return viewer
 
 
-def _store(request, viewer: Viewer) -> Store:
-    """The store the page is about: ?store= (or the posted store) among the viewer's, else their own."""
-    stores = stores_for(request.user)
-    wanted = request.POST.get("store") or request.GET.get("store")
-    if wanted:
-        try:
-            return get_object_or_404(stores, pk=int(wanted))
-        except ValueError:
-            raise Http404("No such store.") from None
-    if viewer.staff is not None:
-        return viewer.staff.store
-    store = stores.order_by("name").first()
-    if store is None:
-        raise Http404("No store.")
-    return store
 
 
 def _page_url(store: Store) -> str:
@@ -421,7 +405,7 @@ def _save_errors(exc: ValidationError, settings: CadenceSettingsForm) -> list[st
 @require_http_methods(["GET", "POST"])
 def cadence_edit(request):
     viewer = _require_viewer(request)
-    store = _store(request, viewer)
+    store = page_store(request, viewer)
     if request.method == "GET":
         grid, settings, side = _saved_side(store, request.GET if "at" in request.GET else None)
         return render(request, "leads/cadence.html", _context(request, viewer, store, grid=grid, settings=settings, side=side))
@@ -479,7 +463,7 @@ def cadence_preview_view(request):
     """The summary and the preview for the grid as it stands (htmx, on every change), saved or
     not; a sales manager (who cannot change the grid) gets the saved cadence's."""
     viewer = _require_viewer(request)
-    store = _store(request, viewer)
+    store = page_store(request, viewer)
     if can_manage_store(request.user, store) and any(key.startswith("day_") for key in request.POST):
         grid, settings, valid = _posted(request, store)
         side = _posted_side(request, store, grid, settings)

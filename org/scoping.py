@@ -301,6 +301,28 @@ def scoped(user, model: type[M]) -> QuerySet[M]:
     raise LookupError(f"{model.__name__} has no scope rule; add one to org.scoping.scoped")
 
 
+def page_store(request, viewer: Viewer) -> Store:
+    """The store a store-level page is about: ?store= (or a posted store) among the stores the
+    user may see, else their own store, else (a superuser) the first. Anything else is a 404."""
+    from django.http import Http404
+
+    stores = stores_for(request.user)
+    wanted = request.POST.get("store") or request.GET.get("store")
+    if wanted:
+        if not str(wanted).isdigit():
+            raise Http404("No such store.")
+        store = stores.filter(pk=int(wanted)).first()
+        if store is None:
+            raise Http404("No such store.")
+        return store
+    if viewer.staff is not None:
+        return viewer.staff.store
+    store = stores.order_by("name").first()
+    if store is None:
+        raise Http404("No store.")
+    return store
+
+
 def can_manage_store(user, store: Store) -> bool:
     """Directors and admins configure a store; others only work in it."""
     viewer = viewer_for(user)
