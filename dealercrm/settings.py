@@ -210,7 +210,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": schedule(timedelta(seconds=float(os.environ.get("SWEEP_SECONDS", "5")))),
     },
     # Tasks falling due, appointment reminders and no-shows.
-    "leads-followup-sweep": {"task": "leads.tasks.followup_sweep_task", "schedule": schedule(timedelta(seconds=15))},
+    "leads-followup-sweep": {
+        "task": "leads.tasks.followup_sweep_task",
+        "schedule": schedule(timedelta(seconds=float(os.environ.get("FOLLOWUP_SWEEP_SECONDS", "15")))),
+    },
     "telephony-recordings-due": {"task": "telephony.tasks.call_recordings_due_task", "schedule": schedule(timedelta(seconds=60))},
     # Sales board snapshots (leads.salesboard): pre-aggregated so the board opens fast.
     "leads-salesboard-refresh": {"task": "leads.tasks.salesboard_refresh_due_task", "schedule": schedule(timedelta(seconds=60))},
