@@ -4,16 +4,19 @@ loaded in a few queries with what decides their eligibility."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, JSONObject
 
 from distribution.models import RotationSlot, RoutingRule
 from distribution.strategies import Member, RouteContext
 from leads.models import Lead, LeadStatus, VehicleInterest
-from org.models import SALES_ROLES, Staff, Store, TimeOff
+from org.models import SALES_ROLES, Shift, Staff, Store, TimeOff
 
 
 @dataclass
@@ -73,22 +76,36 @@ def rule_match(rule: RoutingRule, facts: LeadFacts) -> tuple[bool, list[str]]:
     return True, matched
 
 
-def rule_for(store: Store, facts: LeadFacts) -> tuple[RoutingRule | None, str]:
-    """The first enabled rule the lead matches (the fallback last), and why."""
+def rule_for(store: Store, facts: LeadFacts | Callable[[], LeadFacts]) -> tuple[RoutingRule | None, str]:
+    """The first enabled rule the lead matches (the fallback last), and why.
+
+    `facts` may be a function that builds them: the lead's vehicles are then read only when a
+    rule asks about them."""
     rules = RoutingRule.objects.filter(store=store, enabled=True).select_related("after_hours_staff__user")
+    known = facts if isinstance(facts, LeadFacts) else None
     for rule in rules.order_by("is_fallback", "position", "id"):
+        rule.store = store
         if rule.is_fallback:
             return rule, f"no other rule matched; the fallback rule “{rule.name}” takes it"
-        ok, matched = rule_match(rule, facts)
+        if known is None:
+            known = facts()
+        ok, matched = rule_match(rule, known)
         if ok:
             return rule, f"rule “{rule.name}” matched ({', '.join(matched) or 'any lead'})"
     return None, "no routing rule matched and the store has no fallback rule"
 
 
 def pool_q(rule: RoutingRule) -> Q:
-    teams = list(rule.pool_teams.values_list("pk", flat=True)) if rule.pk else []
-    named = list(rule.pool_staff.values_list("pk", flat=True)) if rule.pk else []
-    return pool_q_of(teams=teams, staff=named, role=rule.pool_role)
+    """The rule's pool as a condition on Staff, its teams and named staff read in the same
+    query (as subqueries) rather than fetched first."""
+    if rule.pk is None:
+        return pool_q_of(teams=[], staff=[], role=rule.pool_role)
+    teams = RoutingRule.pool_teams.through.objects.filter(routingrule_id=rule.pk).values("team_id")
+    named = RoutingRule.pool_staff.through.objects.filter(routingrule_id=rule.pk).values("staff_id")
+    q = Q(pk__in=named) | Q(team_id__in=teams, role__in=list(SALES_ROLES))
+    if rule.pool_role:
+        q |= Q(role=rule.pool_role)
+    return q
 
 
 def pool_q_of(*, teams, staff, role: str) -> Q:
@@ -105,54 +122,75 @@ def pool_staff(rule: RoutingRule):
 
 
 def members(rule: RoutingRule, *, now: dt.datetime) -> list[Member]:
-    """The pool's active members with shifts, time off around today and open new leads: 4 queries."""
-    staff = list(pool_staff(rule).select_related("user").prefetch_related("shifts").order_by("pk"))
-    # Counted over the store's new leads only (index lead_store_status), not joined to every lead
-    # the members ever owned: routing time must not grow with the store's history.
-    open_new = dict(
-        Lead.objects.filter(store_id=rule.store_id, status=LeadStatus.NEW, duplicate_of__isnull=True,
-                            owner_id__in=[s.pk for s in staff])
-        .order_by()
-        .values("owner_id")
-        .annotate(n=Count("pk"))
-        .values_list("owner_id", "n")
-    )
+    """The pool's active members with their shifts, time off around today and open new leads,
+    in one query: shifts and time off come back as JSON arrays, the open new leads as a count
+    on the partial index lead_owner_new (small: it holds only unworked leads), so routing time
+    grows neither with the pool's schedules nor with the store's history."""
     today = now.date()
-    leave: dict[int, list[tuple[dt.date, dt.date]]] = {}
-    for off in TimeOff.objects.filter(
-        staff__in=staff, first_day__lte=today + dt.timedelta(days=1), last_day__gte=today - dt.timedelta(days=1)
-    ):
-        leave.setdefault(off.staff_id, []).append((off.first_day, off.last_day))
+    shifts = ArraySubquery(
+        Shift.objects.filter(staff=OuterRef("pk")).order_by("pk").values(j=JSONObject(d="weekday", s="starts", e="ends"))
+    )
+    leave = ArraySubquery(
+        TimeOff.objects.filter(
+            staff=OuterRef("pk"), first_day__lte=today + dt.timedelta(days=1), last_day__gte=today - dt.timedelta(days=1)
+        ).order_by("pk").values(j=JSONObject(f="first_day", t="last_day"))
+    )
+    open_new = Coalesce(
+        Subquery(
+            Lead.objects.filter(owner=OuterRef("pk"), status=LeadStatus.NEW, duplicate_of__isnull=True)
+            .order_by()
+            .values("owner")
+            .annotate(n=Count("pk"))
+            .values("n")
+        ),
+        0,
+    )
+    rows = (
+        pool_staff(rule)
+        .annotate(shift_list=shifts, leave_list=leave, open_new=open_new)
+        .order_by("pk")
+        .values_list("pk", "user__first_name", "user__last_name", "user__username", "lead_weight", "is_active",
+                     "available", "shift_list", "leave_list", "open_new")
+    )
     return [
         Member(
-            staff_id=s.pk,
-            name=s.display_name,
-            weight=s.lead_weight,
-            active=s.is_active,
-            available=s.available,
-            shifts=[(sh.weekday, sh.starts, sh.ends) for sh in s.shifts.all()],
-            time_off=leave.get(s.pk, []),
-            open_new=open_new.get(s.pk, 0),
+            staff_id=pk,
+            name=f"{first} {last}".strip() or username,
+            weight=weight,
+            active=active,
+            available=available,
+            shifts=[(s["d"], dt.time.fromisoformat(s["s"]), dt.time.fromisoformat(s["e"])) for s in shift_list],
+            time_off=[(dt.date.fromisoformat(t["f"]), dt.date.fromisoformat(t["t"])) for t in leave_list],
+            open_new=n,
         )
-        for s in staff
+        for pk, first, last, username, weight, active, available, shift_list, leave_list, n in rows
     ]
+
+
+def rotation(rule: RoutingRule, *, lock: bool) -> dict[int, int]:
+    """The rule's rotation credits. With lock=True the rule row is locked first (until commit),
+    so two workers routing leads of one rule take turns and the rotation stays exact. The
+    credits are read by a second statement on purpose: a statement that waited for a row lock
+    still sees the rows it joined as they were before it waited (READ COMMITTED), so reading
+    them in the locking query would hand two leads to the same person."""
+    if lock:
+        RoutingRule.objects.select_for_update().filter(pk=rule.pk).values_list("pk", flat=True).first()
+    return dict(RotationSlot.objects.filter(rule=rule).values_list("staff_id", "credit"))
 
 
 def context(rule: RoutingRule, *, now: dt.datetime, exclude: set[int] | None = None, moves: int = 0,
             lock: bool = False) -> RouteContext:
-    """Everything a strategy needs. With lock=True the rule's rotation is locked until commit,
-    so two workers routing leads of one rule take turns and the rotation stays exact."""
+    """Everything a strategy needs: two queries (the rotation, locked when `lock`, then the
+    members, read after the lock so their open-lead counts include the previous pick)."""
     store = rule.store
-    slots = RotationSlot.objects.filter(rule=rule)
-    if lock:
-        RoutingRule.objects.select_for_update().filter(pk=rule.pk).first()
+    credits = rotation(rule, lock=lock)
     after = rule.after_hours_staff
     return RouteContext(
         now=now,
         tz=store.tz,
         business_hours=store.business_hours,
         members=members(rule, now=now),
-        credits=dict(slots.values_list("staff_id", "credit")),
+        credits=credits,
         cap=rule.open_new_cap,
         weighted=rule.weighted,
         exclude=exclude or set(),

@@ -65,7 +65,7 @@ def lead_route(*, lead_id: int, now: dt.datetime | None = None) -> bool:
     with transaction.atomic():
         lead = (
             Lead.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("store")
+            .select_related("store", "customer", "routing")
             .filter(pk=lead_id, routed_at__isnull=True)
             .first()
         )
@@ -76,7 +76,7 @@ def lead_route(*, lead_id: int, now: dt.datetime | None = None) -> bool:
         if lead.duplicate_of_id is not None and lead.is_open:
             if lead.owner_id is not None:
                 _returning_customer(lead, now=now)
-            else:  # follows its original lead wherever that goes (leads.services._give_followers)
+            else:  # follows its original lead wherever that goes (leads.services.lead_followers_give)
                 lead.routed_at = now
                 lead.save(update_fields=["routed_at"])
             return True
@@ -85,8 +85,8 @@ def lead_route(*, lead_id: int, now: dt.datetime | None = None) -> bool:
             lead.routed_at = now
             lead.save(update_fields=["routed_at"])
             return True
-        routing = LeadRouting.objects.filter(lead=lead).first() or LeadRouting(lead=lead, store=store, state=RoutingState.WAITING)
-        rule, why = pools.rule_for(store, pools.LeadFacts.of(lead))
+        routing = routing_of(lead) or LeadRouting(lead=lead, store=store, state=RoutingState.WAITING)
+        rule, why = pools.rule_for(store, lambda: pools.LeadFacts.of(lead))
         if rule is None:
             decision = Decision(state=RoutingState.MANAGER, reason=why[0].upper() + why[1:] + "; it waits for a manager.")
             routing.warning = "No routing rule matched this lead: add a rule or a fallback rule."
@@ -97,6 +97,14 @@ def lead_route(*, lead_id: int, now: dt.datetime | None = None) -> bool:
             routing.warning = ""
         _apply(lead, routing, rule, decision, now=now, by=None)
     return True
+
+
+def routing_of(lead: Lead) -> LeadRouting | None:
+    """The lead's routing row, or None (read through select_related when the caller asked for it)."""
+    try:
+        return lead.routing
+    except LeadRouting.DoesNotExist:
+        return None
 
 
 def _returning_customer(lead: Lead, *, now: dt.datetime) -> None:
@@ -151,7 +159,7 @@ def _apply(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision:
         if decision.state == RoutingState.POOL and decision.claim_minutes:
             routing.claim_due_at = business_deadline(store, now, decision.claim_minutes)
     lead.save(update_fields=["owner", "in_claim_pool", "routed_at", "routing_due_at"])
-    routing.save()
+    routing.save(force_insert=routing._state.adding)
     if not (decision.state == RoutingState.WAITING and was_waiting):
         LeadAssignment.objects.create(
             lead=lead, from_staff_id=previous, to_staff_id=decision.owner_id, assigned_by=by,
@@ -159,9 +167,9 @@ def _apply(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision:
             strategy=rule.strategy if rule else "", skipped=decision.skipped, assigned_at=now,
         )
     if decision.owner_id is not None:
-        from leads.services import _give_followers
+        from leads.services import lead_followers_give
 
-        _give_followers(lead, to_staff=Staff.objects.get(pk=decision.owner_id), by=by)
+        lead_followers_give(lead, to_staff_id=decision.owner_id, by=by)
     _announce(lead, routing, rule, decision, previous=previous)
 
 

@@ -39,10 +39,10 @@ CHANNEL_WORDS = {"call": "Call", "text": "Text", "email": "Email"}
 # --- configuration -------------------------------------------------------------------------
 
 def cadence_steps(store: Store) -> list[tuple[int, str]]:
-    cadence = Cadence.objects.filter(store=store).first()
-    if cadence is None:
-        return list(timing.DEFAULT_STEPS)
-    return list(cadence.steps.values_list("day", "channel"))
+    """The store's cadence steps (one query), else the default cadence. A saved cadence always
+    has steps (cadence_save refuses an empty one)."""
+    steps = list(CadenceStep.objects.filter(cadence__store=store).order_by("day", "id").values_list("day", "channel"))
+    return steps or list(timing.DEFAULT_STEPS)
 
 
 def cadence_save(*, store: Store, steps: list[tuple[int, str]], name: str = "", keep_in_touch_every_hours: int | None = None,

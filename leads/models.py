@@ -137,6 +137,10 @@ class Lead(models.Model):
             models.Index(
                 fields=["routing_due_at"], condition=Q(routed_at__isnull=True), name="lead_routing_due"
             ),
+            # Each pool member's open new leads, counted on every routing (the rule's cap).
+            models.Index(
+                fields=["owner"], condition=Q(status="new", duplicate_of__isnull=True), name="lead_owner_new"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -333,26 +333,28 @@ def lead_assign(*, lead: Lead, to_staff: Staff | None, by: Staff | None, reason:
         LeadAssignment.objects.create(
             lead=locked, from_staff_id=previous, to_staff=to_staff, assigned_by=by, reason=reason[:300]
         )
-        _give_followers(locked, to_staff=to_staff, by=by)
+        lead_followers_give(locked, to_staff_id=to_staff.pk if to_staff else None, by=by)
     return locked
 
 
-def _give_followers(lead: Lead, *, to_staff: Staff | None, by: Staff | None) -> None:
-    """Open, ownerless duplicates of a lead go wherever the lead goes."""
+def lead_followers_give(lead: Lead, *, to_staff_id: int | None, by: Staff | None) -> None:
+    """Open, ownerless duplicates of a lead go wherever the lead goes (one query when it has none),
+    and the lead's follow-up cadence starts or follows its new owner."""
     followers = list(
-        Lead.objects.select_for_update().filter(duplicate_of=lead, owner__isnull=True, status__in=OPEN_STATUSES)
+        Lead.objects.select_for_update()
+        .filter(duplicate_of=lead, owner__isnull=True, status__in=OPEN_STATUSES)
+        .values_list("pk", flat=True)
     )
-    for follower in followers:
-        follower.owner = to_staff
-        follower.in_claim_pool = False
-        follower.save(update_fields=["owner", "in_claim_pool"])
-    LeadAssignment.objects.bulk_create(
-        [LeadAssignment(lead=f, to_staff=to_staff, assigned_by=by, reason=f"Follows lead #{lead.pk}.") for f in followers]
-    )
+    if followers:
+        Lead.objects.filter(pk__in=followers).update(owner_id=to_staff_id, in_claim_pool=False)
+        LeadAssignment.objects.bulk_create(
+            [LeadAssignment(lead_id=f, to_staff_id=to_staff_id, assigned_by=by, reason=f"Follows lead #{lead.pk}.")
+             for f in followers]
+        )
     # The lead has a (new) owner: its follow-up cadence starts, or its open tasks move along.
     from leads.followup import lead_owner_changed
 
-    lead_owner_changed(lead=lead, owner_id=to_staff.pk if to_staff else None)
+    lead_owner_changed(lead=lead, owner_id=to_staff_id)
 
 
 class LeadTaken(Exception):
@@ -384,7 +386,7 @@ def lead_claim(*, lead: Lead, staff: Staff) -> Lead:
             raise LeadTaken(holder)
         LeadAssignment.objects.create(lead_id=lead.pk, to_staff=staff, assigned_by=staff, reason="Claimed from the pool.")
         claimed = Lead.objects.select_related("store").get(pk=lead.pk)
-        _give_followers(claimed, to_staff=staff, by=staff)
+        lead_followers_give(claimed, to_staff_id=staff.pk, by=staff)
         distribution.lead_claimed(lead=claimed, staff=staff)
     return claimed
 

@@ -114,10 +114,39 @@ def test_lead_whose_message_was_lost_is_routed_by_the_beat_sweeper(tmp_path, sto
 def test_intake_succeeds_when_the_broker_is_down(store, monkeypatch):
     """A lead that was accepted is never lost: with Redis unreachable the lead is still stored,
     with its routing deadline set for the sweeper."""
-    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    # broker_write_url first: read after broker_url was patched it would fall back to the bad
+    # address, and monkeypatch would "restore" that for the tests after this one.
     monkeypatch.setattr(celery_app.conf, "broker_write_url", None)
+    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
     monkeypatch.setattr(celery_app, "_pool", None)
     result = services.lead_create(store=store, data=lead_data(3))
     celery_app._pool = None
     lead = Lead.objects.get(pk=result.lead.pk)
     assert lead.routed_at is None and lead.routing_due_at is not None
+
+
+def sessions_opened(database: str) -> int:
+    """Connections ever opened to `database` (PostgreSQL's own counter, pg_stat_database.sessions)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", [database])
+        return cursor.fetchone()[0]
+
+
+def test_worker_keeps_its_database_connection_from_task_to_task(tmp_path, store, empty_queue):
+    """Celery's Django fixup would open a new PostgreSQL connection for every task (a backend
+    process started and warmed each time: more than the routing work itself). dealercrm.celery
+    lets a worker reuse it as a web process does, so twenty routings cost a couple of sessions."""
+    leads = [services.lead_create(store=store, data=lead_data(100 + n)).lead for n in range(20)]
+    database = connection.settings_dict["NAME"]
+    before = sessions_opened(database)
+    worker = start_worker(tmp_path, with_beat=False)
+    try:
+        for lead in leads:
+            wait_until_routed(lead.pk, timeout=30)
+    finally:
+        stop(worker)  # a backend's counters reach pg_stat_database by the time it exits
+    time.sleep(0.5)
+    log = (tmp_path / "worker.log").read_text()
+    assert log.count("lead_route_task") >= 20
+    assert sessions_opened(database) - before <= 3
