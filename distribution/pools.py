@@ -7,11 +7,10 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce, JSONObject
+from django.db.models import Q
 
 from distribution.models import RotationSlot, RoutingRule
 from distribution.strategies import Member, RouteContext
@@ -121,37 +120,48 @@ def pool_staff(rule: RoutingRule):
     return Staff.objects.filter(pool_q(rule), store_id=rule.store_id, is_active=True)
 
 
+def _members_sql() -> str:
+    pool_staff_table = RoutingRule.pool_staff.through._meta.db_table
+    pool_teams_table = RoutingRule.pool_teams.through._meta.db_table
+    return f"""
+        SELECT s.id, u.first_name, u.last_name, u.username, s.lead_weight, s.is_active, s.available,
+               (SELECT coalesce(json_agg(json_build_array(sh.weekday, sh.starts, sh.ends) ORDER BY sh.id), '[]')
+                  FROM {Shift._meta.db_table} sh WHERE sh.staff_id = s.id),
+               (SELECT coalesce(json_agg(json_build_array(t.first_day, t.last_day) ORDER BY t.id), '[]')
+                  FROM {TimeOff._meta.db_table} t
+                 WHERE t.staff_id = s.id AND t.first_day <= %(until)s AND t.last_day >= %(since)s),
+               (SELECT count(*) FROM {Lead._meta.db_table} l
+                 WHERE l.owner_id = s.id AND l.status = %(new)s AND l.duplicate_of_id IS NULL)
+          FROM {Staff._meta.db_table} s JOIN {get_user_model()._meta.db_table} u ON u.id = s.user_id
+         WHERE s.store_id = %(store)s AND s.is_active
+           AND (s.id IN (SELECT staff_id FROM {pool_staff_table} WHERE routingrule_id = %(rule)s)
+                OR (s.role = ANY(%(sales)s)
+                    AND s.team_id IN (SELECT team_id FROM {pool_teams_table} WHERE routingrule_id = %(rule)s))
+                OR s.role = %(role)s)
+         ORDER BY s.id
+    """
+
+
 def members(rule: RoutingRule, *, now: dt.datetime) -> list[Member]:
-    """The pool's active members with their shifts, time off around today and open new leads,
-    in one query: shifts and time off come back as JSON arrays, the open new leads as a count
-    on the partial index lead_owner_new (small: it holds only unworked leads), so routing time
-    grows neither with the pool's schedules nor with the store's history."""
+    """The pool's active members (pool_staff's people) with their shifts, time off around today
+    and open new leads, in one query. Shifts and time off come back as JSON arrays; open new
+    leads are counted on the partial index lead_owner_new, which holds only unworked leads, so
+    routing time grows neither with schedules nor with the store's history.
+
+    Written as SQL because it runs for every lead routed: the ORM took several times longer to
+    compose this query than PostgreSQL took to answer it (bench/distribution.py).
+    tests/distribution/test_routing.py checks it against pool_staff."""
+    if rule.pk is None:
+        return []
+    from django.db import connection
+
     today = now.date()
-    shifts = ArraySubquery(
-        Shift.objects.filter(staff=OuterRef("pk")).order_by("pk").values(j=JSONObject(d="weekday", s="starts", e="ends"))
-    )
-    leave = ArraySubquery(
-        TimeOff.objects.filter(
-            staff=OuterRef("pk"), first_day__lte=today + dt.timedelta(days=1), last_day__gte=today - dt.timedelta(days=1)
-        ).order_by("pk").values(j=JSONObject(f="first_day", t="last_day"))
-    )
-    open_new = Coalesce(
-        Subquery(
-            Lead.objects.filter(owner=OuterRef("pk"), status=LeadStatus.NEW, duplicate_of__isnull=True)
-            .order_by()
-            .values("owner")
-            .annotate(n=Count("pk"))
-            .values("n")
-        ),
-        0,
-    )
-    rows = (
-        pool_staff(rule)
-        .annotate(shift_list=shifts, leave_list=leave, open_new=open_new)
-        .order_by("pk")
-        .values_list("pk", "user__first_name", "user__last_name", "user__username", "lead_weight", "is_active",
-                     "available", "shift_list", "leave_list", "open_new")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_members_sql(), {
+            "store": rule.store_id, "rule": rule.pk, "sales": sorted(SALES_ROLES), "role": rule.pool_role,
+            "new": LeadStatus.NEW, "since": today - dt.timedelta(days=1), "until": today + dt.timedelta(days=1),
+        })
+        rows = cursor.fetchall()
     return [
         Member(
             staff_id=pk,
@@ -159,11 +169,11 @@ def members(rule: RoutingRule, *, now: dt.datetime) -> list[Member]:
             weight=weight,
             active=active,
             available=available,
-            shifts=[(s["d"], dt.time.fromisoformat(s["s"]), dt.time.fromisoformat(s["e"])) for s in shift_list],
-            time_off=[(dt.date.fromisoformat(t["f"]), dt.date.fromisoformat(t["t"])) for t in leave_list],
-            open_new=n,
+            shifts=[(day, dt.time.fromisoformat(starts), dt.time.fromisoformat(ends)) for day, starts, ends in shifts],
+            time_off=[(dt.date.fromisoformat(first_day), dt.date.fromisoformat(last_day)) for first_day, last_day in leave],
+            open_new=open_new,
         )
-        for pk, first, last, username, weight, active, available, shift_list, leave_list, n in rows
+        for pk, first, last, username, weight, active, available, shifts, leave, open_new in rows
     ]
 
 
@@ -173,9 +183,13 @@ def rotation(rule: RoutingRule, *, lock: bool) -> dict[int, int]:
     credits are read by a second statement on purpose: a statement that waited for a row lock
     still sees the rows it joined as they were before it waited (READ COMMITTED), so reading
     them in the locking query would hand two leads to the same person."""
-    if lock:
-        RoutingRule.objects.select_for_update().filter(pk=rule.pk).values_list("pk", flat=True).first()
-    return dict(RotationSlot.objects.filter(rule=rule).values_list("staff_id", "credit"))
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if lock:
+            cursor.execute(f"SELECT id FROM {RoutingRule._meta.db_table} WHERE id = %s FOR UPDATE", [rule.pk])
+        cursor.execute(f"SELECT staff_id, credit FROM {RotationSlot._meta.db_table} WHERE rule_id = %s", [rule.pk])
+        return dict(cursor.fetchall())
 
 
 def context(rule: RoutingRule, *, now: dt.datetime, exclude: set[int] | None = None, moves: int = 0,

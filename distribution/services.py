@@ -466,6 +466,12 @@ def staff_available_set(staff: Staff, available: bool) -> None:
     Staff.objects.filter(pk=staff.pk).update(available=available)
     staff.available = available
     if available:
-        Lead.objects.filter(store_id=staff.store_id, routed_at__isnull=True, routing__state=RoutingState.WAITING).update(
-            routing_due_at=timezone.now()
-        )
+        waiting_leads_retry(store_id=staff.store_id)
+
+
+def waiting_leads_retry(*, store_id: int) -> int:
+    """The store's leads waiting for someone on shift are tried on the sweeper's next pass
+    (someone became available, a schedule changed)."""
+    return Lead.objects.filter(store_id=store_id, routed_at__isnull=True, routing__state=RoutingState.WAITING).update(
+        routing_due_at=timezone.now()
+    )

@@ -12,7 +12,7 @@ from distribution import pools, services, sweeper
 from distribution.models import LeadRouting, Notification, RoutingState
 from leads.models import Channel, Direction, EvidenceLevel, LeadAssignment, LeadStatus, Outcome
 from org.models import Role, TimeOff
-from tests.distribution.floor import MONDAY, at, floor, new_lead, rule
+from tests.distribution.floor import MONDAY, agent, at, floor, new_lead, rule
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +21,43 @@ def route(lead, when):
     assert services.lead_route(lead_id=lead.pk, now=when)
     lead.refresh_from_db()
     return lead
+
+
+def test_pool_members_are_the_pool_with_their_schedules_time_off_and_open_new_leads(store, other_store):
+    """pools.members (one SQL query on every routing) against the ORM's pool_staff and the rows."""
+    from factories import LeadFactory, ShiftFactory, TeamFactory
+
+    team, manager, people = floor(store, names=("ann", "bob", "cat"))
+    people["cat"].is_active = False
+    people["cat"].save()
+    other_team = TeamFactory(store=store, name="Retail")
+    named = agent(store, other_team, "ned")
+    ShiftFactory(staff=named, weekday=6, starts=dt.time(22), ends=dt.time(2))  # overnight
+    fleet = StaffFactory(store=store, role=Role.FLEET, user__username="fay", user__first_name="", user__last_name="")
+    StaffFactory(store=other_store, role=Role.FLEET, user__username="far")  # the role, but another store
+    StaffFactory(store=store, team=other_team, role=Role.INTERNET_AGENT, user__username="out")  # not in the pool
+    TimeOff.objects.create(staff=people["bob"], first_day=MONDAY, last_day=MONDAY + dt.timedelta(days=3))
+    TimeOff.objects.create(staff=people["bob"], first_day=MONDAY + dt.timedelta(days=9), last_day=MONDAY + dt.timedelta(days=9))
+    for status in (LeadStatus.NEW, LeadStatus.NEW, LeadStatus.CONTACTED):
+        LeadFactory(store=store, owner=people["ann"], status=status)
+    original = LeadFactory(store=store, owner=people["bob"])
+    LeadFactory(store=store, owner=people["bob"], customer=original.customer, duplicate_of=original)
+    the_rule = rule(store, team=team, staff=[named], pool_role=Role.FLEET)
+
+    found = pools.members(the_rule, now=at(10))
+
+    expected = list(pools.pool_staff(the_rule).order_by("pk"))
+    assert [m.staff_id for m in found] == [s.pk for s in expected]
+    assert {s.user.username for s in expected} == {"ann", "bob", "ned", "fay"}  # the manager is no salesperson
+    by_name = {m.name: m for m in found}
+    assert set(by_name) == {"Ann Agent", "Bob Agent", "Ned Agent", "fay"}
+    assert by_name["Ann Agent"].open_new == 2 and by_name["Bob Agent"].open_new == 1
+    assert by_name["Ann Agent"].shifts == [(d, dt.time(9), dt.time(18)) for d in range(6)]
+    assert by_name["Ned Agent"].shifts[-1] == (6, dt.time(22), dt.time(2))
+    assert by_name["Bob Agent"].time_off == [(MONDAY, MONDAY + dt.timedelta(days=3))]  # not the one next week
+    assert by_name["fay"].shifts == [] and by_name["fay"].time_off == [] and by_name["fay"].open_new == 0
+    assert all(m.active and m.available and m.weight == 1 for m in found)
+    assert manager.pk not in {m.staff_id for m in found} and fleet.pk in {m.staff_id for m in found}
 
 
 def test_round_robin_takes_turns_and_explains_who_was_skipped(store):
