@@ -52,6 +52,7 @@ urlpatterns = [
     path("appointments/", include("leads.urls_appointments")),
     path("calls/review/", include("leads.urls_calls_review")),
     path("follow-up/cadence/", include("leads.urls_cadence")),
+    path("schedules/", include("org.urls")),
     path("distribution/board/", include("distribution.urls_board")),
     path("distribution/rules/", include("distribution.urls_rules")),
     path("distribution/", include("distribution.urls_queue")),

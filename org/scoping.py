@@ -329,6 +329,22 @@ def can_manage_store(user, store: Store) -> bool:
     return viewer.is_store_wide and stores_for(user).filter(pk=store.pk).exists()
 
 
+def schedules_editable(user, people) -> set[int]:
+    """Whose schedules (of `people`) the user may change: directors and admins anyone's in their
+    stores; a sales manager the people of the teams they manage."""
+    viewer = viewer_for(user)
+    visible = set(stores_for(user).filter(pk__in={p.store_id for p in people}).values_list("pk", flat=True))
+    managed = set(viewer.managed_team_ids()) if viewer.is_manager else set()
+    return {
+        p.pk for p in people
+        if p.store_id in visible and (viewer.everything or viewer.is_store_wide or (p.team_id is not None and p.team_id in managed))
+    }
+
+
+def can_edit_schedule(user, staff: Staff) -> bool:
+    return staff.pk in schedules_editable(user, [staff])
+
+
 def can_work_lead(user, lead) -> bool:
     """Who may change a lead's status (seeing it is not enough): its owner, the owner's sales
     manager (or any manager for an unassigned lead), and the store's director and admins.

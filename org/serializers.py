@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from org.models import Shift, Staff, Store, Team
+from org.models import WEEKDAYS, Shift, Staff, Store, Team, TimeOff
 
 
 class StoreSerializer(serializers.ModelSerializer):
@@ -31,3 +31,28 @@ class StaffSerializer(serializers.ModelSerializer):
         model = Staff
         fields = ["id", "name", "store", "role", "team", "is_active", "available", "shifts"]
         read_only_fields = fields
+
+
+class WeekSerializer(serializers.Serializer):
+    """A person's week as a manager types it: each day "9-18", "9:30-17:00", "10am-7pm",
+    "9-13, 15-19", "22-2" (overnight) or "off"/blank for a day off. Omitted days are days off."""
+
+    mon = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    tue = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    wed = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    thu = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    fri = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    sat = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    sun = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+    def days(self) -> dict[int, str]:
+        return {index: self.validated_data.get(key, "") for index, key in enumerate(WEEKDAYS)}
+
+
+class TimeOffSerializer(serializers.ModelSerializer):
+    last_day = serializers.DateField(required=False, allow_null=True, help_text="Blank: the first day only.")
+
+    class Meta:
+        model = TimeOff
+        fields = ["id", "first_day", "last_day", "reason"]
+        read_only_fields = ["id"]
