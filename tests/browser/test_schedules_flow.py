@@ -40,7 +40,7 @@ def test_manager_saves_a_week_and_time_off_then_checks_it_on_a_phone(live_server
     page.locator("header.top nav").get_by_role("link", name="Schedules").click()
     page.wait_for_url("**/schedules/")
     assert "Ann Agent" in page.locator("#on-now").inner_text()
-    assert "9:00-18:00" in page.locator("#staff-%d" % people["bob"].pk).inner_text()
+    assert "9:00-18:00" in page.locator(f"#staff-{people['bob'].pk}").inner_text()
     screenshot(page, "schedules-1-week-desktop")
 
     page.get_by_role("link", name="Change Bob Agent's schedule").click()
@@ -58,7 +58,7 @@ def test_manager_saves_a_week_and_time_off_then_checks_it_on_a_phone(live_server
     page.get_by_label("Sunday").fill("10am-4pm")
     with page.expect_navigation():
         page.get_by_role("button", name="Save the week").click()
-    row = page.locator("#staff-%d" % people["bob"].pk)
+    row = page.locator(f"#staff-{people['bob'].pk}")
     assert "week is saved" in page.locator(".messages").inner_text()
     assert "10:00-16:00" in row.inner_text()
     assert not Shift.objects.filter(staff=people["bob"], weekday=5).exists()
@@ -78,7 +78,7 @@ def test_manager_saves_a_week_and_time_off_then_checks_it_on_a_phone(live_server
     log_in(phone, manager.user.username, PASSWORD)
     phone.goto(f"{live_server.url}/schedules/")
     assert "Ann Agent" in phone.locator("#on-now").inner_text()
-    bob = phone.locator("#staff-%d" % people["bob"].pk)
+    bob = phone.locator(f"#staff-{people['bob'].pk}")
     assert "Off " in bob.inner_text()  # his time off shows on the week
     assert_no_horizontal_overflow(phone, "the week on a phone")
     screenshot(phone, "schedules-4-week-phone")

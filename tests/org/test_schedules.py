@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from hypothesis import given
-from hypothesis import strategies as st
 from django.urls import reverse
 from django.utils import timezone
 from factories import ShiftFactory, StaffFactory
+from hypothesis import given
+from hypothesis import strategies as st
 
 from distribution import services as distribution
 from distribution.models import LeadRouting, RoutingState
