@@ -16,74 +16,125 @@ from django.db import transaction
 from org import hours
 from org.models import WEEKDAYS, Shift, Staff, Store, TimeOff
 
-_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm|a|p)?$")
 MAX_TIME_OFF_DAYS = 366
+MIDNIGHT = dt.time(23, 59, 59, 999999)  # an end "at midnight": the last instant of the day
+ALL_DAY = (dt.time(0), MIDNIGHT)
+DAY_OFF_WORDS = {"", "off", "day off", "-", "x", "closed", "none"}
+ALL_DAY_WORDS = {"all day", "24h", "24 hours", "0-24"}
+_READING = re.compile(r"^(?P<hour>\d{1,2})(?:[:.](?P<minute>\d{2}))?\s*(?P<half>am|pm|a|p)?$")
+_WORDS = {"noon": "12pm", "midday": "12pm", "midnight": "12am"}
+_SHIFT_HELP = "write a shift as start-end, like 9-6, 9:30am-6pm or 10pm-2am, or off for a day off"
 
 
-def _time(text: str) -> dt.time:
-    found = _TIME.match(text.strip().lower().replace(".", ""))
+@dataclass
+class _Reading:
+    """A time as typed. A bare 1-12 ("9", "5:30") is ambiguous between morning and evening;
+    a 24-hour time ("17:00", "07:30", "0") or one with am/pm is not."""
+
+    hour: int
+    minute: int
+    certain: bool
+
+    @property
+    def time(self) -> dt.time:
+        return dt.time(self.hour, self.minute)
+
+
+def _reading(text: str) -> _Reading:
+    raw = text.strip().lower()
+    raw = _WORDS.get(raw, raw)
+    raw = re.sub(r"([ap])\.?\s*m\.?$", r"\1m", raw)  # "p.m." -> "pm"
+    found = _READING.match(raw)
     if not found:
-        raise ValueError(text)
-    hour, minute, half = int(found.group(1)), int(found.group(2) or 0), found.group(3)
+        raise ValueError(text.strip())
+    hour, minute, half = int(found["hour"]), int(found["minute"] or 0), found["half"]
+    if minute > 59:
+        raise ValueError(text.strip())
     if half:
         if not 1 <= hour <= 12:
-            raise ValueError(text)
-        hour = hour % 12 + (12 if half.startswith("p") else 0)
+            raise ValueError(text.strip())
+        return _Reading(hour % 12 + (12 if half.startswith("p") else 0), minute, True)
     if hour == 24 and minute == 0:
-        return dt.time(23, 59, 59, 999999)  # "to midnight"
-    if hour > 23 or minute > 59:
-        raise ValueError(text)
-    return dt.time(hour, minute)
+        return _Reading(0, 0, True)  # "to 24:00": midnight
+    if hour > 23:
+        raise ValueError(text.strip())
+    zero_padded = found["hour"].startswith("0") and len(found["hour"]) == 2
+    return _Reading(hour, minute, certain=hour == 0 or hour > 12 or zero_padded)
 
 
-def _has_half(text: str) -> bool:
-    return bool(re.search(r"[ap]\.?m?\.?\s*$", text.strip().lower()))
+def _start(reading: _Reading) -> dt.time:
+    """A bare start hour is read as a dealership's day: 7-11 in the morning, 12 noon, 1-6 in
+    the afternoon ("1-9" is a closer's shift, 13:00-21:00)."""
+    if reading.certain or 7 <= reading.hour <= 12:
+        return reading.time
+    return dt.time(reading.hour + 12, reading.minute)
+
+
+def _end(reading: _Reading, starts: dt.time) -> dt.time:
+    """A bare end hour is the first of its two readings after the start ("9-5" ends at 17:00,
+    "12-9" at 21:00, "9-9" at 21:00); when neither is, the shift runs past midnight ("22-2")."""
+    if reading.certain:
+        return reading.time
+    morning = dt.time(reading.hour % 12, reading.minute)
+    evening = dt.time(reading.hour % 12 + 12, reading.minute)
+    for candidate in (morning, evening):
+        if candidate > starts:
+            return candidate
+    return morning
 
 
 def day_parse(text: str) -> list[tuple[dt.time, dt.time]]:
-    """One day's shifts from what a manager typed; [] for a day off ("", "off", "-").
+    """One day's shifts from what a manager typed, as on a paper schedule; [] for a day off.
 
-    "9-5" is read as a paper schedule means it, 9:00 to 17:00: an end earlier than a morning
-    start, neither written with am/pm, is in the afternoon. An overnight shift starts in the
-    afternoon or evening ("22-2", "10pm-2am"). Raises ValueError with a sentence saying what is wrong."""
-    text = re.sub(r"\s+to\s+", "-", text.strip().replace("–", "-").replace("—", "-"), flags=re.IGNORECASE)
-    if text.lower() in ("", "off", "-", "day off", "x"):
+    "9-6" is 9:00-18:00, "12-9" 12:00-21:00, "9-1, 3-7" 9:00-13:00 and 15:00-19:00, "9-9"
+    9:00-21:00; am/pm or 24-hour times say it exactly ("10pm-2am", "06:00-14:00"). An end at
+    midnight is stored as the day's last instant. Raises ValueError with a sentence saying
+    what is wrong."""
+    cleaned = text.strip().replace("–", "-").replace("—", "-")
+    cleaned = re.sub(r"\s+(?:to|till|until)\s+", "-", cleaned, flags=re.IGNORECASE)
+    lowered = re.sub(r"^(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\s+", "", cleaned.lower())
+    if lowered in DAY_OFF_WORDS:
         return []
     spans = []
-    for part in (p.strip() for p in text.split(",")):
-        if part.count("-") != 1:
-            raise ValueError(f"“{part}” is not a shift: write it as start-end, like 9:00-18:00.")
-        start_text, end_text = part.split("-")
+    for part in (p.strip() for p in cleaned.split(",")):
+        if not part:
+            continue
+        if part.lower() in ALL_DAY_WORDS:
+            spans.append(ALL_DAY)
+            continue
+        pieces = [piece.strip() for piece in part.split("-")]
+        if len(pieces) != 2 or not all(pieces):
+            raise ValueError(f"“{part}” is not a shift: {_SHIFT_HELP}.")
         try:
-            starts, ends = _time(start_text), _time(end_text)
+            start_reading, end_reading = _reading(pieces[0]), _reading(pieces[1])
         except ValueError as exc:
-            raise ValueError(f"“{exc}” is not a time of day: write 9, 9:30, 17:00 or 5pm.") from None
-        if (ends < starts and starts.hour < 12 and ends.hour < 12 and not _has_half(start_text)
-                and not _has_half(end_text)):
-            ends = ends.replace(hour=ends.hour + 12)
+            raise ValueError(f"“{exc}” is not a time of day: write 9, 9:30, 17:00, 5pm or noon.") from None
+        starts = _start(start_reading)
+        ends = _end(end_reading, starts)
         if starts == ends:
-            raise ValueError(f"“{part}” starts and ends at the same time.")
-        spans.append((starts, ends))
-    return spans
+            raise ValueError(f"“{part}” starts and ends at the same time: write 9am-9pm for a twelve-hour day.")
+        spans.append((starts, MIDNIGHT if ends == dt.time(0) else ends))
+    return sorted(spans)
+
+
+def _clock12(t: dt.time) -> str:
+    hour = t.hour % 12 or 12
+    minutes = f":{t.minute:02d}" if t.minute else ""
+    return f"{hour}{minutes}{'am' if t.hour < 12 else 'pm'}"
+
+
+def span_text(starts: dt.time, ends: dt.time) -> str:
+    """One shift as a person reads it, exactly: "9am-6pm", "12pm-9pm", "10pm-2am", "2pm-12am"."""
+    if (starts, ends) == ALL_DAY:
+        return "all day"
+    return f"{_clock12(starts)}-{'12am' if ends == MIDNIGHT else _clock12(ends)}"
 
 
 def day_text(spans: list[tuple[dt.time, dt.time]]) -> str:
-    """The inverse of day_parse, for the form: "9:00-18:00, 19:00-21:00" or "off"."""
+    """The inverse of day_parse, for the form and the week: "9am-1pm, 3pm-7pm" or "off"."""
     if not spans:
         return "off"
-
-    def clock(t: dt.time) -> str:
-        return "24:00" if t == dt.time(23, 59, 59, 999999) else f"{t.hour}:{t.minute:02d}"
-
-    def morning(t: dt.time) -> str:
-        return f"{t.hour or 12}:{t.minute:02d}am"
-
-    def span(starts: dt.time, ends: dt.time) -> str:
-        if ends < starts and starts.hour < 12:  # overnight from the morning: say so, or it reads as "9-5"
-            return f"{morning(starts)}-{morning(ends)}"
-        return f"{clock(starts)}-{clock(ends)}"
-
-    return ", ".join(span(s, e) for s, e in spans)
+    return ", ".join(span_text(s, e) for s, e in sorted(spans))
 
 
 def week_of(staff: Staff) -> dict[int, list[tuple[dt.time, dt.time]]]:
@@ -157,31 +208,47 @@ def _clock(at: dt.datetime) -> str:
 
 def whereabouts(people: list[Staff], *, store: Store, now: dt.datetime) -> list[Whereabouts]:
     """Who is on shift now (and until when) and when the others are next on, in the store's
-    zone; people on the floor first, then by who comes in next. `people` come with shifts
-    and time_off prefetched."""
+    zone, leaving out shifts that fall in their time off; people on the floor first, then by
+    who comes in next. `people` come with shifts and time_off prefetched."""
     tz = store.tz
     today = hours.local_date(tz, now)
     found = []
     for person in people:
         shifts = [(s.weekday, s.starts, s.ends) for s in person.shifts.all()]
-        away = next((off for off in person.time_off.all() if off.first_day <= today <= off.last_day), None)
-        upcoming = hours.shift_intervals(shifts, tz, now, now + dt.timedelta(days=8))
-        if away is not None:
-            after = dt.datetime.combine(away.last_day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
-            later = [start for start, _ in upcoming if start >= after]
-            found.append(Whereabouts(person, False, f"Time off until {away.last_day:%a %-d %b}", later[0] if later else None))
-            continue
+        leave = [(off.first_day, off.last_day) for off in person.time_off.all()]
+
+        def working(interval, leave=leave):
+            day = hours.local_date(tz, interval[0])
+            return not any(first <= day <= last for first, last in leave)
+
+        upcoming = [i for i in hours.shift_intervals(shifts, tz, now, now + dt.timedelta(days=21)) if working(i)]
+        next_start = upcoming[0][0] if upcoming else None
+        away = next((last for first, last in leave if first <= today <= last), None)
         current = next(((start, end) for start, end in upcoming if start <= now < end), None)
-        if current is not None and person.available:
+        if away is not None:
+            back = f"; back {_when(next_start, tz, today)}" if next_start else ""
+            text = f"Time off today{back}" if away == today else f"Time off through {away:%a %-d %b}{back}"
+            found.append(Whereabouts(person, False, text, next_start))
+        elif current is not None and person.available:
             found.append(Whereabouts(person, True, f"On until {_clock(current[1].astimezone(tz))}", now))
         elif current is not None:
             found.append(Whereabouts(person, False, "On shift, switched to away", now))
-        elif upcoming:
-            start = upcoming[0][0].astimezone(tz)
-            day = "today" if start.date() == today else ("tomorrow" if start.date() == today + dt.timedelta(days=1)
-                                                         else start.strftime("%a"))
-            found.append(Whereabouts(person, False, f"Next on {day} {_clock(start)}", upcoming[0][0]))
+        elif next_start is not None:
+            found.append(Whereabouts(person, False, f"Next on {_when(next_start, tz, today)}", next_start))
         else:
             found.append(Whereabouts(person, False, "No shifts set", None))
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
-    return sorted(found, key=lambda w: (not w.on_now, w.next_start or far, w.staff.display_name))
+    return sorted(found, key=lambda w: (not w.on_now, w.next_start or far, w.staff.display_name.lower()))
+
+
+def _when(at: dt.datetime, tz, today: dt.date) -> str:
+    local = at.astimezone(tz)
+    if local.date() == today:
+        day = "today"
+    elif local.date() == today + dt.timedelta(days=1):
+        day = "tomorrow"
+    elif local.date() < today + dt.timedelta(days=7):
+        day = local.strftime("%a")
+    else:
+        day = local.strftime("%a %-d %b")
+    return f"{day} {_clock(local)}"

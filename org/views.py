@@ -38,7 +38,7 @@ def _person(request, pk: int) -> tuple[Viewer, Staff]:
 
 
 def _week_url(person: Staff) -> str:
-    return f"{reverse('org_schedules:week')}?store={person.store_id}#staff-{person.pk}"
+    return f"{reverse('org_schedules:week')}?store={person.store_id}"
 
 
 @login_required
@@ -50,12 +50,14 @@ def week(request):
         Staff.objects.filter(store=store, is_active=True, role__in=list(SALES_ROLES))
         .select_related("user", "team")
         .prefetch_related("shifts", "time_off")
-        .order_by("team__name", "user__first_name", "user__last_name", "pk")
+        .order_by("pk")
     )
     now = timezone.now()
     today = timezone.localtime(now, store.tz).date()
     where = {w.staff.pk: w for w in schedules.whereabouts(people, store=store, now=now)}
     can_edit = schedules_editable(request.user, people)
+    # A manager's own people first (theirs to change), then by team and name.
+    people.sort(key=lambda p: (p.pk not in can_edit, p.team.name.lower() if p.team else "~", p.display_name.lower()))
     rows = []
     for person in people:
         week_spans = schedules.week_of(person)

@@ -33,42 +33,70 @@ MIDNIGHT = dt.time(23, 59, 59, 999999)
         ("10am-7pm", [(T(10), T(19))]),
         ("10 AM – 7 p.m.", [(T(10), T(19))]),
         ("9-13, 15-19", [(T(9), T(13)), (T(15), T(19))]),
+        # As a paper schedule means it: a bare hour is a dealership's day.
+        ("9-6", [(T(9), T(18))]),
+        ("9-5", [(T(9), T(17))]),
+        ("9 to 5:30", [(T(9), T(17, 30))]),
+        ("9.30 till 6", [(T(9, 30), T(18))]),
+        ("11-1", [(T(11), T(13))]),
+        ("12-9", [(T(12), T(21))]),  # a closer: noon to nine at night
+        ("1-9", [(T(13), T(21))]),
+        ("9-1, 3-7", [(T(9), T(13)), (T(15), T(19))]),
+        ("3-7, 9-1", [(T(9), T(13)), (T(15), T(19))]),
+        ("9-9", [(T(9), T(21))]),
+        ("8-8", [(T(8), T(20))]),
+        ("noon-8", [(T(12), T(20))]),
+        ("9-6,", [(T(9), T(18))]),
+        # Said exactly: am/pm, 24-hour and zero-padded times, overnight shifts.
+        ("06:00-14:00", [(T(6), T(14))]),
+        ("0-8", [(T(0), T(8))]),
         ("22-2", [(T(22), T(2))]),
         ("10pm-2am", [(T(22), T(2))]),
-        ("9-5", [(T(9), T(17))]),  # as a paper schedule means it
-        ("9 to 5:30", [(T(9), T(17, 30))]),
-        ("11-1", [(T(11), T(13))]),
-        ("9am-5am", [(T(9), T(5))]),  # said so: overnight
-        ("12pm-12am", [(T(12), T(0))]),
+        ("9pm-6", [(T(21), T(6))]),
+        ("9am-5am", [(T(9), T(5))]),
+        ("12pm-12am", [(T(12), MIDNIGHT)]),
         ("14-24", [(T(14), MIDNIGHT)]),
+        ("all day", [(T(0), MIDNIGHT)]),
         ("off", []),
+        ("Sat off", []),
         ("", []),
         ("  -  ", []),
     ],
 )
 def test_a_day_is_read_as_a_manager_writes_it(typed, spans):
     assert schedules.day_parse(typed) == spans
-    assert schedules.day_parse(schedules.day_text(spans)) == spans  # what the form shows reads back the same
+    assert schedules.day_parse(schedules.day_text(spans)) == spans  # what the page shows reads back the same
+
+
+def test_the_week_shows_shifts_exactly_with_am_and_pm():
+    assert schedules.day_text([(T(15), T(19)), (T(9), T(13))]) == "9am-1pm, 3pm-7pm"
+    assert schedules.day_text([(T(9, 30), T(18))]) == "9:30am-6pm"
+    assert schedules.day_text([(T(22), T(2))]) == "10pm-2am"
+    assert schedules.day_text([(T(14), MIDNIGHT)]) == "2pm-12am"
+    assert schedules.day_text([(T(0), MIDNIGHT)]) == "all day"
+    assert schedules.day_text([]) == "off"
 
 
 minute_times = st.builds(dt.time, st.integers(0, 23), st.integers(0, 59))
 
 
 @given(st.lists(st.tuples(minute_times, minute_times).filter(lambda span: span[0] != span[1]), max_size=3))
-def test_what_the_form_shows_for_any_week_day_reads_back_the_same(spans):
-    assert schedules.day_parse(schedules.day_text(spans)) == spans
+def test_what_the_page_shows_for_any_day_reads_back_the_same(spans):
+    expected = sorted((s, MIDNIGHT if e == T(0) else e) for s, e in spans)
+    assert schedules.day_parse(schedules.day_text(spans)) == expected
 
 
 @pytest.mark.parametrize(
     ("typed", "says"),
     [
-        ("9-9", "starts and ends at the same time"),
+        ("9am-9am", "starts and ends at the same time"),
         ("25-3", "“25” is not a time of day"),
         ("9:75-17", "is not a time of day"),
         ("13pm-5pm", "is not a time of day"),
         ("nine to five", "“nine” is not a time of day"),
-        ("lunch", "is not a shift"),
+        ("lunch", "“lunch” is not a shift"),
         ("9-12-15", "is not a shift"),
+        ("9-", "“9-” is not a shift"),
     ],
 )
 def test_a_day_that_is_not_a_shift_says_what_is_wrong(typed, says):
@@ -84,7 +112,7 @@ def test_saving_a_week_replaces_it_and_a_bad_day_saves_nothing(store):
         (0, T(9), T(18)), (1, T(9), T(13)), (1, T(15), T(19)), (4, T(22), T(2)),
     ]
     with pytest.raises(ValidationError) as caught:
-        schedules.week_save(staff=person, days={0: "10-19", 2: "9-9", 3: "lunch"})
+        schedules.week_save(staff=person, days={0: "10-19", 2: "9am-9am", 3: "lunch"})
     assert set(caught.value.message_dict) == {"wed", "thu"}
     assert Shift.objects.filter(staff=person).count() == 4  # untouched
     assert Shift.objects.filter(staff=person, weekday=0).get().starts == T(9)
@@ -136,14 +164,19 @@ def test_whereabouts_say_who_is_on_now_and_who_comes_in_next(store):
     ShiftFactory(staff=resting, weekday=3, starts=T(9), ends=T(18))
     TimeOff.objects.create(staff=resting, first_day=dt.date(2026, 11, 22), last_day=dt.date(2026, 11, 25))
     nobody = StaffFactory(store=store, role=Role.INTERNET_AGENT, user__first_name="Nia", user__last_name="None")
-    people = [nobody, resting, away, tomorrow, later, on]
+    off_tomorrow = StaffFactory(store=store, role=Role.RETAIL, user__first_name="Kim", user__last_name="Kept")
+    ShiftFactory(staff=off_tomorrow, weekday=1, starts=T(8), ends=T(17))
+    ShiftFactory(staff=off_tomorrow, weekday=2, starts=T(11), ends=T(20))
+    TimeOff.objects.create(staff=off_tomorrow, first_day=dt.date(2026, 11, 24), last_day=dt.date(2026, 11, 24))
+    people = [nobody, resting, away, tomorrow, later, on, off_tomorrow]
     found = [(w.staff.display_name, w.on_now, w.text) for w in schedules.whereabouts(people, store=store, now=now)]
     assert found == [
         ("Ona On", True, "On until 6:00 PM"),
         ("Al Away", False, "On shift, switched to away"),
         ("Lee Later", False, "Next on today 1:00 PM"),
         ("Tom Tuesday", False, "Next on tomorrow 9:00 AM"),
-        ("Ray Rest", False, "Time off until Wed 25 Nov"),
+        ("Kim Kept", False, "Next on Wed 11:00 AM"),  # not tomorrow: that is her day off
+        ("Ray Rest", False, "Time off through Wed 25 Nov; back Thu 9:00 AM"),
         ("Nia None", False, "No shifts set"),
     ]
 
@@ -165,7 +198,7 @@ def test_everyone_on_staff_sees_the_week_and_who_is_on(client, org, store, other
     body = page.content.decode()
     on_now = body.split('id="on-now"')[1].split("</section>")[0]
     assert org["agent"].display_name in on_now and org["agent2"].display_name not in on_now
-    assert "9:00-17:30" in body and "Else" not in body
+    assert "9am-5:30pm" in body and "Else" not in body
     assert reverse("org_schedules:edit", args=[org["agent"].pk]) not in body  # an agent changes nobody's
     assert client.get(week_url(other_store)).status_code == 404
 
@@ -190,11 +223,11 @@ def test_a_manager_changes_the_schedule_of_their_team_only(client, org, other_st
 def test_a_mistyped_day_is_a_form_error_and_nothing_is_saved(client, org):
     ShiftFactory(staff=org["agent"], weekday=0, starts=T(8), ends=T(16))
     client.force_login(org["manager"].user)
-    answer = client.post(reverse("org_schedules:edit", args=[org["agent"].pk]), {"mon": "9-18", "tue": "9 till 5"})
+    answer = client.post(reverse("org_schedules:edit", args=[org["agent"].pk]), {"mon": "9-18", "tue": "lunch"})
     assert answer.status_code == 422
     body = answer.content.decode()
-    assert "Nothing was saved" in body and "“9 till 5” is not a shift" in body
-    assert 'value="9 till 5"' in body  # what was typed stays in the form
+    assert "Nothing was saved" in body and "“lunch” is not a shift" in body
+    assert 'value="lunch"' in body  # what was typed stays in the form
     assert list(Shift.objects.filter(staff=org["agent"]).values_list("weekday", "starts")) == [(0, T(8))]
 
 
@@ -230,7 +263,7 @@ def test_the_api_sets_a_week_and_time_off_with_the_same_rules(api_for, org, othe
     assert answer.status_code == 200, answer.content
     assert answer.json() == [{"weekday": 0, "starts": "09:00:00", "ends": "18:00:00"},
                              {"weekday": 1, "starts": "22:00:00", "ends": "02:00:00"}]
-    bad = manager.put(url, {"mon": "9-9", "wed": "noonish"}, format="json")
+    bad = manager.put(url, {"mon": "9am-9am", "wed": "noonish"}, format="json")
     assert bad.status_code == 400
     assert set(bad.json()) == {"mon", "wed"} and "same time" in bad.json()["mon"][0]
     assert Shift.objects.filter(staff=org["agent"]).count() == 2  # nothing saved
