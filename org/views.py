@@ -54,6 +54,7 @@ def week(request):
     )
     now = timezone.now()
     today = timezone.localtime(now, store.tz).date()
+    dates = [today + dt.timedelta(days=d - today.weekday()) for d in range(7)]  # this week, Monday first
     where = {w.staff.pk: w for w in schedules.whereabouts(people, store=store, now=now)}
     can_edit = schedules_editable(request.user, people)
     # A manager's own people first (theirs to change), then by team and name.
@@ -65,7 +66,8 @@ def week(request):
             "person": person,
             "days": [
                 {"label": DAY_NAMES[d][:3], "text": schedules.day_text(week_spans[d]) if week_spans[d] else "",
-                 "today": d == today.weekday()}
+                 "today": d == today.weekday(),
+                 "time_off": any(off.first_day <= dates[d] <= off.last_day for off in person.time_off.all())}
                 for d in range(7)
             ],
             "where": where[person.pk],
@@ -76,7 +78,7 @@ def week(request):
     return render(request, "org/schedule_week.html", {
         "store": store, "stores": list(stores_for(request.user).order_by("name")), "rows": rows,
         "on_now": [w for w in floor if w.on_now], "coming": [w for w in floor if not w.on_now and w.next_start][:5],
-        "day_names": DAY_NAMES, "today_index": today.weekday(),
+        "columns": [{"name": DAY_NAMES[d][:3], "date": dates[d], "today": dates[d] == today} for d in range(7)],
     })
 
 
@@ -133,7 +135,8 @@ def time_off_add(request, pk: int):
         for value in exc.message_dict.values():
             messages.error(request, " ".join(value))
         return redirect(reverse("org_schedules:edit", args=[person.pk]) + "#time-off")
-    messages.success(request, f"Time off added for {person.display_name}: {off.first_day:%a %-d %b} to {off.last_day:%a %-d %b}.")
+    days = f"{off.first_day:%a %-d %b}" + (f" to {off.last_day:%a %-d %b}" if off.last_day != off.first_day else "")
+    messages.success(request, f"Time off added for {person.display_name}: {days}.")
     return redirect(reverse("org_schedules:edit", args=[person.pk]) + "#time-off")
 
 

@@ -199,6 +199,10 @@ def test_everyone_on_staff_sees_the_week_and_who_is_on(client, org, store, other
     on_now = body.split('id="on-now"')[1].split("</section>")[0]
     assert org["agent"].display_name in on_now and org["agent2"].display_name not in on_now
     assert "9am-5:30pm" in body and "Else" not in body
+    today = timezone.localtime(timezone.now(), store.tz).date()
+    TimeOff.objects.create(staff=org["agent2"], first_day=today, last_day=today)
+    row = client.get(week_url(store)).content.decode().split(f'id="staff-{org["agent2"].pk}"')[1].split("</tr>")[0]
+    assert row.count("time off</span>") == 1  # today's cell, this week
     assert reverse("org_schedules:edit", args=[org["agent"].pk]) not in body  # an agent changes nobody's
     assert client.get(week_url(other_store)).status_code == 404
 
