@@ -173,8 +173,22 @@ def time_off_add(*, staff: Staff, first_day: dt.date, last_day: dt.date | None, 
         raise ValidationError({"last_day": "The last day is before the first day."})
     if (last_day - first_day).days >= MAX_TIME_OFF_DAYS:
         raise ValidationError({"last_day": f"Time off runs at most {MAX_TIME_OFF_DAYS} days; mark a person who left inactive."})
+    reason = reason.strip()
     with transaction.atomic():
-        off = TimeOff.objects.create(staff=staff, first_day=first_day, last_day=last_day, reason=reason.strip()[:200])
+        Staff.objects.select_for_update().filter(pk=staff.pk).first()
+        # Time off that overlaps or touches the new days becomes one stretch, not two entries.
+        touching = list(TimeOff.objects.filter(
+            staff=staff, first_day__lte=last_day + dt.timedelta(days=1), last_day__gte=first_day - dt.timedelta(days=1)
+        ).order_by("first_day"))
+        if not touching:
+            return TimeOff.objects.create(staff=staff, first_day=first_day, last_day=last_day, reason=reason[:200])
+        off, others = touching[0], touching[1:]
+        off.first_day = min([first_day, *(o.first_day for o in touching)])
+        off.last_day = max([last_day, *(o.last_day for o in touching)])
+        reasons = [r for r in dict.fromkeys([*(o.reason for o in touching), reason]) if r]
+        off.reason = "; ".join(reasons)[:200]
+        off.save(update_fields=["first_day", "last_day", "reason"])
+        TimeOff.objects.filter(pk__in=[o.pk for o in others]).delete()
     return off
 
 

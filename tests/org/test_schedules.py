@@ -130,6 +130,19 @@ def test_time_off_is_checked(store):
     assert TimeOff.objects.filter(staff=person).count() == 1
 
 
+def test_time_off_that_overlaps_or_touches_becomes_one_stretch(store):
+    person = StaffFactory(store=store, role=Role.INTERNET_AGENT)
+    day = dt.date(2026, 12, 1)
+    schedules.time_off_add(staff=person, first_day=day, last_day=day + dt.timedelta(days=4), reason="Vacation")
+    schedules.time_off_add(staff=person, first_day=day + dt.timedelta(days=10), last_day=None, reason="Dentist")
+    schedules.time_off_add(staff=person, first_day=day + dt.timedelta(days=2), last_day=day + dt.timedelta(days=3))
+    schedules.time_off_add(staff=person, first_day=day + dt.timedelta(days=5), last_day=day + dt.timedelta(days=9),
+                           reason="Training")
+    assert list(TimeOff.objects.filter(staff=person).values_list("first_day", "last_day", "reason")) == [
+        (day, day + dt.timedelta(days=10), "Vacation; Dentist; Training"),
+    ]
+
+
 def test_a_schedule_change_retries_the_leads_waiting_for_a_shift(store):
     team, _, people = floor(store, names=("ann",))
     rule(store, team=team)
@@ -204,6 +217,8 @@ def test_everyone_on_staff_sees_the_week_and_who_is_on(client, org, store, other
     row = client.get(week_url(store)).content.decode().split(f'id="staff-{org["agent2"].pk}"')[1].split("</tr>")[0]
     assert row.count("time off</span>") == 1  # today's cell, this week
     assert reverse("org_schedules:edit", args=[org["agent"].pk]) not in body  # an agent changes nobody's
+    nav = body.split("<nav")[1].split("</nav>")[0]
+    assert f'href="{reverse("org_schedules:week")}" class="active"' in nav  # agents find it in their menu
     assert client.get(week_url(other_store)).status_code == 404
 
 
