@@ -29,6 +29,8 @@ from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
+from leads import contact
+
 UTC = dt.UTC
 
 KeepsAlive = Literal["any_attempt", "two_way"]
@@ -39,7 +41,9 @@ StaffId = int | str
 # system (an old CRM, the DMS) whose provenance this system cannot check; seed 000's DMS notes
 # ("left message") are exactly that kind of record. DESIGN.md says self-reported evidence is
 # "never silently upgraded", and calling an import verified would be such an upgrade.
-EVIDENCE_RANK: dict[str, int] = {"verified": 2, "self_reported": 1, "imported": 1}
+# `simulated` (the telephony sandbox, a backend that delivers no mail) ranks with them too: it
+# looks like a recorded call but reached nobody, so it is never verified.
+EVIDENCE_RANK: dict[str, int] = {"verified": 2, "self_reported": 1, "imported": 1, "simulated": 1}
 
 # Outcomes of a call that did not reach a person (shown as "unanswered" in explanations).
 UNANSWERED_CALL_OUTCOMES = {"no_answer", "busy", "attempt", "voicemail"}
@@ -132,6 +136,10 @@ class Event:
     evidence_ref: str = ""  # call SID, message SID or email Message-ID, quoted in explanations
     # Done from a personal cell or address: self-reported whatever evidence_level says.
     outside_company_channels: bool = False
+    # The classification stored with the event when it was written (leads.contact, with the
+    # store's minimum talk time then); None for events judged as given (the stateless judge),
+    # which are classified by the same rule with the policy's minimum.
+    two_way: bool | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self.occurred_at, f"Event {self.id!r} occurred_at")
@@ -158,6 +166,7 @@ class Event:
             "answered_by_person": self.answered_by_person,
             "evidence_ref": self.evidence_ref,
             "outside_company_channels": self.outside_company_channels,
+            "two_way": self.two_way,
         }
 
 
@@ -194,26 +203,15 @@ class Schedule:
 
 
 def is_two_way(event: Event, min_talk_seconds: int = 30) -> bool:
-    """Two-way contact (DESIGN.md): back and forth with the customer.
-
-    - a call (either direction) connected, answered by a person and talked at least the
-      minimum: a voicemail, an unknown answerer or a short call is not. The same rule as
-      telephony.calls.is_two_way, applied to inbound calls too (the inbound verdict there also
-      calls a short answered call "under the store's minimum");
-    - a text or email reply from the customer: inbound, or outcome 'reply' (a self-reported
-      reply may be logged without a direction), unless it failed;
-    - a visit.
-    """
-    if event.channel == "call":
-        return (
-            event.outcome == "connected"
-            and event.answered_by_person is True
-            and event.talk_seconds is not None
-            and event.talk_seconds >= min_talk_seconds
-        )
-    if event.channel in ("text", "email"):
-        return event.outcome != "failed" and (event.direction == "inbound" or event.outcome == "reply")
-    return event.channel == "visit"
+    """Two-way contact, by the one rule in leads.contact: the classification stored with the
+    event, or for an event given without one, the rule applied with `min_talk_seconds`."""
+    if event.two_way is not None:
+        return event.two_way
+    return contact.is_two_way(
+        channel=event.channel, direction=event.direction, outcome=event.outcome,
+        evidence_level=event.evidence_level, talk_seconds=event.talk_seconds,
+        answered_by_person=event.answered_by_person, min_talk_seconds=min_talk_seconds,
+    )
 
 
 def meets_evidence(event: Event, policy: Policy) -> bool:
@@ -253,6 +251,12 @@ AFTER, OTHER_STAFF, EVIDENCE, FAILED, MISSED, BEFORE_INITIAL, ATTEMPT = (
 )
 
 
+EVIDENCE_WORDS = {
+    "self_reported": "self-reported", "imported": "imported from another system",
+    "simulated": "simulated by the sandbox", "verified": "verified",
+}
+
+
 class NotCounted(NamedTuple):
     event: Event
     reason: str
@@ -265,10 +269,11 @@ def _exclusion(event: Event, policy: Policy, moment: dt.datetime, staff_id: Staf
     if staff_id is not None and event.staff_id != staff_id:
         return OTHER_STAFF, "another staff member's contact"
     if not meets_evidence(event, policy):
-        level = event.effective_evidence.replace("_", "-")
+        level = EVIDENCE_WORDS.get(event.effective_evidence, event.effective_evidence)
         if event.outside_company_channels:
             level = "outside company channels (self-reported)"
-        return EVIDENCE, f"{level}: the policy needs {policy.min_evidence.replace('_', '-')} evidence"
+        noun = "a note" if event.channel == "note" else f"a {'typed ' if level == 'self-reported' else ''}{event.channel}"
+        return EVIDENCE, f"{noun}, {level}: not accepted under {policy.min_evidence.replace('_', '-')}-only"
     if event.outcome == "failed":
         return FAILED, "failed: it never reached the customer"
     if not is_activity(event, policy.min_talk_seconds):
@@ -456,7 +461,9 @@ def describe(event: Event, min_talk_seconds: int = 30) -> str:
     tag = "" if level == "verified" else f", {level.replace('_', '-')}"
     if event.channel == "call":
         inbound = event.direction == "inbound"
-        if is_two_way(event, min_talk_seconds):
+        if is_two_way(event, min_talk_seconds) and event.talk_seconds is None:
+            text = "a typed call: spoke with the customer"
+        elif is_two_way(event, min_talk_seconds):
             kind = "an inbound call answered" if inbound else ("a recorded call" if level == "verified" else "a call")
             text = f"{kind} of {_duration(event.talk_seconds)}"
         elif event.outcome == "voicemail":
@@ -521,7 +528,7 @@ def _group_sentence(code: str, policy: Policy) -> str:
     return {
         ATTEMPT: f"attempts do not extend coverage under {policy.label}",
         EVIDENCE: f"{policy.label} counts only {policy.min_evidence.replace('_', '-')} evidence, "
-        "not self-reported or imported entries",
+        "not self-reported, imported or simulated entries",
         FAILED: "they failed and never reached the customer",
         MISSED: "calls from the customer that nobody answered are not follow-up",
         BEFORE_INITIAL: "they came before the initial two-way contact",

@@ -94,7 +94,7 @@ def lead_coverage(user, lead: Lead, now: dt.datetime | None = None) -> LiveCover
 
 ENGINE_EVENT_FIELDS = (
     "id", "customer_id", "staff_id", "channel", "direction", "outcome", "occurred_at", "evidence_level", "talk_seconds",
-    "answered_by_person", "call_sid", "message_sid", "email_message_id", "outside_company_channels",
+    "answered_by_person", "call_sid", "message_sid", "email_message_id", "outside_company_channels", "is_two_way",
 )
 
 

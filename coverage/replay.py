@@ -182,15 +182,16 @@ def replay(
         .values_list(
             "id", "customer_id", "staff_id", "channel", "direction", "outcome", "occurred_at", "evidence_level",
             "talk_seconds", "answered_by_person", "call_sid", "message_sid", "email_message_id",
-            "outside_company_channels",
+            "outside_company_channels", "is_two_way",
         )
     )
     for (pk, customer_id, staff_id, channel, direction, outcome, occurred_at, evidence, talk, answered, call_sid,
-         message_sid, email_id, outside) in rows.iterator(chunk_size=5000):
+         message_sid, email_id, outside, two_way) in rows.iterator(chunk_size=5000):
         events[customer_id].append(engine.Event(
             id=pk, staff_id=staff_id, channel=channel, direction=direction, outcome=outcome,
             occurred_at=occurred_at, evidence_level=evidence, talk_seconds=talk, answered_by_person=answered,
             evidence_ref=call_sid or message_sid or email_id or "", outside_company_channels=outside,
+            two_way=two_way,
         ))
     times = {customer: [e.occurred_at for e in evs] for customer, evs in events.items()}
 

@@ -37,7 +37,7 @@ def to_engine_event(event: ContactEvent) -> engine.Event:
         outcome=event.outcome, occurred_at=event.occurred_at, evidence_level=event.evidence_level,
         talk_seconds=event.talk_seconds, answered_by_person=event.answered_by_person,
         evidence_ref=event.call_sid or event.message_sid or event.email_message_id or "",
-        outside_company_channels=event.outside_company_channels,
+        outside_company_channels=event.outside_company_channels, two_way=event.is_two_way,
     )
 
 

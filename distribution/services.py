@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from distribution import pools
@@ -22,14 +21,13 @@ from distribution.models import (
     Strategy,
 )
 from distribution.strategies import BY_NAME, Decision, claim_pool, reassign
-from leads.models import OPEN_STATUSES, Channel, ContactEvent, Direction, Lead, LeadAssignment
+from leads.models import OPEN_STATUSES, ContactEvent, Lead, LeadAssignment
 from org import hours
 from org.models import Role, Staff, Store
 
 log = logging.getLogger(__name__)
 
 WARN_BEFORE_MINUTES = 5
-ATTEMPT_CHANNELS = [Channel.CALL, Channel.TEXT, Channel.EMAIL]
 
 
 # --- clocks -----------------------------------------------------------------------------------
@@ -318,44 +316,21 @@ def claim_allowed(lead: Lead, staff: Staff) -> bool:
 
 # --- response times ----------------------------------------------------------------------------
 
-def attempts_q() -> Q:
-    """Outbound calls, texts and emails count as a first attempt (typed or recorded: the
-    timeline shows which); notes do not."""
-    return Q(channel__in=ATTEMPT_CHANNELS, direction=Direction.OUTBOUND, staff__isnull=False)
-
-
-def contact_event_flags(event: ContactEvent, store: Store) -> tuple[bool, bool]:
-    """(is a first-attempt kind of event, is a two-way contact), by the same filters the
-    metrics use, in one query."""
-    from django.db.models import BooleanField, ExpressionWrapper
-
-    from telephony.metrics import two_way_q
-
-    return (
-        ContactEvent.objects.filter(pk=event.pk)
-        .annotate(
-            attempt=ExpressionWrapper(attempts_q(), output_field=BooleanField()),
-            two_way=ExpressionWrapper(two_way_q(store.min_talk_seconds), output_field=BooleanField()),
-        )
-        .values_list("attempt", "two_way")
-        .get()
-    )
-
-
-def contact_event_recorded(event: ContactEvent, *, attempt: bool, two_way: bool) -> None:
+def contact_event_recorded(event: ContactEvent) -> None:
     """Stamp the first attempt and the first two-way contact on the customer's open leads, and
-    stop the owner's reassignment clock. Conditional UPDATEs: safe to repeat, safe in races."""
-    if not (attempt or two_way):
+    stop the owner's reassignment clock. The event's classification is its own (leads.contact).
+    Conditional UPDATEs: safe to repeat, safe in races."""
+    if not (event.is_attempt or event.is_two_way):
         return
     routings = LeadRouting.objects.filter(lead__customer_id=event.customer_id, lead__status__in=OPEN_STATUSES)
-    if attempt:
+    if event.is_attempt:
         routings.filter(first_attempt_at__isnull=True, lead__received_at__lte=event.occurred_at).update(
             first_attempt_at=event.occurred_at
         )
         routings.filter(lead__owner_id=event.staff_id, response_due_at__isnull=False).update(
             response_due_at=None, warn_at=None
         )
-    if two_way:
+    if event.is_two_way:
         routings.filter(first_two_way_at__isnull=True, lead__received_at__lte=event.occurred_at).update(
             first_two_way_at=event.occurred_at
         )

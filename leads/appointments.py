@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import dateformat, timezone
 
+from leads.events import contact_event_record
 from leads.models import (
     ALLOWED_TRANSITIONS,
     Appointment,
@@ -115,8 +116,8 @@ def check_in(*, lead: Lead, by: Staff, appointment: Appointment | None = None, n
             if appointment.status not in OPEN:
                 raise ValidationError({"appointment": f"This appointment is already {appointment.get_status_display().lower()}."})
         owner_id = appointment.staff_id if appointment else lead.owner_id
-        event = ContactEvent.objects.create(
-            store_id=lead.store_id, customer_id=lead.customer_id, lead=lead, staff_id=owner_id, channel=Channel.VISIT,
+        event = contact_event_record(
+            store=lead.store, customer_id=lead.customer_id, lead_id=lead.pk, staff_id=owner_id, channel=Channel.VISIT,
             direction="", outcome=Outcome.VISITED, occurred_at=now, recorded_at=now,
             evidence_level=EvidenceLevel.VERIFIED, body=f"Checked in by {by.display_name}.",
         )

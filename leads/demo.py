@@ -39,6 +39,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg import sql
 
+from leads.events import contact_events_copy
 from leads.models import (
     ContactEvent,
     Customer,
@@ -614,9 +615,13 @@ class CopySink:
         self.written = dict.fromkeys(self.TABLES, 0)
         self.statements: dict[str, sql.Composed] = {}
         self.extras: dict[str, tuple] = {}
+        self.extra_columns: dict[str, tuple] = {}
         for key, (model, columns) in self.TABLES.items():
             extra_columns, extra_values = self._extra_columns(model, columns)
             self.extras[key] = tuple(extra_values)
+            self.extra_columns[key] = tuple(extra_columns)
+            if model is ContactEvent:
+                continue  # written by leads.events.contact_events_copy
             self.statements[key] = sql.SQL("COPY {} ({}) FROM STDIN").format(
                 sql.Identifier(model._meta.db_table),
                 sql.SQL(", ").join(sql.Identifier(c) for c in (*columns, *extra_columns)),
@@ -629,7 +634,7 @@ class CopySink:
         if missing:
             raise ImproperlyConfigured(f"{model._meta.db_table} has no column(s) {sorted(missing)}: update leads/demo.py")
         for model_field in model._meta.concrete_fields:
-            if model_field.column in columns:
+            if model_field.column in columns or model_field.generated:
                 continue
             if model_field.has_db_default():
                 continue  # PostgreSQL fills it
@@ -653,6 +658,13 @@ class CopySink:
         if not rows:
             return
         extra = self.extras[key]
+        if key == "event":
+            # Contact events have one write path (leads.events); history goes through its COPY.
+            columns = (*self.TABLES[key][1], *self.extra_columns[key])
+            contact_events_copy(pg_connection=self.pg, columns=columns, rows=(row + extra for row in rows))
+            self.written[key] += len(rows)
+            rows.clear()
+            return
         with self.pg.cursor() as cursor, cursor.copy(self.statements[key]) as copy:
             if extra:
                 for row in rows:
@@ -1930,13 +1942,12 @@ def _demo_routing(store_id: int) -> int:
     assignment history is already written): the response clock, the first attempt and the first
     two-way contact from the contact events, so response times and breaches show from the start."""
     from distribution.models import LeadRouting, RoutingState
-    from distribution.services import attempts_q, business_deadline
-    from telephony.metrics import two_way_q
+    from distribution.services import business_deadline
 
     store = Store.objects.get(pk=store_id)
     events = ContactEvent.objects.filter(store=store, lead__isnull=False)
-    first_attempt = dict(events.filter(attempts_q()).values("lead_id").annotate(t=models.Min("occurred_at")).values_list("lead_id", "t"))
-    first_two_way = dict(events.filter(two_way_q(store.min_talk_seconds)).values("lead_id").annotate(t=models.Min("occurred_at"))
+    first_attempt = dict(events.filter(is_attempt=True).values("lead_id").annotate(t=models.Min("occurred_at")).values_list("lead_id", "t"))
+    first_two_way = dict(events.filter(is_two_way=True).values("lead_id").annotate(t=models.Min("occurred_at"))
                          .values_list("lead_id", "t"))
     have = set(LeadRouting.objects.filter(store=store).values_list("lead_id", flat=True))
     rows = []

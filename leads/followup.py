@@ -21,7 +21,6 @@ from leads.models import (
     Channel,
     ContactEvent,
     Customer,
-    Direction,
     Lead,
     LeadStatus,
     SourceType,
@@ -142,12 +141,12 @@ def lead_closed(*, lead: Lead) -> None:
 
 # --- contact events complete tasks ------------------------------------------------------------
 
-def event_recorded(event: ContactEvent, *, store: Store, two_way: bool) -> None:
+def event_recorded(event: ContactEvent, *, store: Store) -> None:
     """Complete the tasks this event does, and after a two-way contact end the cadence and plan
-    the next keep-in-touch task. Runs in the event's transaction (post_save)."""
-    if event.direction == Direction.OUTBOUND and event.staff_id and event.channel in CHANNEL_WORDS:
+    the next keep-in-touch task. Runs in the event's transaction (leads.events.contact_event_recorded)."""
+    if event.is_attempt:
         _complete_matching(event, store)
-    if two_way:
+    if event.is_two_way:
         _after_two_way(event, store)
 
 

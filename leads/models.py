@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -249,6 +249,26 @@ class EvidenceLevel(models.TextChoices):
     VERIFIED = "verified", "Verified"
     SELF_REPORTED = "self_reported", "Self-reported"
     IMPORTED = "imported", "Imported"
+    # Made by the local telephony sandbox or a non-delivering email backend: it looks like a
+    # recorded call, text or email, but nothing reached a customer. Never verified.
+    SIMULATED = "simulated", "Simulated (sandbox)"
+
+
+# The SQL form of leads.contact's rule, stored by PostgreSQL in generated columns when an event
+# is written (whatever writes it: the ORM, COPY, a shell). The property test in
+# tests/leads/test_contact_classification.py holds these and leads.contact to one answer.
+ATTEMPT_SQL = (
+    Q(channel__in=["call", "text", "email"], direction="outbound", staff__isnull=False) & ~Q(outcome="failed")
+)
+TWO_WAY_SQL = (
+    Q(
+        Q(talk_seconds__gte=F("min_talk_seconds"))
+        | Q(talk_seconds__isnull=True, evidence_level__in=["self_reported", "imported"]),
+        channel="call", outcome="connected", answered_by_person=True,
+    )
+    | (Q(channel__in=["text", "email"]) & ~Q(outcome="failed") & Q(Q(direction="inbound") | Q(outcome="reply")))
+    | Q(channel="visit")
+)
 
 
 class ContactEvent(models.Model):
@@ -270,6 +290,17 @@ class ContactEvent(models.Model):
     body = models.TextField(blank=True)
     talk_seconds = models.PositiveIntegerField(null=True, blank=True)
     answered_by_person = models.BooleanField(null=True, blank=True)
+    # The store's minimum talk time when the event was written: the classification below is
+    # a property of the event, not of a setting that may change later.
+    min_talk_seconds = models.PositiveSmallIntegerField(default=30, db_default=30)
+    is_attempt = models.GeneratedField(
+        expression=Case(When(ATTEMPT_SQL, then=Value(True)), default=Value(False)),
+        output_field=models.BooleanField(), db_persist=True,
+    )
+    is_two_way = models.GeneratedField(
+        expression=Case(When(TWO_WAY_SQL, then=Value(True)), default=Value(False)),
+        output_field=models.BooleanField(), db_persist=True,
+    )
     # Evidence: the provider's identifiers and links.
     call_sid = models.CharField(max_length=64, blank=True)
     message_sid = models.CharField(max_length=64, blank=True)

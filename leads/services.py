@@ -14,6 +14,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from leads.events import contact_event_record, contact_events_record_batch
+from leads.locks import identities_lock
 from leads.models import (
     ALLOWED_TRANSITIONS,
     OPEN_STATUSES,
@@ -160,23 +162,6 @@ def _existing_lead(store: Store, data: LeadData) -> Lead | None:
     return Lead.objects.filter(store=store, provider=data.provider, provider_lead_id=data.provider_lead_id).first()
 
 
-def _lock_identities(store: Store, keys: list[str]) -> None:
-    """Serialize concurrent intake of the same person or the same provider lead id.
-
-    Transaction-scoped advisory locks, taken in sorted order so two intakes never deadlock:
-    a resend racing the original, or two sites posting one new customer at once, then see
-    each other's rows instead of creating a second lead or a second customer.
-    """
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        # One round trip; the inner ORDER BY fixes the order the locks are taken in.
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT k FROM unnest(%s::text[]) AS k ORDER BY k) AS keys",
-            [[f"intake:{store.pk}:{key}" for key in sorted(set(keys))]],
-        )
-
-
 ROUTING_GRACE = dt.timedelta(seconds=15)
 
 
@@ -192,7 +177,7 @@ def lead_create(*, store: Store, data: LeadData, created_by: Staff | None = None
     if data.provider_lead_id:
         keys.append(f"provider:{data.provider}:{data.provider_lead_id}")
     with transaction.atomic():
-        _lock_identities(store, keys)
+        identities_lock(store, keys)
         existing = _existing_lead(store, data)
         if existing:
             return LeadCreateResult(lead=existing, created=False, duplicate=existing.duplicate_of_id is not None)
@@ -411,15 +396,27 @@ def contact_event_log(
     direction: str = Direction.OUTBOUND,
     occurred_at: dt.datetime | None = None,
     outside_company_channels: bool = False,
+    spoke_with_customer: bool = False,
+    talk_minutes: float | None = None,
 ) -> ContactEvent:
-    """A note, call, visit or message typed by staff: self-reported, never verified."""
+    """A note, call, visit or message typed by staff: self-reported, never verified.
+
+    A typed call where the person says they spoke with the customer is a conversation: it
+    counts as two-way at the self-reported level (leads.contact), and a duration they type, when
+    given, must meet the store's minimum talk time."""
     if channel not in SELF_REPORTED_CHANNELS:
         raise ValidationError({"channel": f"Unknown channel {channel!r}."})
+    if channel == Channel.CALL and spoke_with_customer:
+        outcome = Outcome.CONNECTED
     if outcome not in MANUAL_OUTCOMES[channel]:
         allowed = ", ".join(sorted(MANUAL_OUTCOMES[channel]))
         raise ValidationError({"outcome": f"A {channel} cannot have outcome {outcome!r}; use one of: {allowed}."})
     if staff.store_id != lead.store_id:
         raise ValidationError({"lead": "That lead belongs to another store."})
+    if talk_minutes is not None and (channel != Channel.CALL or not spoke_with_customer):
+        raise ValidationError({"talk_minutes": "A duration goes with a call where you spoke with the customer."})
+    if talk_minutes is not None and not 0 < talk_minutes <= 600:
+        raise ValidationError({"talk_minutes": "Type how many minutes you talked, between 0 and 600."})
     now = timezone.now()
     occurred_at = occurred_at or now
     if occurred_at > now + dt.timedelta(minutes=1):
@@ -429,18 +426,22 @@ def contact_event_log(
     if channel == Channel.NOTE:
         if not body.strip():
             raise ValidationError({"body": "A note needs some text."})
-    return ContactEvent.objects.create(
-        store_id=lead.store_id,
+    spoke = channel == Channel.CALL and spoke_with_customer
+    return contact_event_record(
+        store=lead.store_id,
         customer_id=lead.customer_id,
-        lead=lead,
-        staff=staff,
+        lead_id=lead.pk,
+        staff_id=staff.pk,
         channel=channel,
         direction=direction,
         outcome=outcome,
         occurred_at=occurred_at,
+        recorded_at=now,
         evidence_level=EvidenceLevel.SELF_REPORTED,
         outside_company_channels=outside_company_channels,
         body=body,
+        answered_by_person=True if spoke else None,
+        talk_seconds=round(talk_minutes * 60) if spoke and talk_minutes is not None else None,
     )
 
 
@@ -460,6 +461,7 @@ class ImportedEvent:
 
 def contact_events_import(*, store: Store, source_system: str, events: list[ImportedEvent]) -> tuple[int, int]:
     """Historical events from another CRM: evidence 'imported', idempotent on external_id.
+    History does not restart anyone's clocks or tasks (no side effects).
 
     Returns (created, already_present): a resend of the same batch answers (0, N)."""
     for event in events:
@@ -467,33 +469,21 @@ def contact_events_import(*, store: Store, source_system: str, events: list[Impo
             raise ValidationError({"events": f"Event {event.external_id!r} refers to another store."})
         if event.lead is not None and event.lead.customer_id != event.customer.pk:
             raise ValidationError({"events": f"Event {event.external_id!r}: the lead is another customer's."})
-    ids = {e.external_id for e in events}
-    with transaction.atomic():
-        _lock_identities(store, [f"import:{source_system}"])
-        present = ContactEvent.objects.filter(store=store, source_system=source_system, external_id__in=ids).count()
-        ContactEvent.objects.bulk_create(
-            [
-                ContactEvent(
-                    store=store,
-                    customer=e.customer,
-                    lead=e.lead,
-                    staff=e.staff,
-                    channel=e.channel,
-                    direction=e.direction,
-                    outcome=e.outcome,
-                    occurred_at=e.occurred_at,
-                    evidence_level=EvidenceLevel.IMPORTED,
-                    body=e.body,
-                    talk_seconds=e.talk_seconds,
-                    source_system=source_system,
-                    external_id=e.external_id,
-                )
-                for e in events
-            ],
-            ignore_conflicts=True,
-        )
-        stored = ContactEvent.objects.filter(store=store, source_system=source_system, external_id__in=ids).count()
-    return stored - present, present
+    return contact_events_record_batch(
+        store=store,
+        side_effects=False,
+        lock_key=f"import:{source_system}",
+        events=[
+            {
+                "customer_id": e.customer.pk, "lead_id": e.lead.pk if e.lead else None,
+                "staff_id": e.staff.pk if e.staff else None, "channel": e.channel, "direction": e.direction,
+                "outcome": e.outcome, "occurred_at": e.occurred_at, "evidence_level": EvidenceLevel.IMPORTED,
+                "body": e.body, "talk_seconds": e.talk_seconds, "source_system": source_system,
+                "external_id": e.external_id,
+            }
+            for e in events
+        ],
+    )
 
 
 def rejected_intake_record(

@@ -33,7 +33,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from coverage.live import EndingSoon, coverage_ending
-from distribution.services import attempts_q, business_deadline
+from distribution.services import business_deadline
 from distribution.views_queue import span_text
 from leads import appointments as appointment_services
 from leads import followup
@@ -262,7 +262,7 @@ def queue_for(user, staff: Staff, now: dt.datetime | None = None) -> Queue:
     mine = leads_for(user).filter(owner=staff)
 
     attempted = ContactEvent.objects.filter(
-        attempts_q(), customer_id=OuterRef("customer_id"), occurred_at__gte=OuterRef("received_at")
+        is_attempt=True, customer_id=OuterRef("customer_id"), occurred_at__gte=OuterRef("received_at")
     )
     new_ids = list(
         mine.filter(status=LeadStatus.NEW, duplicate_of__isnull=True, routing__first_attempt_at__isnull=True)

@@ -32,8 +32,8 @@ lead owner's desk and cell when they are on shift, else to the store's main phon
 action callback (or the answered leg's completion) settles it: connected, or missed, which
 also creates one call-back Task for the owner.
 
-Two-way contact (DESIGN.md): a connected call answered by a person, talk >= the store's
-minimum (30 s unless set) -- `is_two_way`.
+Two-way contact: leads.contact's rule, the one the coverage engine and the metrics read; the
+verdicts below use it to word the timeline.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ from phonenumbers import PhoneNumberFormat, format_number
 from twilio.base.exceptions import TwilioException
 from twilio.twiml.voice_response import VoiceResponse
 
+from leads import contact
+from leads.events import contact_event_record
 from leads.models import (
     OPEN_STATUSES,
     Channel,
@@ -119,23 +121,11 @@ def person_answered(answered_by: str) -> bool | None:
     return None
 
 
-def is_two_way(*, outcome: str, answered_by_person: bool | None, talk_seconds: int | None, min_talk_seconds: int) -> bool:
-    """A call is two-way contact when connected, answered by a person, and the talk lasted at
-    least the store's minimum. A voicemail, an unknown answerer or a short call is not."""
-    return (
-        outcome == Outcome.CONNECTED
-        and answered_by_person is True
-        and talk_seconds is not None
-        and talk_seconds >= min_talk_seconds
-    )
-
-
-def event_is_two_way(event: ContactEvent, *, min_talk_seconds: int) -> bool:
-    return event.channel == Channel.CALL and is_two_way(
-        outcome=event.outcome,
-        answered_by_person=event.answered_by_person,
-        talk_seconds=event.talk_seconds,
-        min_talk_seconds=min_talk_seconds,
+def _call_is_two_way(*, direction: str, answered_by_person: bool | None, talk_seconds: int | None,
+                     min_talk_seconds: int) -> bool:
+    return contact.is_two_way(
+        channel=Channel.CALL, direction=direction, outcome=Outcome.CONNECTED, evidence_level=EvidenceLevel.VERIFIED,
+        talk_seconds=talk_seconds, answered_by_person=answered_by_person, min_talk_seconds=min_talk_seconds,
     )
 
 
@@ -188,8 +178,8 @@ def outbound_verdict(
                 talk_seconds, False,
             )
         talk = duration_text(talk_seconds)
-        if is_two_way(outcome=Outcome.CONNECTED, answered_by_person=person, talk_seconds=talk_seconds,
-                      min_talk_seconds=min_talk_seconds):
+        if _call_is_two_way(direction=Direction.OUTBOUND, answered_by_person=person, talk_seconds=talk_seconds,
+                            min_talk_seconds=min_talk_seconds):
             body = f"Connected {talk}, answered by a person: two-way contact."
         elif person is None:
             body = f"Connected {talk}; machine detection gave no verdict, so it does not count as two-way."
@@ -215,8 +205,8 @@ def inbound_verdict(*, dial_status: str, talk_seconds: int | None, min_talk_seco
     """The outcome of an inbound call from how its forwarding <Dial> ended ('' = nobody rang)."""
     if dial_status in (CallStatus.COMPLETED, "answered"):
         talk = duration_text(talk_seconds)
-        if is_two_way(outcome=Outcome.CONNECTED, answered_by_person=True, talk_seconds=talk_seconds,
-                      min_talk_seconds=min_talk_seconds):
+        if _call_is_two_way(direction=Direction.INBOUND, answered_by_person=True, talk_seconds=talk_seconds,
+                            min_talk_seconds=min_talk_seconds):
             body = f"Answered by {rang}, talked {talk}: two-way contact."
         else:
             body = f"Answered by {rang}, talked {talk}: under the store's {min_talk_seconds} s minimum."
@@ -406,8 +396,8 @@ def call_current_event(call: Call) -> ContactEvent | None:
 
 
 def _append_event(call: Call, verdict: Verdict, *, supersedes: ContactEvent | None, body: str | None = None) -> ContactEvent:
-    return ContactEvent.objects.create(
-        store_id=call.store_id,
+    return contact_event_record(
+        store=call.store,
         customer_id=call.customer_id,
         lead_id=call.lead_id,
         staff_id=call.staff_id,
@@ -415,7 +405,7 @@ def _append_event(call: Call, verdict: Verdict, *, supersedes: ContactEvent | No
         direction=call.direction,
         outcome=verdict.outcome,
         occurred_at=supersedes.occurred_at if supersedes else call.created_at,
-        evidence_level=EvidenceLevel.VERIFIED,
+        evidence_level=tw.evidence_level(),
         body=body or verdict.body,
         talk_seconds=verdict.talk_seconds,
         answered_by_person=verdict.answered_by_person,
@@ -550,16 +540,16 @@ def call_start(*, staff: Staff, lead: Lead, phone: CustomerPhone | None = None) 
             status=status_advance(CallStatus.QUEUED, created.status or CallStatus.QUEUED),
             created_at=now,
         )
-        ContactEvent.objects.create(
-            store_id=lead.store_id,
+        contact_event_record(
+            store=lead.store_id,
             customer_id=lead.customer_id,
-            lead=lead,
-            staff=staff,
+            lead_id=lead.pk,
+            staff_id=staff.pk,
             channel=Channel.CALL,
             direction=Direction.OUTBOUND,
             outcome=Outcome.ATTEMPT,
             occurred_at=now,
-            evidence_level=EvidenceLevel.VERIFIED,
+            evidence_level=tw.evidence_level(),
             body=f"Calling {national(phone.number)} from {national(dealer_number.number)} "
             f"(rings your {agent_phone[1]} first).",
             call_sid=created.sid,
@@ -821,10 +811,11 @@ def call_inbound(*, call_sid: str, from_number: str, to_number: str, params: dic
                     where = f"the {number.provider} tracking number"
                 else:
                     where = f"{national(number.number)} ({number.get_purpose_display().lower()})"
-                ContactEvent.objects.create(
-                    store=store, customer_id=customer_id, lead=lead, staff=rung, channel=Channel.CALL,
+                contact_event_record(
+                    store=store, customer_id=customer_id, lead_id=lead.pk if lead else None,
+                    staff_id=rung.pk if rung else None, channel=Channel.CALL,
                     direction=Direction.INBOUND, outcome=Outcome.ATTEMPT, occurred_at=now,
-                    evidence_level=EvidenceLevel.VERIFIED, call_sid=call_sid,
+                    evidence_level=tw.evidence_level(), call_sid=call_sid,
                     body=f"Incoming call on {where}; ringing {_rang_label(call)}.",
                 )
             if not first_number:

@@ -24,6 +24,7 @@ from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone
 from django.utils.html import linebreaks, strip_tags
 
+from leads.events import contact_event_record
 from leads.models import (
     Channel,
     ContactEvent,
@@ -131,6 +132,11 @@ class SentEmail:
     reply_to: str
 
 
+def sent_evidence_level() -> str:
+    """Sent mail is verified only when a real backend delivered it."""
+    return EvidenceLevel.VERIFIED
+
+
 def email_send(
     *, staff: Staff, lead: Lead, to: str, subject: str = "", body: str = "", template: EmailTemplate | None = None
 ) -> SentEmail:
@@ -177,10 +183,10 @@ def email_send(
         raise EmailRefused("The mail service did not accept the email; it was not recorded. Try again.") from None
 
     now = timezone.now()
-    event = ContactEvent.objects.create(
-        store_id=lead.store_id, customer=customer, lead=lead, staff=staff, channel=Channel.EMAIL,
+    event = contact_event_record(
+        store=lead.store_id, customer_id=customer.pk, lead_id=lead.pk, staff_id=staff.pk, channel=Channel.EMAIL,
         direction=Direction.OUTBOUND, outcome=Outcome.SENT, occurred_at=now, recorded_at=now,
-        evidence_level=EvidenceLevel.VERIFIED, body=f"Subject: {subject}\n\n{body}", email_message_id=message_id,
+        evidence_level=sent_evidence_level(), body=f"Subject: {subject}\n\n{body}", email_message_id=message_id,
     )
     return SentEmail(event=event, message_id=message_id, reply_to=reply_to)
 
@@ -306,8 +312,10 @@ def email_inbound_receive(*, message, event_id: str | None = None, esp_name: str
         if subject:
             body = f"Subject: {subject}\n\n{body}"
         now = timezone.now()
-        return ContactEvent.objects.create(
-            store_id=thread.store_id, customer_id=lead.customer_id, lead=lead, staff=_responder(lead),
+        responder = _responder(lead)
+        return contact_event_record(
+            store=thread.store_id, customer_id=lead.customer_id, lead_id=lead.pk,
+            staff_id=responder.pk if responder else None,
             channel=Channel.EMAIL, direction=Direction.INBOUND, outcome=Outcome.REPLY, occurred_at=now,
             recorded_at=now, evidence_level=EvidenceLevel.VERIFIED, body=body[:MAX_BODY_CHARS],
             email_message_id=message_id[:255],

@@ -17,12 +17,13 @@ Definitions (DESIGN.md, "Metrics the managers ask for"):
 - texts sent, emails sent: outbound texts and emails, once per MessageSid / Message-ID, whatever
   their delivery status.
 - activity: what the staff member did: dials, inbound calls they answered, texts and emails
-  sent, visits and notes; counted by evidence level (verified, self-reported, imported) and
+  sent, visits and notes; counted by evidence level (verified, self-reported, imported, simulated) and
   flagged when done outside company channels (a personal cell). Customer replies are not
   the staff member's activity.
-- two-way contact (DESIGN.md): a connected outbound call answered by a person with at least the
-  store's min_talk_seconds of talk, an inbound text or email from the customer, an inbound call
-  a staff member answered, or a visit. An attempt is never two-way.
+- two-way contact: the event's own classification (leads.contact, stored in the generated
+  column is_two_way): a connected call, either direction, answered by a person with at least the
+  store's minimum talk time (a typed "spoke with the customer" counts at its own evidence
+  level), a text or email reply from the customer, or a visit. An attempt is never two-way.
 - contact rate, lead level, kept apart from the connection ratio: of the leads the staff member
   worked in the period (any activity on the lead), the share that had at least one two-way
   contact in the same period, by anyone (a customer's text reply often has no staff).
@@ -59,14 +60,9 @@ ONCE_KEY = Coalesce(
 PREFIX = "m_"
 
 
-def two_way_q(min_talk_seconds: int) -> Q:
-    """The events that are a two-way contact (DESIGN.md), as a filter on ContactEvent."""
-    return (
-        (OUTBOUND_CALL & Q(outcome=Outcome.CONNECTED, answered_by_person=True, talk_seconds__gte=min_talk_seconds))
-        | Q(channel__in=[Channel.TEXT, Channel.EMAIL], direction=Direction.INBOUND)
-        | INBOUND_CALL_ANSWERED
-        | VISIT
-    )
+# Two-way contact is the event's own classification (leads.contact), stored by PostgreSQL in a
+# generated column: the same answer the coverage engine, response times and cadence read.
+TWO_WAY = Q(is_two_way=True)
 
 
 def _once(q: Q) -> Count:
@@ -88,6 +84,7 @@ class Activity:
     verified: int = 0
     self_reported: int = 0
     imported: int = 0
+    simulated: int = 0
     outside_company_channels: int = 0
     leads_worked: int = 0
     leads_contacted: int = 0
@@ -154,11 +151,12 @@ def _aggregates(store: Store, start: dt.datetime, end: dt.datetime, lead_contact
         "texts_sent": _once(TEXT_SENT),
         "emails_sent": _once(EMAIL_SENT),
         "visits": Count("id", filter=VISIT),
-        "two_way_contacts": _once(two_way_q(store.min_talk_seconds)),
+        "two_way_contacts": _once(TWO_WAY),
         "activities": _once(activity),
         "verified": _once(activity & Q(evidence_level=EvidenceLevel.VERIFIED)),
         "self_reported": _once(activity & Q(evidence_level=EvidenceLevel.SELF_REPORTED)),
         "imported": _once(activity & Q(evidence_level=EvidenceLevel.IMPORTED)),
+        "simulated": _once(activity & Q(evidence_level=EvidenceLevel.SIMULATED)),
         "outside_company_channels": _once(activity & Q(outside_company_channels=True)),
         "leads_worked": Count("lead_id", distinct=True, filter=activity),
         "leads_contacted": Count("lead_id", distinct=True, filter=activity & lead_contacted),
@@ -182,7 +180,7 @@ def _events(store: Store, start: dt.datetime, end: dt.datetime, staff_ids: Itera
 def _two_way(store: Store, start: dt.datetime, end: dt.datetime):
     """Two-way events on leads (by anyone: a customer's reply often has no staff), start..end."""
     return ContactEvent.objects.filter(
-        two_way_q(store.min_talk_seconds),
+        TWO_WAY,
         store=store,
         lead_id__isnull=False,
         superseded_by__isnull=True,
@@ -261,5 +259,5 @@ __all__ = [
     "day_bounds",
     "staff_days",
     "staff_period",
-    "two_way_q",
+    "TWO_WAY",
 ]

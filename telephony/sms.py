@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
+from leads.events import contact_event_record
 from leads.models import (
     OPEN_STATUSES,
     Channel,
@@ -24,7 +25,6 @@ from leads.models import (
     Customer,
     CustomerPhone,
     Direction,
-    EvidenceLevel,
     Lead,
     Outcome,
 )
@@ -171,10 +171,10 @@ def text_send(*, staff: Staff, lead: Lead, to: str, body: str) -> TextMessage:
             lead=lead, dealer_number=dealer_number, customer_number=number, body=body,
             status=STORED_STATUS.get(sent.status or "", MessageStatus.QUEUED), created_at=now,
         )
-        ContactEvent.objects.create(
-            store=store, customer=customer, lead=lead, staff=staff, channel=Channel.TEXT,
-            direction=Direction.OUTBOUND, outcome=Outcome.SENT, occurred_at=now, recorded_at=now,
-            evidence_level=EvidenceLevel.VERIFIED, body=body, message_sid=sent.sid,
+        contact_event_record(
+            store=store, customer_id=customer.pk, lead_id=lead.pk if lead else None, staff_id=staff.pk,
+            channel=Channel.TEXT, direction=Direction.OUTBOUND, outcome=Outcome.SENT, occurred_at=now,
+            recorded_at=now, evidence_level=telephony_twilio.evidence_level(), body=body, message_sid=sent.sid,
         )
         # Callbacks that arrived before this row existed.
         early = WebhookReceipt.objects.filter(kind=STATUS_RECEIPT, sid=sent.sid)
@@ -251,12 +251,12 @@ def _apply_status(text: TextMessage, status: str, error_code: str) -> str:
         body = f"{body}\n[Not delivered: {status}" + (f", Twilio {error_code}" if error_code else "") + (
             f", {hint}]" if hint else "]"
         )
-    ContactEvent.objects.create(
-        store_id=head.store_id, customer_id=head.customer_id, lead_id=head.lead_id, staff_id=head.staff_id,
+    contact_event_record(
+        store=head.store_id, customer_id=head.customer_id, lead_id=head.lead_id, staff_id=head.staff_id,
         channel=Channel.TEXT, direction=Direction.OUTBOUND, outcome=outcome,
         # The contact happened when the text went out; delivery only settles how it went.
         occurred_at=head.occurred_at, recorded_at=timezone.now(),
-        evidence_level=EvidenceLevel.VERIFIED, body=body, message_sid=text.message_sid, supersedes=head,
+        evidence_level=head.evidence_level, body=body, message_sid=text.message_sid, supersedes=head,
     )
     return "recorded"
 
@@ -355,10 +355,10 @@ def text_inbound_receive(
             log.info("%s texted %s to %s: opted out", from_number, keyword, store)
             if customer is not None:
                 # Not a reply: an opt-out must not count as two-way contact or keep coverage alive.
-                ContactEvent.objects.create(
-                    store=store, customer=customer, lead=lead, staff=None, channel=Channel.NOTE,
+                contact_event_record(
+                    store=store, customer_id=customer.pk, lead_id=lead.pk if lead else None, channel=Channel.NOTE,
                     direction=Direction.NONE, outcome=Outcome.NOTE, occurred_at=now, recorded_at=now,
-                    evidence_level=EvidenceLevel.VERIFIED, message_sid=message_sid,
+                    evidence_level=telephony_twilio.evidence_level(), message_sid=message_sid,
                     body=f"Texted {keyword}: texting is blocked until they text START.",
                 )
             return text
@@ -375,9 +375,10 @@ def text_inbound_receive(
             staff = lead.owner
             text.customer, text.lead, text.staff = customer, lead, staff
             text.save(update_fields=["customer", "lead", "staff"])
-        ContactEvent.objects.create(
-            store=store, customer=customer, lead=lead, staff=staff, channel=Channel.TEXT,
-            direction=Direction.INBOUND, outcome=Outcome.REPLY, occurred_at=now, recorded_at=now,
-            evidence_level=EvidenceLevel.VERIFIED, body=body, message_sid=message_sid,
+        contact_event_record(
+            store=store, customer_id=customer.pk, lead_id=lead.pk if lead else None,
+            staff_id=staff.pk if staff else None, channel=Channel.TEXT, direction=Direction.INBOUND,
+            outcome=Outcome.REPLY, occurred_at=now, recorded_at=now,
+            evidence_level=telephony_twilio.evidence_level(), body=body, message_sid=message_sid,
         )
     return text

@@ -107,7 +107,7 @@ def test_evidence_levels() -> None:
 
     internet = decide(preset("internet-old-7d"), [left_message], schedule(), at(2025, 1, 7))
     assert not internet.covered
-    assert internet.not_counted[0].reason == "self-reported: the policy needs verified evidence"
+    assert internet.not_counted[0].reason == "a note, self-reported: not accepted under verified-only"
 
 
 # --------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from django.urls import reverse
 from factories import LeadFactory
 
+from leads import contact
 from leads.models import Channel, ContactEvent, Direction, EvidenceLevel, Outcome
 from leads.selectors import lead_timeline
 from telephony import calls
@@ -219,7 +220,7 @@ def test_a_connected_call_of_30_seconds_is_verified_two_way_contact(started, age
     )
     assert (outcome.talk_seconds, outcome.answered_by_person, outcome.call_sid) == (95, True, call.call_sid)
     assert (outcome.staff, outcome.lead, outcome.occurred_at) == (org["agent"], lead, attempt.occurred_at)
-    assert calls.event_is_two_way(outcome, min_talk_seconds=30)
+    assert outcome.is_two_way
     assert "two-way" in outcome.body
     assert [e.pk for e in lead_timeline(lead)] == [outcome.pk]
     call.refresh_from_db()
@@ -237,11 +238,13 @@ def test_talk_time_decides_two_way_at_the_stores_minimum(started, agent_client, 
     answered_and_talked(agent_client, call, seconds)
     outcome = current(call)
     assert (outcome.outcome, outcome.talk_seconds, outcome.answered_by_person) == (Outcome.CONNECTED, seconds, True)
-    assert calls.event_is_two_way(outcome, min_talk_seconds=minimum) is two_way
+    assert outcome.is_two_way is two_way
 
 
 def test_is_two_way_needs_a_person_a_connection_and_the_minimum():
-    rule = calls.is_two_way
+    def rule(**kwargs):
+        return contact.is_two_way(channel="call", direction="outbound", evidence_level="verified", **kwargs)
+
     assert rule(outcome="connected", answered_by_person=True, talk_seconds=30, min_talk_seconds=30)
     assert not rule(outcome="connected", answered_by_person=None, talk_seconds=300, min_talk_seconds=30)
     assert not rule(outcome="connected", answered_by_person=False, talk_seconds=300, min_talk_seconds=30)
@@ -266,7 +269,7 @@ def test_an_unanswered_customer_leg_settles_the_attempt(started, agent_client, l
     attempt, settled = events(call)
     assert settled.supersedes == attempt
     assert (settled.outcome, settled.talk_seconds, settled.answered_by_person) == (outcome, None, None)
-    assert not calls.event_is_two_way(settled, min_talk_seconds=30)
+    assert not settled.is_two_way
 
 
 @pytest.mark.parametrize("answered_by", ["machine_start", "machine_end_beep", "fax"])
@@ -275,7 +278,7 @@ def test_a_machine_answering_is_a_voicemail_not_a_conversation(started, agent_cl
     answered_and_talked(agent_client, call, 75, answered_by=answered_by)
     outcome = current(call)
     assert (outcome.outcome, outcome.answered_by_person, outcome.talk_seconds) == (Outcome.VOICEMAIL, False, 75)
-    assert not calls.event_is_two_way(outcome, min_talk_seconds=30)
+    assert not outcome.is_two_way
     assert len(events(call)) == 2
 
 
@@ -331,12 +334,12 @@ def test_a_late_machine_detection_verdict_corrects_the_settled_call(started, age
     signed_post(agent_client, leg_path(call.call_sid), leg_status(call.call_sid, leg, "completed", CallDuration="50"))
     settled = current(call)
     assert (settled.outcome, settled.answered_by_person) == (Outcome.CONNECTED, None)
-    assert not calls.event_is_two_way(settled, min_talk_seconds=30)  # no verdict: not counted
+    assert not settled.is_two_way  # no verdict: not counted
     signed_post(agent_client, amd_path(call.call_sid), amd(leg, "human"))
     corrected = current(call)
     assert corrected.supersedes == settled
     assert (corrected.outcome, corrected.answered_by_person, corrected.talk_seconds) == (Outcome.CONNECTED, True, 50)
-    assert calls.event_is_two_way(corrected, min_talk_seconds=30)
+    assert corrected.is_two_way
     assert [e.pk for e in lead_timeline(lead)] == [corrected.pk]
     signed_post(agent_client, DIAL, dial_complete(call.call_sid, leg, "completed", 50))
     assert len(events(call)) == 3

@@ -87,7 +87,7 @@ def test_a_known_caller_rings_the_owners_desk_and_cell_when_on_shift(client, org
         Channel.CALL, Direction.INBOUND, Outcome.CONNECTED, EvidenceLevel.VERIFIED
     )
     assert (answered.talk_seconds, answered.answered_by_person, answered.staff) == (120, True, org["agent"])
-    assert calls.event_is_two_way(answered, min_talk_seconds=30)
+    assert answered.is_two_way
     assert not Task.objects.filter(kind=TaskKind.CALL_BACK).exists()  # answered: no call-back task
 
 
@@ -99,7 +99,7 @@ def test_the_owner_off_shift_sends_the_call_to_the_stores_main_phone(client, org
     signed_post(client, DIAL, dial_complete(call_sid, sid("CA"), "completed", 20))
     answered = events(call_sid)[-1]
     assert (answered.outcome, answered.staff, answered.talk_seconds) == (Outcome.CONNECTED, None, 20)
-    assert not calls.event_is_two_way(answered, min_talk_seconds=30)  # 20 s: under the minimum
+    assert not answered.is_two_way  # 20 s: under the minimum
 
 
 def test_an_unknown_caller_on_a_tracking_number_becomes_a_phone_up_lead(client, store, lines, twilio_http):

@@ -179,12 +179,17 @@ def test_team_selection_and_empty_days(store, fixture):
     assert metrics.staff_days(store, dt.date(2026, 1, 1)) == []
 
 
-def test_min_talk_seconds_is_the_stores(store, fixture):
+def test_min_talk_seconds_is_the_stores_when_the_call_was_recorded(store, fixture):
+    """The classification is stored with the event: lowering the minimum later re-judges no
+    past call (CA3's 12 s stay short), and a 12 s call recorded after the change counts."""
     store.min_talk_seconds = 10
     store.save(update_fields=["min_talk_seconds"])
     a_d1 = next(r for r in metrics.staff_days(store, D1) if r.staff_id == fixture["a"].pk)
-    assert a_d1.two_way_contacts == 2  # CA3's 12 s now count
-    assert a_d1.leads_contacted == 3
+    assert a_d1.two_way_contacts == 1
+    call(LeadFactory(store=store, owner=fixture["a"]), fixture["a"], at(D1, "16:00"), "connected", "CA12",
+         talk=12, answered=True)
+    a_d1 = next(r for r in metrics.staff_days(store, D1) if r.staff_id == fixture["a"].pk)
+    assert a_d1.two_way_contacts == 2
 
 
 def test_two_way_rule_at_the_threshold(store, org):

@@ -27,9 +27,9 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.utils import timezone
 
+from leads.events import contact_events_record_batch
 from leads.models import Channel, ContactEvent, Direction, EvidenceLevel, Lead, Outcome
 from leads.normalize import email_normalize, phone_to_e164
 from leads.services import customer_match
@@ -174,7 +174,7 @@ def dms_notes_import(*, store: Store, text: str, dry_run: bool = False) -> Impor
     reader, columns = open_dms_csv(text, column_map, required=("date", "note"))
     directory = StaffDirectory(store)
     report = ImportReport()
-    events: list[ContactEvent] = []
+    events: list[dict] = []
     now = timezone.now()
 
     def cell(row: dict, column: str) -> str:
@@ -224,23 +224,26 @@ def dms_notes_import(*, store: Store, text: str, dry_run: bool = False) -> Impor
             .first()
         )
         events.append(
-            ContactEvent(
-                store=store, customer=customer, lead=lead, staff=staff, channel=Channel.NOTE,
-                direction=Direction.NONE, outcome=Outcome.NOTE, occurred_at=occurred_at, recorded_at=now,
-                evidence_level=EvidenceLevel.SELF_REPORTED, body=note[:MAX_NOTE_CHARS],
-                source_system=SOURCE_SYSTEM,
-                external_id=_row_id(occurred_at=occurred_at, customer_id=customer.pk, salesperson=raw_staff, note=note),
-            )
+            {
+                "customer_id": customer.pk, "lead_id": lead.pk if lead else None,
+                "staff_id": staff.pk if staff else None, "channel": Channel.NOTE, "direction": Direction.NONE,
+                "outcome": Outcome.NOTE, "occurred_at": occurred_at, "recorded_at": now,
+                # Typed by the store's own staff into the DMS: self-reported, like a note typed here.
+                "evidence_level": EvidenceLevel.SELF_REPORTED, "body": note[:MAX_NOTE_CHARS],
+                "source_system": SOURCE_SYSTEM,
+                "external_id": _row_id(occurred_at=occurred_at, customer_id=customer.pk, salesperson=raw_staff, note=note),
+            }
         )
 
-    ids = {e.external_id for e in events}
-    with transaction.atomic():
+    if dry_run:
+        ids = {e["external_id"] for e in events}
         present = ContactEvent.objects.filter(store=store, source_system=SOURCE_SYSTEM, external_id__in=ids).count()
-        if not dry_run:
-            ContactEvent.objects.bulk_create(events, ignore_conflicts=True, batch_size=500)
-        stored = ContactEvent.objects.filter(store=store, source_system=SOURCE_SYSTEM, external_id__in=ids).count()
-    report.already_present = present
-    report.created = (len(ids) - present) if dry_run else stored - present
+        report.already_present, report.created = present, len(ids) - present
+        return report
+    # Notes neither attempt nor reach the customer; history restarts no clocks either way.
+    report.created, report.already_present = contact_events_record_batch(
+        store=store, events=events, side_effects=False, lock_key=f"import:{SOURCE_SYSTEM}"
+    )
     return report
 
 

@@ -1,0 +1,139 @@
+"""The one write path for contact events.
+
+Every contact event is inserted here: `contact_event_record` for one event (a webhook, a click,
+a typed log, a check-in) and `contact_events_record_batch` for imports, whose side-effect policy
+is explicit. tests/leads/test_contact_write_path.py fails if any other module inserts one.
+
+What a new event sets off elsewhere (the response clocks in distribution, follow-up tasks,
+the lead's status) is not known here: those apps subscribe to `contact_event_recorded`, a
+signal this app owns, so leads imports nothing above it. Receivers run in the transaction that
+writes the event: the event and its consequences are stored together or not at all.
+
+The event's classification (attempt, two-way) is a pair of generated columns computed by
+PostgreSQL from the event and the store's minimum talk time stored with it (leads.contact).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import Signal
+from django.utils import timezone
+from psycopg import sql
+
+from leads.locks import identities_lock
+from leads.models import ContactEvent
+from org.models import Store
+
+# Sent once per recorded event, inside its transaction: kwargs event (with is_attempt and
+# is_two_way read back from PostgreSQL) and store (with min_talk_seconds, time_zone and
+# business_hours loaded).
+contact_event_recorded = Signal()
+
+STORE_FIELDS = ("min_talk_seconds", "time_zone", "business_hours", "group_id")
+
+
+def _store(store: Store | int) -> Store:
+    if isinstance(store, Store):
+        return store
+    return Store.objects.only(*STORE_FIELDS).get(pk=store)
+
+
+def contact_event_record(
+    *,
+    store: Store | int,
+    customer_id: int,
+    channel: str,
+    outcome: str,
+    evidence_level: str,
+    lead_id: int | None = None,
+    staff_id: int | None = None,
+    direction: str = "",
+    occurred_at: dt.datetime | None = None,
+    recorded_at: dt.datetime | None = None,
+    body: str = "",
+    talk_seconds: int | None = None,
+    answered_by_person: bool | None = None,
+    outside_company_channels: bool = False,
+    call_sid: str = "",
+    message_sid: str = "",
+    recording_sid: str = "",
+    email_message_id: str = "",
+    supersedes: ContactEvent | None = None,
+) -> ContactEvent:
+    """Append one event and run its side effects, in one transaction."""
+    store = _store(store)
+    now = timezone.now()
+    with transaction.atomic():
+        event = ContactEvent.objects.create(
+            store_id=store.pk, customer_id=customer_id, lead_id=lead_id, staff_id=staff_id, channel=channel,
+            direction=direction, outcome=outcome, occurred_at=occurred_at or now, recorded_at=recorded_at or now,
+            evidence_level=evidence_level, outside_company_channels=outside_company_channels, body=body,
+            talk_seconds=talk_seconds, answered_by_person=answered_by_person, call_sid=call_sid,
+            message_sid=message_sid, recording_sid=recording_sid, email_message_id=email_message_id,
+            supersedes=supersedes, min_talk_seconds=store.min_talk_seconds,
+        )
+        contact_event_recorded.send(sender=ContactEvent, event=event, store=store)
+    return event
+
+
+def contact_events_record_batch(
+    *,
+    store: Store | int,
+    events: Iterable[dict[str, Any]],
+    side_effects: bool,
+    lock_key: str = "",
+) -> tuple[int, int]:
+    """Append many events (an import), idempotent on (source_system, external_id).
+
+    Each dict holds ContactEvent fields (ids for relations, `source_system` and `external_id`
+    set). `side_effects`: whether each new event sets off what a live one would (response clocks,
+    follow-up); history from another system usually must not. `lock_key`: a transaction-level
+    advisory lock so two runs of the same import cannot interleave. Returns (created, already
+    present): a resend of the same batch answers (0, N)."""
+    store = _store(store)
+    rows = [ContactEvent(**fields, store_id=store.pk, min_talk_seconds=store.min_talk_seconds) for fields in events]
+    keys = {(row.source_system, row.external_id) for row in rows}
+    if any(not external_id for _, external_id in keys):
+        raise ValueError("every imported event needs an external_id, so a resend is recognised")
+    ids = {external_id for _, external_id in keys}
+    systems = {system for system, _ in keys}
+    with transaction.atomic():
+        if lock_key:
+            identities_lock(store, [lock_key])
+        present_q = ContactEvent.objects.filter(store=store, source_system__in=systems, external_id__in=ids)
+        before = set(present_q.values_list("source_system", "external_id"))
+        ContactEvent.objects.bulk_create(
+            [row for row in rows if (row.source_system, row.external_id) not in before],
+            ignore_conflicts=True, batch_size=500,
+        )
+        if side_effects:
+            for event in present_q.order_by("occurred_at", "id"):
+                if (event.source_system, event.external_id) not in before:
+                    contact_event_recorded.send(sender=ContactEvent, event=event, store=store)
+        created = present_q.count() - len(before)
+    return created, len(before)
+
+
+def contact_events_copy(*, pg_connection: Any, columns: Sequence[str], rows: Iterable[tuple]) -> int:
+    """Synthetic history in bulk (the demo store), by COPY: no side effects (the demo builds the
+    routing records itself). PostgreSQL computes the classification columns, so they can't be
+    written here; a column left out takes its default (the minimum talk time: 30 s)."""
+    generated = {f.column for f in ContactEvent._meta.concrete_fields if f.generated}
+    if generated & set(columns):
+        raise ValueError(f"{sorted(generated)} are computed by PostgreSQL; leave them out")
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(ContactEvent._meta.db_table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
+    written = 0
+    with pg_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+            written += 1
+    return written
+
+
+__all__ = ["contact_events_copy", "contact_event_record", "contact_event_recorded", "contact_events_record_batch"]
