@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from factories import ContactEventFactory, StaffFactory
 
@@ -285,6 +286,8 @@ def test_assigning_outside_the_pool_or_store_is_refused(store, other_store):
     assert lead.owner == people["ann"]
 
 
+# The services read the clock: pinned inside the shift, so the test passes at any hour.
+@time_machine.travel(at(10, 5), tick=False)
 def test_release_sends_the_lead_to_the_next_in_line(store):
     team, _, people = floor(store, names=("ann", "bob"))
     rule(store, team=team)
@@ -349,6 +352,8 @@ def test_preview_says_where_a_sample_lead_would_go_and_writes_nothing(store):
     assert nothing.rule is None and "manager queue" in nothing.decision.reason
 
 
+# The services read the clock: pinned inside the shift, so the test passes at any hour.
+@time_machine.travel(at(10, 5), tick=False)
 def test_a_returning_customer_goes_to_the_owner_who_is_told_at_once(store):
     from leads.models import IntakeChannel, SourceType
     from leads.services import LeadData, lead_create
@@ -392,6 +397,8 @@ def test_a_managers_named_pick_is_not_moved_on_by_the_timer(store):
     assert lead.owner == people["bob"]
 
 
+# The services read the clock: pinned inside the shift, so the test passes at any hour.
+@time_machine.travel(at(10, 5), tick=False)
 def test_releasing_a_claim_pool_lead_sends_it_to_the_next_in_line_not_back_to_the_pool(store):
     from leads.services import lead_claim
 
