@@ -355,6 +355,7 @@ class ContactEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             staff=staff_of_request(request), lead=lead, channel=data["channel"], outcome=data["outcome"],
             body=data["body"], direction=data["direction"], occurred_at=data["occurred_at"],
             outside_company_channels=data["outside_company_channels"],
+            spoke_with_customer=data["spoke_with_customer"], talk_minutes=data["talk_minutes"],
         )
         return Response(ContactEventSerializer(event).data, status=status.HTTP_201_CREATED)
 

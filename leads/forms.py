@@ -6,7 +6,7 @@ from leads.models import Channel, LeadStatus, Outcome, SourceType
 
 CALL_OUTCOMES = [
     ("", "How did the call go?"),
-    (Outcome.CONNECTED, "Talked to the customer"),
+    (Outcome.CONNECTED, "Spoke with the customer"),
     (Outcome.VOICEMAIL, "Left a voicemail"),
     (Outcome.NO_ANSWER, "No answer"),
     (Outcome.BUSY, "Busy"),
@@ -25,6 +25,10 @@ class LogContactForm(forms.Form):
         initial=Channel.NOTE,
     )
     outcome = forms.ChoiceField(choices=CALL_OUTCOMES, required=False, label="Call outcome")
+    talk_minutes = forms.DecimalField(
+        required=False, min_value=0.1, max_value=600, decimal_places=1, label="Minutes talked (optional)",
+        widget=forms.NumberInput(attrs={"step": "0.5", "inputmode": "decimal", "placeholder": "e.g. 5"}),
+    )
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What happened?"}), required=False, max_length=10000)
     outside_company_channels = forms.BooleanField(
         required=False, label="From my personal phone or email (can't be verified)"
@@ -35,6 +39,8 @@ class LogContactForm(forms.Form):
         channel = data.get("channel")
         if channel == Channel.CALL and not data.get("outcome"):
             self.add_error("outcome", "Say how the call went.")
+        if data.get("talk_minutes") is not None and not (channel == Channel.CALL and data.get("outcome") == Outcome.CONNECTED):
+            self.add_error("talk_minutes", "Minutes go with a call where you spoke with the customer.")
         if channel == Channel.NOTE and not (data.get("body") or "").strip():
             self.add_error("body", "A note needs some text.")
         data["outcome"] = {Channel.NOTE: Outcome.NOTE, Channel.VISIT: Outcome.VISITED, Channel.EMAIL: Outcome.SENT}.get(

@@ -179,7 +179,7 @@ class ContactEventSerializer(serializers.ModelSerializer):
             "id", "store", "customer", "lead", "staff", "staff_name", "channel", "direction", "outcome",
             "occurred_at", "recorded_at", "evidence_level", "outside_company_channels", "body", "talk_seconds",
             "answered_by_person", "call_sid", "message_sid", "recording_sid", "email_message_id",
-            "source_system", "external_id",
+            "source_system", "external_id", "is_attempt", "is_two_way", "min_talk_seconds",
         ]
         read_only_fields = fields
 
@@ -198,6 +198,14 @@ class ContactEventLogSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     outside_company_channels = serializers.BooleanField(
         default=False, help_text="True when the call was made from a personal phone."
+    )
+    spoke_with_customer = serializers.BooleanField(
+        default=False,
+        help_text="A call: you spoke with the customer (a conversation, two-way at the self-reported level).",
+    )
+    talk_minutes = serializers.FloatField(
+        required=False, allow_null=True, default=None, min_value=0.1, max_value=600,
+        help_text="With spoke_with_customer: how long you talked; under the store's minimum it is not two-way.",
     )
 
     def validate(self, attrs):

@@ -16,7 +16,7 @@ from dealercrm.pagination import paginate_without_count
 from distribution import views_queue as distribution_views
 from leads import services
 from leads.forms import LeadEntryForm, LeadFilterForm, LogContactForm, WebLeadForm
-from leads.models import IntakeChannel, LeadStatus, SourceType
+from leads.models import Channel, IntakeChannel, LeadStatus, Outcome, SourceType
 from leads.selectors import lead_timeline
 from leads.views_appointments import card_context as appointments_card
 from org.models import SALES_ROLES, Staff, Store
@@ -138,6 +138,10 @@ def lead_log_contact(request, pk: int):
                 outcome=form.cleaned_data["outcome"],
                 body=form.cleaned_data["body"],
                 outside_company_channels=form.cleaned_data["outside_company_channels"],
+                # "Spoke with the customer" is what a conversation typed by hand says.
+                spoke_with_customer=form.cleaned_data["channel"] == Channel.CALL
+                and form.cleaned_data["outcome"] == Outcome.CONNECTED,
+                talk_minutes=float(form.cleaned_data["talk_minutes"]) if form.cleaned_data.get("talk_minutes") else None,
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
