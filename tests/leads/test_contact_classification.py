@@ -109,3 +109,36 @@ def test_the_rule_in_words():
     assert not contact.is_attempt(channel="call", direction="outbound", outcome="failed", has_staff=True)
     assert not contact.is_attempt(channel="text", direction="outbound", outcome="sent", has_staff=False)
     assert not contact.is_attempt(channel="note", direction="", outcome="note", has_staff=True)
+
+
+@pytest.mark.django_db
+def test_a_short_answered_inbound_call_is_two_way_nowhere(store, org):
+    """Before: the metrics SQL counted any answered inbound call as two-way (no talk time), while
+    the coverage engine demanded the minimum, so the board and deal credit disagreed."""
+    from distribution.models import LeadRouting
+
+    agent = org["agent"]
+    when = dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC)
+    lead = LeadFactory(store=store, owner=agent, received_at=when - dt.timedelta(hours=1))
+    LeadRouting.objects.create(store=store, lead=lead, state="assigned")
+    short = contact_event_record(
+        store=store, customer_id=lead.customer_id, lead_id=lead.pk, staff_id=agent.pk, channel="call",
+        direction="inbound", outcome="connected", evidence_level="verified", talk_seconds=10,
+        answered_by_person=True, call_sid="CA-short", occurred_at=when,
+    )
+    day = when.astimezone(store.tz).date()
+    [row] = metrics.staff_days(store, day)
+    assert (row.inbound_calls_answered, row.two_way_contacts, row.leads_contacted) == (1, 0, 0)
+    assert LeadRouting.objects.get(lead=lead).first_two_way_at is None
+    assert not engine.is_two_way(engine.Event(
+        id=short.pk, staff_id=agent.pk, channel="call", direction="inbound", outcome="connected",
+        occurred_at=when, talk_seconds=10, answered_by_person=True, two_way=short.is_two_way,
+    ))
+    long = contact_event_record(
+        store=store, customer_id=lead.customer_id, lead_id=lead.pk, staff_id=agent.pk, channel="call",
+        direction="inbound", outcome="connected", evidence_level="verified", talk_seconds=95,
+        answered_by_person=True, call_sid="CA-long", occurred_at=when + dt.timedelta(minutes=5),
+    )
+    [row] = metrics.staff_days(store, day)
+    assert (row.two_way_contacts, row.leads_contacted) == (1, 1)
+    assert LeadRouting.objects.get(lead=lead).first_two_way_at == long.occurred_at
