@@ -434,6 +434,7 @@ def start_all(argv: list[str]) -> int:
         os.environ["DATABASE_URL"] = resolve_database_url()
         os.environ["REDIS_URL"] = resolve_redis_url(DEV_REDIS_DB)
         os.environ.setdefault("DJANGO_DEBUG", "1")
+        os.environ.setdefault("TELEPHONY_SANDBOX", "1")  # the demo's telephony: explicitly the sandbox
         os.environ["PORT"] = str(args.port)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
 

@@ -225,9 +225,21 @@ INTAKE_MAX_BYTES = int(os.environ.get("INTAKE_MAX_BYTES", str(512 * 1024)))
 WEB_FORM_RATE = os.environ.get("WEB_FORM_RATE", "5/m")
 RATELIMIT_USE_CACHE = "default"
 
-# Twilio (telephony issue); empty means the local telephony sandbox.
+# Twilio (telephony issue). The local telephony sandbox (a fake Twilio whose events are
+# "simulated", never "verified") runs only when TELEPHONY_SANDBOX is set: `./dev start` sets it;
+# missing credentials never turn it on, and `check --deploy` refuses neither (telephony.E001).
+TELEPHONY_SANDBOX = env_bool("TELEPHONY_SANDBOX")
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+# Dotted path of the HTTP client twilio.rest.Client uses with the credentials above; empty in
+# production. Tests fake Twilio at the HTTP boundary with the sandbox's client.
+TWILIO_HTTP_CLIENT = os.environ.get("TWILIO_HTTP_CLIENT", "")
+if TESTING:
+    # Real-looking credentials, Twilio faked only at the HTTP boundary: what the tests record
+    # is verified exactly as in production (tests/conftest.py keeps these per test).
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "AC" + "7e57" * 8)
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef")
+    TWILIO_HTTP_CLIENT = os.environ.get("TWILIO_HTTP_CLIENT", "telephony.sandbox.SandboxHttpClient")
 TWILIO_MIN_TALK_SECONDS = int(os.environ.get("TWILIO_MIN_TALK_SECONDS", "30"))
 
 # Email: any Django/anymail backend, e.g. anymail.backends.mailgun.EmailBackend.

@@ -5,5 +5,6 @@ class TelephonyConfig(AppConfig):
     name = "telephony"
 
     def ready(self) -> None:
-        # Connects the anymail inbound receiver, whichever URLconf loads first.
-        from telephony import mail  # noqa: F401
+        # Connects the anymail inbound receiver, whichever URLconf loads first; registers the
+        # deploy checks.
+        from telephony import checks, mail  # noqa: F401

@@ -353,7 +353,7 @@ def recording_url_allowed(url: str) -> bool:
     """We fetch recordings with the account's credentials, so only from Twilio (or, in the
     sandbox, from our own public URL): a RecordingUrl elsewhere would leak them."""
     parts = urlsplit(url)
-    if tw.sandbox_enabled():
+    if tw.sandbox_answers_rest():
         base = urlsplit(tw.public_url(""))
         return (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
     host = parts.hostname or ""

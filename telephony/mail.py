@@ -23,6 +23,7 @@ from django.dispatch import receiver
 from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone
 from django.utils.html import linebreaks, strip_tags
+from django.utils.module_loading import import_string
 
 from leads.events import contact_event_record
 from leads.models import (
@@ -132,15 +133,35 @@ class SentEmail:
     reply_to: str
 
 
+# Backends that deliver nothing: they print, keep, write or drop the message.
+NON_DELIVERING_BACKENDS = (
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "anymail.backends.test.EmailBackend",
+)
+
+
 def sent_evidence_level() -> str:
-    """Sent mail is verified only when a real backend delivered it."""
+    """Sent mail is verified only when a real backend (SMTP, an ESP) took it for delivery; a
+    backend that delivers nothing (console, locmem, file, dummy, anymail's test) is simulated."""
+    backend = import_string(settings.EMAIL_BACKEND)
+    for path in NON_DELIVERING_BACKENDS:
+        try:
+            simulated = import_string(path)
+        except ImportError:
+            continue
+        if issubclass(backend, simulated):
+            return EvidenceLevel.SIMULATED
     return EvidenceLevel.VERIFIED
 
 
 def email_send(
     *, staff: Staff, lead: Lead, to: str, subject: str = "", body: str = "", template: EmailTemplate | None = None
 ) -> SentEmail:
-    """Send an email to one of the lead's customer's addresses and record a verified event.
+    """Send an email to one of the lead's customer's addresses and record the event (verified
+    through a real backend, simulated through one that delivers nothing).
 
     With a template and no typed subject/body the template is rendered here; typed text is
     sent as typed (never rendered: only admins' templates are templates).

@@ -1,5 +1,7 @@
-"""The telephony sandbox: Twilio without an account (the default when TWILIO_ACCOUNT_SID and
-TWILIO_AUTH_TOKEN are unset).
+"""The telephony sandbox: Twilio without an account, only when explicitly enabled
+(TELEPHONY_SANDBOX; `./dev start` sets it). What it produces is recorded as evidence level
+"simulated", never "verified". The tests also use `SandboxHttpClient` alone, as
+TWILIO_HTTP_CLIENT under real-looking credentials: Twilio faked at the HTTP boundary.
 
 Two halves:
 

@@ -1,9 +1,15 @@
 """Twilio plumbing shared by calls, texts and the sandbox: the client, the public URLs Twilio
 calls back, and the signature check every webhook goes through.
 
-Without TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN the client is the real twilio.rest.Client with
-the sandbox's HTTP client (telephony.sandbox): nothing leaves the machine, and the sandbox
-answers the REST API like Twilio and calls our webhooks back with correctly signed requests.
+The telephony sandbox (telephony.sandbox) runs only when explicitly enabled (TELEPHONY_SANDBOX,
+on for `./dev start`): the client is then the real twilio.rest.Client with the sandbox's HTTP
+client, nothing leaves the machine, and the sandbox answers the REST API like Twilio and calls
+our webhooks back with correctly signed requests. What it records is evidence level
+"simulated", never "verified". Missing Twilio credentials never turn the sandbox on (the deploy
+check `telephony.E001` refuses that configuration).
+
+TWILIO_HTTP_CLIENT (a dotted path, empty in production) replaces only the HTTP client under
+real credentials: the tests fake Twilio at the HTTP boundary with the sandbox's client.
 """
 
 from __future__ import annotations
@@ -14,23 +20,43 @@ import logging
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+
+from leads.models import EvidenceLevel
 
 log = logging.getLogger("telephony.webhooks")
 
 SANDBOX_ACCOUNT_SID = "AC" + "0" * 32
 
 
+SANDBOX_HTTP_CLIENT = "telephony.sandbox.SandboxHttpClient"
+
+
 def sandbox_enabled() -> bool:
-    return not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN)
+    """The sandbox is the configured telephony: only when explicitly switched on."""
+    return bool(getattr(settings, "TELEPHONY_SANDBOX", False))
+
+
+def credentials_configured() -> bool:
+    return bool(settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN)
+
+
+def sandbox_answers_rest() -> bool:
+    """The sandbox answers Twilio's REST API (and serves its recordings): the sandbox itself, or
+    real credentials with the sandbox's HTTP client as TWILIO_HTTP_CLIENT (the tests)."""
+    return sandbox_enabled() or (
+        credentials_configured() and getattr(settings, "TWILIO_HTTP_CLIENT", "") == SANDBOX_HTTP_CLIENT
+    )
 
 
 def evidence_level() -> str:
-    """The evidence level of what a call or text through this configuration records."""
-    return "verified"
+    """The evidence level of what a call or text through this configuration records: a
+    sandbox-made event is simulated, never verified."""
+    return EvidenceLevel.SIMULATED if sandbox_enabled() else EvidenceLevel.VERIFIED
 
 
 def account_sid() -> str:
@@ -50,6 +76,10 @@ def client() -> Client:
         from telephony.sandbox import SandboxHttpClient
 
         return Client(account_sid(), auth_token(), http_client=SandboxHttpClient())
+    http_client_path = getattr(settings, "TWILIO_HTTP_CLIENT", "")
+    if http_client_path:
+        return Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN,
+                      http_client=import_string(http_client_path)())
     return Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
 
 

@@ -1,5 +1,5 @@
-"""Mounted at /telephony/sandbox/ (namespace "telephony"). Everything answers 404 unless the
-telephony sandbox is on (no Twilio credentials set).
+"""Mounted at /telephony/sandbox/ (namespace "telephony"). Only routed when the sandbox answers
+Twilio's REST API (telephony.urls); the pages answer 404 unless TELEPHONY_SANDBOX is on.
 
   ''                      the sandbox page: play the customer (staff of a store)
   text/                   POST: a customer texts a dealer number

@@ -1,6 +1,6 @@
 """The telephony sandbox's pages: play the customer (text back, call a dealer number) and the
-generated audio behind a sandbox RecordingUrl. Everything is 404 while real Twilio
-credentials are set. Thin: validate, then hand the work to a Celery task (the drivers call
+generated audio behind a sandbox RecordingUrl. The pages are 404 unless the sandbox is
+explicitly on (TELEPHONY_SANDBOX); the recordings unless the sandbox answers Twilio's REST API. Thin: validate, then hand the work to a Celery task (the drivers call
 this very server back, so they must not run inside its request)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from org.models import Store
 from org.scoping import customers_for, leads_for, viewer_for
 from telephony import sandbox
 from telephony.models import DealerNumber
-from telephony.twilio import sandbox_enabled
+from telephony.twilio import sandbox_answers_rest, sandbox_enabled
 
 RECENT_CUSTOMERS = 12
 
@@ -100,7 +100,7 @@ def new_caller_number(store: Store) -> str:
 def _sandbox_staff(request: HttpRequest):
     """The viewer's staff record; 404 when the sandbox is off."""
     if not sandbox_enabled():
-        raise Http404("The telephony sandbox is off: real Twilio credentials are set.")
+        raise Http404("The telephony sandbox is off (TELEPHONY_SANDBOX is not set).")
     return viewer_for(request.user).staff
 
 
@@ -193,7 +193,7 @@ def sandbox_call(request: HttpRequest) -> HttpResponse:
 def sandbox_recording(request: HttpRequest, recording_sid: str, extension: str | None = None) -> HttpResponse:
     """Twilio's RecordingUrl, sandbox edition: a few seconds of generated tones as WAV (also
     for ".mp3": the sandbox makes no MP3). Like Twilio's media URLs it needs no session."""
-    if not sandbox_enabled():
+    if not sandbox_answers_rest():
         raise Http404("The telephony sandbox is off.")
     channels = sandbox.recording_channels(recording_sid)
     if channels is None:

@@ -22,6 +22,38 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+TEST_TWILIO = {
+    "TWILIO_ACCOUNT_SID": "AC" + "7e57" * 8,
+    "TWILIO_AUTH_TOKEN": "0123456789abcdef0123456789abcdef",
+    "TWILIO_HTTP_CLIENT": "telephony.sandbox.SandboxHttpClient",
+}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _urlconf_loaded_with_the_test_settings():
+    """The URLconf decides once, on import, whether the sandbox's routes exist (they do while the
+    sandbox's HTTP client fakes Twilio): import it under the settings every test starts from, not
+    under whatever the first test that happens to route a URL has overridden."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - imports the URLconf
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _twilio_faked_at_the_http_boundary(settings, monkeypatch):
+    """Real-looking Twilio credentials with Twilio faked only at the HTTP boundary (the sandbox's
+    HTTP client, signing webhooks with the real token), the sandbox itself off: calls and texts
+    are verified exactly as in production. Celery workers the tests start read the same from
+    their environment. tests/telephony/test_sandbox.py switches the sandbox on explicitly."""
+    settings.TELEPHONY_SANDBOX = False
+    monkeypatch.delenv("TELEPHONY_SANDBOX", raising=False)
+    for name, value in TEST_TWILIO.items():
+        setattr(settings, name, value)
+        monkeypatch.setenv(name, value)
+    yield
+
+
 @pytest.fixture
 def store(db):
     return StoreFactory(slug="north-motors", name="North Motors")

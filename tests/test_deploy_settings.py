@@ -8,10 +8,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DJANGO_SECRET_KEY": "x" * 20 + "production-secret-key-with-enough-entropy-1234567890",
+    "DJANGO_ALLOWED_HOSTS": "crm.example.com",
+    "PUBLIC_BASE_URL": "https://crm.example.com",
+}
+REAL_TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "ab12" * 8, "TWILIO_AUTH_TOKEN": "f" * 32}
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST", "TWILIO_", "TELEPHONY_"))}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
     )
@@ -23,6 +29,7 @@ def test_check_deploy_passes_with_production_settings():
         DJANGO_SECRET_KEY="x" * 20 + "production-secret-key-with-enough-entropy-1234567890",
         DJANGO_ALLOWED_HOSTS="crm.example.com",
         PUBLIC_BASE_URL="https://crm.example.com",
+        **REAL_TWILIO,
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
@@ -32,3 +39,43 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
     result = manage("check", DJANGO_ALLOWED_HOSTS="crm.example.com")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_check_deploy_refuses_production_without_twilio_credentials_or_the_explicit_sandbox():
+    result = manage("check", "--deploy", **PRODUCTION)
+    assert result.returncode != 0
+    assert "telephony.E001" in result.stderr + result.stdout
+
+
+def test_check_deploy_accepts_the_sandbox_when_it_is_asked_for_explicitly():
+    result = manage("check", "--deploy", "--fail-level", "ERROR", TELEPHONY_SANDBOX="1", **PRODUCTION)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "telephony.E001" not in result.stderr + result.stdout
+
+
+SANDBOX_ROUTES = (
+    "from django.urls import resolve, Resolver404\n"
+    "from telephony.twilio import evidence_level, sandbox_enabled\n"
+    "paths = ['/telephony/sandbox/', '/telephony/sandbox/text/', '/telephony/sandbox/call/',"
+    " '/telephony/sandbox/recordings/RE' + '0' * 32]\n"
+    "routed = []\n"
+    "for p in paths:\n"
+    "    try:\n"
+    "        resolve(p); routed.append(p)\n"
+    "    except Resolver404:\n"
+    "        pass\n"
+    "print('SANDBOX', sandbox_enabled(), evidence_level(), 'ROUTED', routed)\n"
+)
+
+
+def test_without_credentials_and_without_the_setting_the_sandbox_does_not_exist():
+    """Before: missing Twilio credentials meant the sandbox, with debug off too."""
+    result = manage("shell", "-c", SANDBOX_ROUTES, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "SANDBOX False verified ROUTED []" in result.stdout
+
+
+def test_the_explicit_setting_runs_the_sandbox_and_marks_its_events_simulated():
+    result = manage("shell", "-c", SANDBOX_ROUTES, TELEPHONY_SANDBOX="1", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "SANDBOX True simulated ROUTED ['/telephony/sandbox/'," in result.stdout

@@ -1,5 +1,6 @@
-"""Click-to-call in a real browser: the agent clicks Call on a lead, the telephony sandbox
-(driven by a real Celery worker on Redis) rings the agent, connects the customer and sends the
+"""Click-to-call in a real browser: the agent clicks Call on a lead, Twilio faked at the HTTP
+boundary by the telephony sandbox's HTTP client under real-looking credentials (tests/conftest.py;
+driven by a real Celery worker on Redis) rings the agent, connects the customer and sends the
 app its signed Twilio callbacks and a recording; the timeline then shows a verified connected
 call with a recording the browser can play."""
 
@@ -28,11 +29,8 @@ def sandbox_env(live_server, settings, monkeypatch, tmp_path):
     from its environment, exactly as the live server's settings say."""
     settings.PUBLIC_BASE_URL = live_server.url
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TWILIO_ACCOUNT_SID = settings.TWILIO_AUTH_TOKEN = ""
     monkeypatch.setenv("PUBLIC_BASE_URL", live_server.url)
     monkeypatch.setenv("MEDIA_ROOT", str(tmp_path / "media"))
-    monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
     with celery_app.connection_for_write() as conn:
         conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
     worker = start_worker(tmp_path, with_beat=False)

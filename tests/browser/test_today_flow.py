@@ -45,14 +45,12 @@ MARIA = "+13125550140"
 @pytest.fixture
 def sandbox_env(live_server, settings, monkeypatch, tmp_path):
     """As tests/browser/test_click_to_call.py: the worker learns from its environment where the
-    live server is, and the sandbox (no Twilio credentials) plays the carrier."""
+    live server is, and the sandbox's HTTP client plays Twilio at the HTTP boundary (real-looking
+    credentials from tests/conftest.py, so the calls are verified)."""
     settings.PUBLIC_BASE_URL = live_server.url
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TWILIO_ACCOUNT_SID = settings.TWILIO_AUTH_TOKEN = ""
     monkeypatch.setenv("PUBLIC_BASE_URL", live_server.url)
     monkeypatch.setenv("MEDIA_ROOT", str(tmp_path / "media"))
-    monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
     with celery_app.connection_for_write() as conn:
         conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
     worker = start_worker(tmp_path, with_beat=False)

@@ -164,8 +164,8 @@ class FakeRecordings(BaseHTTPRequestHandler):
 @pytest.fixture
 def recording_server(settings, tmp_path):
     """A local server in a thread, as the sandbox's own recording URLs are: PUBLIC_BASE_URL
-    points at it (sandbox mode: no Twilio credentials), and media goes to a temporary dir."""
-    settings.TWILIO_ACCOUNT_SID = settings.TWILIO_AUTH_TOKEN = ""
+    points at it (Twilio faked at the HTTP boundary by the sandbox's client, whose recordings
+    are served from our public URL), and media goes to a temporary dir."""
     settings.MEDIA_ROOT = tmp_path
     FakeRecordings.failures, FakeRecordings.seen, FakeRecordings.content_type = 0, [], "audio/mpeg"
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeRecordings)

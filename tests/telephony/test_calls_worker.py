@@ -37,8 +37,6 @@ def test_a_worker_fetches_the_recording_the_callback_announced(
     # The worker is another process: it learns the public URL and the media root from its env.
     monkeypatch.setenv("PUBLIC_BASE_URL", recording_server)
     monkeypatch.setenv("MEDIA_ROOT", str(tmp_path / "media"))
-    monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
     settings.MEDIA_ROOT = tmp_path / "media"
     lead = LeadFactory(store=store, owner=org["agent"])
     CustomerPhoneFactory(customer=lead.customer, number="+13125550142")

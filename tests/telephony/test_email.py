@@ -1,12 +1,16 @@
-"""Email from the company address (Django's locmem backend) and replies through anymail's real
-Mailgun inbound webhook, signed as Mailgun signs it."""
+"""Email from the company address (Django's locmem backend: simulated evidence; a real SMTP
+backend against a local SMTP server: verified) and replies through anymail's real Mailgun inbound
+webhook behind our basic-auth guard, signed as Mailgun signs it."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import logging
+import socketserver
+import threading
 import time
 import uuid
 
@@ -21,6 +25,7 @@ from telephony.models import EmailTemplate, EmailThread, WebhookReceipt
 pytestmark = pytest.mark.django_db
 
 SIGNING_KEY = "mailgun-test-signing-key"
+WEBHOOK_SECRET = "mailgun:inbound-basic-auth-secret"
 INBOUND_PATH = "/telephony/email/anymail/mailgun/inbound/"
 CUSTOMER_EMAIL = "sean@example.com"
 
@@ -30,7 +35,7 @@ def email_settings(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.DEFAULT_FROM_EMAIL = "Sales <sales@northmotors.example>"
     settings.EMAIL_REPLY_DOMAIN = "reply.northmotors.example"
-    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY, "WEBHOOK_SECRET": WEBHOOK_SECRET}
     return settings
 
 
@@ -100,7 +105,7 @@ def test_send_from_a_template_renders_fields_and_sets_reply_to_token_and_message
 
     event = ContactEvent.objects.get()
     assert (event.channel, event.direction, event.outcome, event.evidence_level) == (
-        Channel.EMAIL, "outbound", Outcome.SENT, EvidenceLevel.VERIFIED,
+        Channel.EMAIL, "outbound", Outcome.SENT, EvidenceLevel.SIMULATED,  # locmem delivers nothing
     )
     assert event.staff == org["agent"] and event.lead == lead and event.customer == lead.customer
     assert event.email_message_id == message.extra_headers["Message-ID"]
@@ -197,7 +202,8 @@ def test_a_failing_mail_backend_records_nothing(as_user, org, lead, settings):
 
 def mailgun_post(client, *, to: str, message_id: str, body: str, cc: str = "", token: str | None = None,
                  extra_headers: list | None = None, signing_key: str = SIGNING_KEY, stripped: str | None = None,
-                 from_: str = f"Sean O'Brien <{CUSTOMER_EMAIL}>"):
+                 from_: str = f"Sean O'Brien <{CUSTOMER_EMAIL}>", auth: str | None = WEBHOOK_SECRET,
+                 path: str = INBOUND_PATH):
     """A Mailgun "forward()" route delivery: fully parsed fields plus the HMAC signature."""
     token = token or uuid.uuid4().hex
     timestamp = str(int(time.time()))
@@ -218,7 +224,8 @@ def mailgun_post(client, *, to: str, message_id: str, body: str, cc: str = "", t
     }
     if stripped is not None:
         data["stripped-text"] = stripped
-    return client.post(INBOUND_PATH, data)
+    headers = {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()} if auth else {}
+    return client.post(path, data, headers=headers)
 
 
 REPLY = (
@@ -294,7 +301,7 @@ def test_the_token_is_found_in_cc(client, lead, thread):
 def test_a_bad_mailgun_signature_is_refused_and_stores_nothing(client, lead, thread):
     response = mailgun_post(client, to=reply_address(thread), message_id="<r@x>", body="Hi", signing_key="wrong")
 
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert not ContactEvent.objects.exists() and not WebhookReceipt.objects.exists()
 
 
@@ -326,3 +333,133 @@ def test_a_reply_from_an_address_not_on_file_says_who_sent_it(client, lead, thre
 )
 def test_reply_text_strips_quoted_history(text, expected):
     assert mail.reply_text(text) == expected
+
+
+# --- Evidence of sent mail: verified only through a real backend ------------------------------------
+
+
+class _SmtpHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP for Django's SMTP backend: a real server at the network boundary."""
+
+    def reply(self, line: str) -> None:
+        self.wfile.write(f"{line}\r\n".encode())
+
+    def handle(self) -> None:
+        self.reply("220 localhost ESMTP test")
+        while line := self.rfile.readline():
+            verb = line.decode("ascii", "replace").strip().split(" ")[0].upper()
+            if verb == "EHLO":
+                self.reply("250-localhost")
+                self.reply("250 8BITMIME")
+            elif verb == "DATA":
+                self.reply("354 End data with <CR><LF>.<CR><LF>")
+                data = b""
+                while not data.endswith(b"\r\n.\r\n"):
+                    chunk = self.rfile.readline()
+                    if not chunk:
+                        return
+                    data += chunk
+                self.server.messages.append(data)
+                self.reply("250 OK queued")
+            elif verb == "QUIT":
+                self.reply("221 Bye")
+                return
+            else:  # HELO, MAIL, RCPT, RSET, NOOP
+                self.reply("250 OK")
+
+
+@pytest.fixture
+def smtp_backend(settings):
+    """Django's real SMTP backend delivering to an SMTP server in a thread on 127.0.0.1."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SmtpHandler)
+    server.daemon_threads = True
+    server.messages = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.server_address[1], 5
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_mail_sent_through_a_real_smtp_backend_is_verified(as_user, org, lead, smtp_backend):
+    response = send_email(as_user(org["agent"]), lead, subject="Your RAV4", body="It is here.")
+
+    assert flash_messages(response) == ["Email sent."]
+    [delivered] = smtp_backend.messages
+    assert b"Subject: Your RAV4" in delivered
+    event = ContactEvent.objects.get()
+    assert event.evidence_level == EvidenceLevel.VERIFIED
+    assert event.email_message_id.encode() in delivered
+
+
+def test_mail_sent_through_the_console_backend_is_simulated_never_verified(as_user, org, lead, settings, capsys):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+    send_email(as_user(org["agent"]), lead, subject="Your RAV4", body="It is here.")
+
+    assert "Subject: Your RAV4" in capsys.readouterr().out  # printed, delivered to nobody
+    assert ContactEvent.objects.get().evidence_level == EvidenceLevel.SIMULATED
+
+
+@pytest.mark.parametrize("backend, level", [
+    ("django.core.mail.backends.console.EmailBackend", EvidenceLevel.SIMULATED),
+    ("django.core.mail.backends.locmem.EmailBackend", EvidenceLevel.SIMULATED),
+    ("django.core.mail.backends.filebased.EmailBackend", EvidenceLevel.SIMULATED),
+    ("django.core.mail.backends.dummy.EmailBackend", EvidenceLevel.SIMULATED),
+    ("anymail.backends.test.EmailBackend", EvidenceLevel.SIMULATED),
+    ("django.core.mail.backends.smtp.EmailBackend", EvidenceLevel.VERIFIED),
+    ("anymail.backends.mailgun.EmailBackend", EvidenceLevel.VERIFIED),
+    ("anymail.backends.postmark.EmailBackend", EvidenceLevel.VERIFIED),
+])
+def test_the_sent_evidence_level_follows_the_backend(settings, backend, level):
+    settings.EMAIL_BACKEND = backend
+    assert mail.sent_evidence_level() == level
+
+
+# --- The inbound webhook refuses what it cannot authenticate -----------------------------------------
+
+
+def test_inbound_without_a_configured_secret_is_refused_and_records_nothing(client, lead, thread, settings):
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}  # no WEBHOOK_SECRET
+
+    for auth in (None, WEBHOOK_SECRET):
+        response = mailgun_post(client, to=reply_address(thread), message_id="<open@x>", body="Hi", auth=auth)
+        assert response.status_code == 403
+    assert not ContactEvent.objects.exists() and not WebhookReceipt.objects.exists()
+
+
+@pytest.mark.parametrize("auth", [None, "mailgun:wrong-password", "someone:inbound-basic-auth-secret"])
+def test_inbound_with_missing_or_wrong_basic_auth_is_refused(client, lead, thread, auth):
+    response = mailgun_post(client, to=reply_address(thread), message_id="<wrong@x>", body="Hi", auth=auth)
+
+    assert response.status_code == 403
+    assert not ContactEvent.objects.exists() and not WebhookReceipt.objects.exists()
+
+
+def test_inbound_for_an_unknown_provider_is_404(client, lead, thread):
+    for path in ("/telephony/email/anymail/nosuchesp/inbound/", "/telephony/email/anymail/postmark/inbound_mime/"):
+        response = mailgun_post(client, to=reply_address(thread), message_id="<u@x>", body="Hi", path=path)
+        assert response.status_code == 404
+    assert not ContactEvent.objects.exists()
+
+
+def test_inbound_for_a_provider_without_its_settings_is_4xx_not_500(client, lead, thread, settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_SECRET}  # Mailgun's signing key missing
+
+    response = mailgun_post(client, to=reply_address(thread), message_id="<nc@x>", body="Hi")
+
+    assert response.status_code == 404
+    assert not ContactEvent.objects.exists()
+
+
+def test_inbound_with_the_right_basic_auth_records_a_verified_reply(client, lead, thread):
+    response = mailgun_post(client, to=reply_address(thread), message_id="<ok@x>", body="Saturday works.",
+                            auth=WEBHOOK_SECRET)
+
+    assert response.status_code == 200
+    event = ContactEvent.objects.get()
+    assert (event.direction, event.outcome, event.evidence_level) == ("inbound", Outcome.REPLY, EvidenceLevel.VERIFIED)

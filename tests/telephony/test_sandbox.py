@@ -33,7 +33,7 @@ from factories import CustomerPhoneFactory, LeadFactory, ShiftFactory, StaffFact
 from twilio.base.exceptions import TwilioRestException
 
 from dealercrm.urls import urlpatterns as app_urlpatterns
-from leads.models import Channel, ContactEvent, IntakeChannel, Lead, Outcome, Task
+from leads.models import Channel, ContactEvent, EvidenceLevel, IntakeChannel, Lead, Outcome, Task
 from org.models import Role
 from telephony import sandbox
 from telephony import twilio as tw
@@ -122,8 +122,11 @@ FAKE_APP = pytest.mark.urls(__name__)
 
 @pytest.fixture(autouse=True)
 def _sandbox_on(settings):
+    """The sandbox explicitly enabled (as `./dev start` does), with no Twilio credentials."""
+    settings.TELEPHONY_SANDBOX = True
     settings.TWILIO_ACCOUNT_SID = ""
     settings.TWILIO_AUTH_TOKEN = ""
+    settings.TWILIO_HTTP_CLIENT = ""
     RECEIVED.clear()
     BEHAVIOUR.clear()
 
@@ -486,7 +489,7 @@ def test_click_to_call_end_to_end(live, client, store, org, lines, dispatched):
     assert call.settled_at is not None and call.child_call_sid.startswith("CA")
     event = settled_event(call)
     assert (event.outcome, event.talk_seconds, event.answered_by_person, event.evidence_level) == (
-        Outcome.CONNECTED, 95, True, "verified")
+        Outcome.CONNECTED, 95, True, "simulated")  # the sandbox played it: never verified
     assert event.supersedes.outcome == Outcome.ATTEMPT
     # The recording: its callback pointed at the sandbox, and the app's fetch gets the audio.
     assert call.recording_sid.startswith("RE") and call.recording_url == sandbox.recording_url(call.recording_sid)
@@ -588,6 +591,7 @@ def test_the_customer_texts_back_end_to_end(live, store, org, lines):
     assert (text.direction, text.customer, text.body) == ("inbound", lead.customer, "Yes, still interested!")
     reply = ContactEvent.objects.get(message_sid=run.sid)
     assert (reply.channel, reply.direction, reply.outcome) == (Channel.TEXT, "inbound", Outcome.REPLY)
+    assert reply.evidence_level == EvidenceLevel.SIMULATED
     # STOP: the app records the opt-out, and the sandbox, like Twilio, refuses to text the number.
     sandbox.customer_texts(CUSTOMER, AGENT_LINE, "STOP")
     assert OptOut.objects.get(store=store, number=CUSTOMER).active
@@ -596,6 +600,41 @@ def test_the_customer_texts_back_end_to_end(live, store, org, lines):
     assert refused.value.code == 21610
     sandbox.customer_texts(CUSTOMER, AGENT_LINE, "START")
     assert not OptOut.objects.get(store=store, number=CUSTOMER).active
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_the_sandbox_records_is_simulated_and_shown_as_such(live, client, api_for, store, org, lines):
+    lead = lead_with_phone(store, org["agent"], CUSTOMER)
+    run = sandbox.customer_texts(CUSTOMER, AGENT_LINE, "Is it still there?")
+    assert not run.failures
+    assert tw.evidence_level() == EvidenceLevel.SIMULATED
+    reply = ContactEvent.objects.get(message_sid=run.sid)
+    assert reply.evidence_level == EvidenceLevel.SIMULATED
+
+    client.force_login(org["agent"].user)
+    page = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert '<span class="pill simulated"' in page and "Simulated (sandbox)" in page
+    assert '<span class="pill verified" title=' not in page  # the legend's sample pill has no title
+
+    answer = api_for(org["agent"]).get("/api/v1/contact-events/", {"lead": lead.pk}).json()
+    rows = answer["results"] if isinstance(answer, dict) else answer
+    assert [r["evidence_level"] for r in rows if r["id"] == reply.pk] == ["simulated"]
+
+
+@pytest.mark.django_db
+def test_a_production_like_config_has_no_sandbox_to_fake_a_customers_text(client, settings, store, org, lines,
+                                                                           dispatched):
+    """Debug off, no Twilio credentials, TELEPHONY_SANDBOX not set: before, missing credentials
+    meant the sandbox, and staff could post a "customer's" text that recorded a verified reply."""
+    settings.DEBUG, settings.TELEPHONY_SANDBOX = False, False
+    settings.TWILIO_ACCOUNT_SID = settings.TWILIO_AUTH_TOKEN = ""
+    assert not tw.sandbox_enabled()
+    client.force_login(org["agent"].user)
+    response = client.post(reverse("telephony:sandbox-text"), {
+        "text-from_number": CUSTOMER, "text-to_number": AGENT_LINE, "text-body": "Yes, I'll buy it"})
+    assert response.status_code == 404
+    assert client.get(reverse("telephony:sandbox")).status_code == 404
+    assert dispatched == [] and not ContactEvent.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -626,6 +665,7 @@ def test_a_real_worker_plays_the_sandbox_out(live, client, store, org, lines, tm
     env = dict(
         os.environ, DJANGO_DEBUG="1", PUBLIC_BASE_URL=live, MEDIA_ROOT=str(tmp_path), REDIS_URL=settings.REDIS_URL,
         CELERY_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE, TWILIO_ACCOUNT_SID="", TWILIO_AUTH_TOKEN="",
+        TWILIO_HTTP_CLIENT="", TELEPHONY_SANDBOX="1",
         DATABASE_URL=f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
     )
     worker = subprocess.Popen(
@@ -715,6 +755,7 @@ def test_who_sees_the_page(client, settings, store, org, lines):
     assert client.get(url).status_code == 403
     client.force_login(StaffFactory(store=store, role=Role.RECEPTIONIST).user)
     assert client.get(url).status_code == 200
+    settings.TELEPHONY_SANDBOX = False
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "1" * 32, "real-token"
     assert client.get(url).status_code == 404
 
@@ -729,6 +770,7 @@ def test_the_recording_endpoint_serves_only_sandbox_recordings(client, settings)
     with wave.open(io.BytesIO(response.content)) as wav:
         assert wav.getnchannels() == 1
     assert client.get(f"/telephony/sandbox/recordings/{sandbox.new_sid('RE')}.mp3").status_code == 404
+    settings.TELEPHONY_SANDBOX = False
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "1" * 32, "real-token"
     assert client.get(f"/telephony/sandbox/recordings/{recording_sid}").status_code == 404
 
@@ -754,6 +796,7 @@ def test_the_command_refuses_what_it_cannot_do(store, org, lines, other_store, s
         call_command("sandbox_customer", "text", "--store", "nope", "--from", CUSTOMER, "hi")
     with pytest.raises(CommandError, match="not a dealer number of"):
         call_command("sandbox_customer", "call", "--store", store.slug, "--to", "+13125550299")
+    settings.TELEPHONY_SANDBOX = False
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "1" * 32, "real-token"
     with pytest.raises(CommandError, match="sandbox is off"):
         call_command("sandbox_customer", "text", "--store", store.slug, "--from", CUSTOMER, "hi")

@@ -112,6 +112,7 @@ def install_fake_twilio(settings, monkeypatch) -> FakeTwilioHttp:
 
     settings.TWILIO_ACCOUNT_SID = TEST_ACCOUNT_SID
     settings.TWILIO_AUTH_TOKEN = TEST_AUTH_TOKEN
+    settings.TWILIO_HTTP_CLIENT = ""  # this fake, not the sandbox's client, answers the REST API
     http = FakeTwilioHttp()
-    monkeypatch.setattr("telephony.twilio.Client", lambda account, token: Client(account, token, http_client=http))
+    monkeypatch.setattr("telephony.twilio.Client", lambda account, token, **_: Client(account, token, http_client=http))
     return http

@@ -7,7 +7,7 @@
 
 The requests go, signed like Twilio's, to the running server at PUBLIC_BASE_URL (start it
 first); the command waits for the call to play out and prints every request and answer.
-Only while the sandbox is on (no TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN).
+Only while the sandbox is on (TELEPHONY_SANDBOX set; `./dev manage` sets it).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, store: str, from_number: str, to_number: str, **options):
         if not sandbox_enabled():
-            raise CommandError("Twilio credentials are set: the sandbox is off (it would sign as your real account).")
+            raise CommandError("The telephony sandbox is off: set TELEPHONY_SANDBOX=1 to play the customer.")
         store_obj = Store.objects.filter(slug=store).first()
         if store_obj is None:
             raise CommandError(f"Unknown store {store!r}.")
