@@ -8,7 +8,7 @@ written by `_apply` below (a duplicate following its original at creation, and a
 followers, by `lead_created_owned` and `_followers_give`, which carry no clocks of their own):
 under the lead's row lock, with a LeadAssignment row and its reason, the response clocks reset
 for the new owner (so the sweeper cannot move the lead on by a deadline meant for someone else),
-the follow-up cadence handed over, and the new owner told. tests/test_one_writer.py fails if a
+the follow-up cadence handed over, and the new owner told. tests/distribution/test_one_writer.py fails if a
 module outside distribution writes Lead.owner.
 
 Who may be named: an active member of the store; where the lead's routing has a rule, a member
