@@ -1,5 +1,21 @@
 """Distribution: routing a lead by the store's rules, handing, reassigning and releasing it,
-its response clocks, and telling people. Views, the API, tasks and the sweeper call these."""
+its response clocks, and telling people. Views, the API, tasks and the sweeper call these.
+
+The one writer of lead ownership. Every change of Lead.owner (routing, the sweeper's moves, a
+person's assignment from any page, the API or leads' pages through leads.ownership, a claim, a
+hand-over, a release, a lead created by its owner, a duplicate following its original) is
+written by `_apply` below (a duplicate following its original at creation, and a lead's
+followers, by `lead_created_owned` and `_followers_give`, which carry no clocks of their own):
+under the lead's row lock, with a LeadAssignment row and its reason, the response clocks reset
+for the new owner (so the sweeper cannot move the lead on by a deadline meant for someone else),
+the follow-up cadence handed over, and the new owner told. tests/distribution/test_one_writer.py fails if a
+module outside distribution writes Lead.owner.
+
+Who may be named: an active member of the store; where the lead's routing has a rule, a member
+of that rule's pool (pools.in_pool), for managers too: the manager-assigns strategy itself lets
+a manager pick any active pool member, on shift or not, and a lead no rule took (the manager
+queue's "no rule matched") may go to any active salesperson of the store. To give a lead to
+someone outside its pool, add them to the rule's pool."""
 
 from __future__ import annotations
 
@@ -22,6 +38,7 @@ from distribution.models import (
 )
 from distribution.strategies import BY_NAME, Decision, claim_pool, reassign
 from leads.models import OPEN_STATUSES, ContactEvent, Lead, LeadAssignment
+from leads.ownership import LeadTaken
 from org import hours
 from org.models import Role, Staff, Store
 
@@ -74,7 +91,7 @@ def lead_route(*, lead_id: int, now: dt.datetime | None = None) -> bool:
         if lead.duplicate_of_id is not None and lead.is_open:
             if lead.owner_id is not None:
                 _returning_customer(lead, now=now)
-            else:  # follows its original lead wherever that goes (leads.services.lead_followers_give)
+            else:  # follows its original lead wherever that goes (_followers_give)
                 lead.routed_at = now
                 lead.save(update_fields=["routed_at"])
             return True
@@ -145,8 +162,10 @@ def _apply(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision:
     else:
         lead.owner_id = decision.owner_id
         lead.in_claim_pool = decision.state == RoutingState.POOL
-        lead.routed_at = lead.routed_at or now
-        lead.routing_due_at = lead.routing_due_at or now
+        if lead.routed_at is None:
+            # A lead created with its owner has neither a routing due time nor needs one.
+            lead.routed_at = now
+            lead.routing_due_at = lead.routing_due_at or now
         # The store's response clock runs from arrival; a lead that waited for a shift starts it now.
         _start_breach_clock(routing, lead, store, start=now if was_waiting else lead.received_at)
         if decision.owner_id is not None:
@@ -165,18 +184,43 @@ def _apply(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision:
             strategy=rule.strategy if rule else "", skipped=decision.skipped, assigned_at=now,
         )
     if decision.owner_id is not None:
-        from leads.services import lead_followers_give
-
-        lead_followers_give(lead, to_staff_id=decision.owner_id, by=by)
-    _announce(lead, routing, rule, decision, previous=previous)
+        _followers_give(lead, to_staff_id=decision.owner_id, by=by)
+    _announce(lead, routing, rule, decision, previous=previous, by=by)
 
 
-def _announce(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision: Decision, *, previous: int | None) -> None:
+def _followers_give(lead: Lead, *, to_staff_id: int | None, by: Staff | None) -> None:
+    """Open, ownerless duplicates of a lead go wherever the lead goes (one query when it has none),
+    and the lead's follow-up cadence starts or follows its new owner."""
+    followers = list(
+        Lead.objects.select_for_update()
+        .filter(duplicate_of=lead, owner__isnull=True, status__in=OPEN_STATUSES)
+        .values_list("pk", flat=True)
+    )
+    if followers:
+        Lead.objects.filter(pk__in=followers).update(owner_id=to_staff_id, in_claim_pool=False)
+        LeadAssignment.objects.bulk_create(
+            [LeadAssignment(lead_id=f, to_staff_id=to_staff_id, assigned_by=by, reason=f"Follows lead #{lead.pk}.")
+             for f in followers]
+        )
+    # The lead has a (new) owner: its follow-up cadence starts, or its open tasks move along.
+    from leads.followup import lead_owner_changed
+
+    lead_owner_changed(lead=lead, owner_id=to_staff_id)
+
+
+def _announce(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision: Decision, *, previous: int | None,
+              by: Staff | None = None) -> None:
     store = lead.store
     label = f"{lead.customer} ({lead.get_source_type_display()}{', ' + lead.provider if lead.provider else ''})"
-    if decision.owner_id is not None:
+    if decision.owner_id is not None and not (by is not None and by.pk == decision.owner_id):
+        # Nobody is told of what they did themselves (a claim, their own walk-in).
         kind = NotificationKind.REASSIGNED if decision.moved else NotificationKind.NEW_LEAD
-        text = f"New lead: {label}." if not decision.moved else f"Lead moved to you: {label}."
+        if decision.moved:
+            text = f"Lead moved to you: {label}."
+        elif by is not None:
+            text = f"{by.display_name} gave you a lead: {label}."
+        else:
+            text = f"New lead: {label}."
         notify(staff_id=decision.owner_id, store=store, lead=lead, kind=kind, text=text, sms=store.notify_owner_by_sms)
     if previous is not None and previous != decision.owner_id and decision.moved:
         notify(staff_id=previous, store=store, lead=lead, kind=NotificationKind.REASSIGNED,
@@ -228,25 +272,46 @@ def lead_hand(*, lead: Lead, to_staff: Staff, by: Staff | None) -> Lead:
     _check_receiver(lead, to_staff)
     now = timezone.now()
     with transaction.atomic():
-        won = Lead.objects.filter(pk=lead.pk, owner__isnull=True, status__in=OPEN_STATUSES).update(
-            owner=to_staff, in_claim_pool=False, routed_at=now
-        )
+        # The gate: a conditional UPDATE that only an unowned open lead passes; a second click
+        # waits on the row lock, then finds it owned and passes nothing.
+        won = Lead.objects.filter(pk=lead.pk, owner__isnull=True, status__in=OPEN_STATUSES).update(routed_at=now)
         if not won:
             raise AlreadyHanded(Lead.objects.select_related("owner__user").get(pk=lead.pk).owner)
-        locked = Lead.objects.select_related("store", "customer").get(pk=lead.pk)
+        locked = Lead.objects.select_for_update(of=("self",)).select_related("store", "customer").get(pk=lead.pk)
         routing = _routing_for(locked)
         decision = Decision(state=RoutingState.ASSIGNED, owner_id=to_staff.pk,
                             reason=f"Handed to {to_staff.display_name}, first to call in" + (f", by {by.display_name}." if by else "."))
-        locked.owner = None  # so _apply records who had it before (nobody)
         _apply(locked, routing, routing.rule, decision, now=now, by=by)
         Notification.objects.filter(lead=locked, kind=NotificationKind.BOARD, read_at__isnull=True).update(read_at=now)
+    return locked
+
+
+def lead_owner_set(*, lead: Lead, to_staff: Staff, by: Staff | None, reason: str = "",
+                   now: dt.datetime | None = None) -> Lead:
+    """A person gives the lead to a named member of its store (a manager, the director, an
+    admin, the receptionist; from any page or the API). Checked under the lead's lock (same
+    store, active, in the rule's pool where the lead has a rule); the new owner's clocks start
+    afresh, with no reassignment timer: a person chosen by name is not moved on by the sweeper
+    (the store's breach clock still runs from arrival)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Lead.objects.select_for_update(of=("self",)).select_related("store", "customer").get(pk=lead.pk)
+        if not locked.is_open:
+            raise ValidationError({"lead": f"This lead is {locked.get_status_display().lower()}; it cannot be reassigned."})
+        routing = _routing_for(locked)
+        locked.routing = routing  # in_pool reads the rule from here
+        _check_receiver(locked, to_staff)
+        who = f" by {by.display_name}" if by else ""
+        decision = Decision(state=RoutingState.ASSIGNED, owner_id=to_staff.pk, response_minutes=None,
+                            reason=(reason.strip() or f"Assigned to {to_staff.display_name}{who}.")[:300])
+        _apply(locked, routing, routing.rule, decision, now=now, by=by)
     return locked
 
 
 def lead_reassign(*, lead: Lead, to_staff: Staff | None, by: Staff | None, reason: str = "") -> Lead:
     """A manager gives the lead to a named pool member, or (to_staff None) to the next in line."""
     if to_staff is not None:
-        _check_receiver(lead, to_staff)
+        return lead_owner_set(lead=lead, to_staff=to_staff, by=by, reason=reason)
     now = timezone.now()
     with transaction.atomic():
         locked = Lead.objects.select_for_update(of=("self",)).select_related("store", "customer").get(pk=lead.pk)
@@ -255,19 +320,14 @@ def lead_reassign(*, lead: Lead, to_staff: Staff | None, by: Staff | None, reaso
         routing = _routing_for(locked)
         rule = routing.rule
         who = f" by {by.display_name}" if by else ""
-        if to_staff is not None:
-            # A person chosen by name is not moved on by the timer (the breach clock still runs).
-            decision = Decision(state=RoutingState.ASSIGNED, owner_id=to_staff.pk, response_minutes=None,
-                                reason=(reason.strip() or f"Assigned to {to_staff.display_name}{who}.")[:300])
-        else:
-            if rule is None:
-                raise ValidationError({"to": "This lead has no routing rule, so there is no line to take the next from: name a person."})
-            exclude = {locked.owner_id} if locked.owner_id else set()
-            decision = reassign.route(pools.context(rule, now=now, exclude=exclude, lock=True)) if rule.strategy == Strategy.ROUND_ROBIN_REASSIGN \
-                else claim_pool.round_robin.route(pools.context(rule, now=now, exclude=exclude, lock=True))
-            if decision.owner_id is None:
-                raise ValidationError({"to": "Nobody else in the pool can take it now: name a person."})
-            decision.reason = f"Reassigned{who}: {decision.reason[0].lower()}{decision.reason[1:]}"
+        if rule is None:
+            raise ValidationError({"to": "This lead has no routing rule, so there is no line to take the next from: name a person."})
+        exclude = {locked.owner_id} if locked.owner_id else set()
+        decision = reassign.route(pools.context(rule, now=now, exclude=exclude, lock=True)) if rule.strategy == Strategy.ROUND_ROBIN_REASSIGN \
+            else claim_pool.round_robin.route(pools.context(rule, now=now, exclude=exclude, lock=True))
+        if decision.owner_id is None:
+            raise ValidationError({"to": "Nobody else in the pool can take it now: name a person."})
+        decision.reason = f"Reassigned{who}: {decision.reason[0].lower()}{decision.reason[1:]}"
         _apply(locked, routing, rule, decision, now=now, by=by)
     return locked
 
@@ -298,16 +358,60 @@ def lead_release(*, lead: Lead, by: Staff) -> Lead:
     return locked
 
 
-def lead_claimed(*, lead: Lead, staff: Staff) -> None:
-    """After a claim won (leads.services.lead_claim): stop the claim timer, start the owner's clocks."""
+def lead_claim(*, lead: Lead, staff: Staff) -> Lead:
+    """Take a lead from the claim pool. A conditional UPDATE makes exactly one claim win; the
+    winner's ownership, history, clocks and cadence are then written by `_apply`."""
+    from org.models import SALES_ROLES
+
+    if staff.role not in SALES_ROLES:
+        raise ValidationError({"lead": "Only salespeople claim leads from the pool."})
+    if staff.store_id != lead.store_id:
+        raise ValidationError({"lead": "That lead belongs to another store."})
+    if not claim_allowed(lead, staff):
+        raise ValidationError({"lead": "You are not in this lead's pool; ask your manager."})
+    now = timezone.now()
     with transaction.atomic():
-        routing = LeadRouting.objects.select_for_update().filter(lead_id=lead.pk).first()
-        if routing is None:
-            return
-        now = timezone.now()
-        routing.state, routing.claim_due_at, routing.queued_at = RoutingState.ASSIGNED, None, now
-        _start_owner_clock(routing, lead.store, now=now, minutes=None)
-        routing.save()
+        # The gate takes the lead out of the pool; a concurrent claim waits on the row lock and
+        # then no longer matches (in_claim_pool is false): it loses, naming the winner.
+        won = Lead.objects.filter(
+            pk=lead.pk, owner__isnull=True, in_claim_pool=True, status__in=OPEN_STATUSES
+        ).update(in_claim_pool=False, routed_at=now)
+        if not won:
+            holder = Lead.objects.select_related("owner__user").get(pk=lead.pk).owner
+            raise LeadTaken(holder)
+        claimed = Lead.objects.select_for_update(of=("self",)).select_related("store", "customer").get(pk=lead.pk)
+        routing = _routing_for(claimed)
+        decision = Decision(state=RoutingState.ASSIGNED, owner_id=staff.pk, response_minutes=None,
+                            reason="Claimed from the pool.")
+        _apply(claimed, routing, routing.rule, decision, now=now, by=staff)
+    return claimed
+
+
+def lead_created_owned(*, lead: Lead, owner: Staff | None, original: Lead | None, by: Staff | None) -> None:
+    """leads.ownership.lead_created, inside the creating transaction. A lead typed by the
+    salesperson who met the customer is theirs from its first moment: its routing row, clocks
+    (no reassignment timer), history, cadence and notice are written now, and it is never
+    routed. A duplicate follows its original's owner (the router then tells them their
+    customer is back)."""
+    now = timezone.now()
+    if original is not None:
+        lead.owner_id = original.owner_id
+        lead.in_claim_pool = original.owner_id is None and original.in_claim_pool
+        Lead.objects.filter(pk=lead.pk).update(owner_id=lead.owner_id, in_claim_pool=lead.in_claim_pool)
+        LeadAssignment.objects.create(
+            lead=lead,
+            to_staff_id=original.owner_id,
+            reason=f"Duplicate of lead #{original.pk} (same customer within {lead.store.duplicate_window_days} days): "
+            + ("goes to its owner." if original.owner_id else "follows it; that lead has no owner yet."),
+        )
+        return
+    if owner is None:
+        return
+    routing = LeadRouting(lead=lead, store=lead.store, state=RoutingState.ASSIGNED)
+    reason = "Entered by its owner." if by is not None and by.pk == owner.pk else \
+        f"Entered by {by.display_name if by else 'staff'} for {owner.display_name}, who met the customer."
+    decision = Decision(state=RoutingState.ASSIGNED, owner_id=owner.pk, response_minutes=None, reason=reason)
+    _apply(lead, routing, None, decision, now=now, by=by)
 
 
 def claim_allowed(lead: Lead, staff: Staff) -> bool:

@@ -1,9 +1,12 @@
-"""A new contact event (leads.events, the one write path) stamps response times and stops the
-owner's reassignment clock."""
+"""Distribution listens to leads (which never imports it): a new contact event (leads.events,
+the one write path) stamps response times and stops the owner's reassignment clock; a lead
+created with an owner, or as a duplicate, gets its owner from the one writer of ownership in the
+creating transaction (leads.ownership)."""
 
 from django.dispatch import receiver
 
 from leads.events import contact_event_recorded
+from leads.ownership import lead_created
 
 
 @receiver(contact_event_recorded, dispatch_uid="distribution-response-times")
@@ -11,3 +14,10 @@ def contact_event_saved(sender, event, store, **kwargs) -> None:
     from distribution.services import contact_event_recorded as stamp
 
     stamp(event)
+
+
+@receiver(lead_created, dispatch_uid="distribution-lead-created")
+def lead_created_saved(sender, lead, owner, original, by, **kwargs) -> None:
+    from distribution.services import lead_created_owned
+
+    lead_created_owned(lead=lead, owner=owner, original=original, by=by)

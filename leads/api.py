@@ -15,9 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dealercrm.api import scoped_choice
-from distribution import services as distribution
 from distribution.serializers import ConflictSerializer, LeadReassignSerializer
-from leads import intake, services
+from leads import intake, ownership, services
 from leads.models import ContactEvent, Customer, IntakeChannel, Lead, RejectedIntake, SourceType
 from leads.serializers import (
     ContactEventImportSerializer,
@@ -174,8 +173,8 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         """Take a lead from the claim pool; exactly one claim wins, the others get 409 naming the holder."""
         lead = self.get_object()
         try:
-            services.lead_claim(lead=lead, staff=staff_of_request(request))
-        except services.LeadTaken as exc:
+            ownership.writer().lead_claim(lead=lead, staff=staff_of_request(request))
+        except ownership.LeadTaken as exc:
             return Response(
                 {"detail": str(exc), "holder": exc.holder.pk if exc.holder else None}, status=status.HTTP_409_CONFLICT
             )
@@ -195,7 +194,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if to_staff is None:
             raise ValidationError({"owner": ["Unknown staff member for this lead's store."]})
         try:
-            distribution.lead_reassign(
+            ownership.writer().lead_owner_set(
                 lead=lead, to_staff=to_staff, by=viewer.staff, reason=serializer.validated_data["reason"]
             )
         except DjangoValidationError as exc:
@@ -223,7 +222,9 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             to_staff = staff_for(request.user).filter(pk=to).first()
             if to_staff is None:
                 raise ValidationError({"to": [f"Unknown staff member {to}."]})
-        distribution.lead_reassign(lead=lead, to_staff=to_staff, by=viewer.staff, reason=serializer.validated_data["reason"])
+        ownership.writer().lead_reassign(
+            lead=lead, to_staff=to_staff, by=viewer.staff, reason=serializer.validated_data["reason"]
+        )
         return Response(LeadSerializer(with_relations(Lead.objects.filter(pk=lead.pk)).get()).data)
 
     @extend_schema(request=None, responses=LeadSerializer)
@@ -234,7 +235,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         lead = self.get_object()
         if not can_work_lead(request.user, lead):
             raise PermissionDenied("Only the lead's owner, their manager or the director can release it.")
-        distribution.lead_release(lead=lead, by=staff_of_request(request))
+        ownership.writer().lead_release(lead=lead, by=staff_of_request(request))
         return Response(LeadSerializer(with_relations(Lead.objects.filter(pk=lead.pk)).get()).data)
 
 

@@ -28,7 +28,6 @@ from leads.models import (
     EvidenceLevel,
     IntakeChannel,
     Lead,
-    LeadAssignment,
     LeadStatus,
     LeadStatusChange,
     LeadVehicle,
@@ -36,6 +35,7 @@ from leads.models import (
     RejectedIntake,
 )
 from leads.normalize import email_normalize, phone_to_e164
+from leads.ownership import lead_created
 from org.models import Staff, Store
 
 
@@ -165,13 +165,25 @@ def _existing_lead(store: Store, data: LeadData) -> Lead | None:
 ROUTING_GRACE = dt.timedelta(seconds=15)
 
 
-def lead_create(*, store: Store, data: LeadData, created_by: Staff | None = None) -> LeadCreateResult:
+def lead_create(
+    *, store: Store, data: LeadData, created_by: Staff | None = None, owner: Staff | None = None
+) -> LeadCreateResult:
     """Store a lead, or return the one already stored for the same provider lead id.
 
     The lead, its customer, vehicles and first status row are written in one transaction;
     routing is enqueued only after commit, and the routing_due_at column lets the sweeper
     route it anyway if that message is lost.
+
+    `owner`: the salesperson who met the customer (a walk-in or phone-up they typed). The lead
+    is theirs in the creating transaction: it is never routed (no routing_due_at, no nudge), and
+    the owner is written by distribution, which receives `leads.ownership.lead_created` inside
+    this transaction. A lead that turns out to duplicate the customer's open lead follows that
+    lead instead, as every duplicate does.
     """
+    if owner is not None and owner.store_id != store.pk:
+        raise ValidationError({"owner": "That person is not staff of this store."})
+    if owner is not None and not owner.is_active:
+        raise ValidationError({"owner": "That person is no longer active."})
     phones, emails = normalized_contacts(data)
     keys = [f"tel:{p}" for p, _ in phones] + [f"mail:{e}" for e in emails]
     if data.provider_lead_id:
@@ -185,7 +197,7 @@ def lead_create(*, store: Store, data: LeadData, created_by: Staff | None = None
             store=store, first_name=data.first_name, last_name=data.last_name, phones=phones, emails=emails
         )
         result = _lead_insert(
-            store=store, customer=customer, data=data, created_by=created_by, new_customer=new_customer
+            store=store, customer=customer, data=data, created_by=created_by, new_customer=new_customer, owner=owner
         )
         if result.lead.routing_due_at is not None:
             from leads.tasks import lead_route_task
@@ -220,7 +232,8 @@ def open_lead_for(customer: Customer, *, now: dt.datetime, window_days: int) -> 
 
 
 def _lead_insert(
-    *, store: Store, customer: Customer, data: LeadData, created_by: Staff | None, new_customer: bool
+    *, store: Store, customer: Customer, data: LeadData, created_by: Staff | None, new_customer: bool,
+    owner: Staff | None = None,
 ) -> LeadCreateResult:
     now = timezone.now()
     received_at = data.received_at or now
@@ -243,11 +256,14 @@ def _lead_insert(
         created_by=created_by,
     )
     if original is not None:
-        lead.duplicate_of = original
-        lead.owner_id = original.owner_id
-        lead.in_claim_pool = original.owner_id is None and original.in_claim_pool
+        # It follows the original's owner (written by distribution on lead_created, below).
         # Routed like any lead: the router tells the owner their customer is back.
+        lead.duplicate_of = original
         lead.routing_due_at = now + ROUTING_GRACE
+    elif owner is not None:
+        # Its owner met the customer: nothing to route, and no moment without that owner.
+        lead.routed_at = now
+        lead.routing_due_at = None
     else:
         # The after-commit message routes it at once; the sweeper only takes what is still
         # unrouted after the grace (a lost message, a dead worker), so under load the two do
@@ -274,13 +290,9 @@ def _lead_insert(
     LeadStatusChange.objects.create(
         lead=lead, from_status="", to_status=LeadStatus.NEW, changed_by=created_by, changed_at=received_at
     )
-    if original is not None:
-        LeadAssignment.objects.create(
-            lead=lead,
-            to_staff_id=original.owner_id,
-            reason=f"Duplicate of lead #{original.pk} (same customer within {store.duplicate_window_days} days): "
-            + ("goes to its owner." if original.owner_id else "follows it; that lead has no owner yet."),
-        )
+    lead_created.send(
+        sender=Lead, lead=lead, owner=owner if original is None else None, original=original, by=created_by
+    )
     return LeadCreateResult(lead=lead, created=True, duplicate=original is not None)
 
 
@@ -300,80 +312,6 @@ def lead_transition(*, lead: Lead, to_status: str, by: Staff | None) -> Lead:
 
             lead_closed(lead=locked)
     return locked
-
-
-def lead_assign(*, lead: Lead, to_staff: Staff | None, by: Staff | None, reason: str) -> Lead:
-    """Give a lead (and its open, ownerless duplicates) to a staff member of its store."""
-    if to_staff is not None and to_staff.store_id != lead.store_id:
-        raise ValidationError({"owner": "That person is not staff of this lead's store."})
-    if to_staff is not None and not to_staff.is_active:
-        raise ValidationError({"owner": "That person is no longer active."})
-    with transaction.atomic():
-        locked = Lead.objects.select_for_update().get(pk=lead.pk)
-        previous = locked.owner_id
-        locked.owner = to_staff
-        locked.in_claim_pool = False if to_staff else locked.in_claim_pool
-        locked.routed_at = locked.routed_at or timezone.now()
-        locked.save(update_fields=["owner", "in_claim_pool", "routed_at"])
-        LeadAssignment.objects.create(
-            lead=locked, from_staff_id=previous, to_staff=to_staff, assigned_by=by, reason=reason[:300]
-        )
-        lead_followers_give(locked, to_staff_id=to_staff.pk if to_staff else None, by=by)
-    return locked
-
-
-def lead_followers_give(lead: Lead, *, to_staff_id: int | None, by: Staff | None) -> None:
-    """Open, ownerless duplicates of a lead go wherever the lead goes (one query when it has none),
-    and the lead's follow-up cadence starts or follows its new owner."""
-    followers = list(
-        Lead.objects.select_for_update()
-        .filter(duplicate_of=lead, owner__isnull=True, status__in=OPEN_STATUSES)
-        .values_list("pk", flat=True)
-    )
-    if followers:
-        Lead.objects.filter(pk__in=followers).update(owner_id=to_staff_id, in_claim_pool=False)
-        LeadAssignment.objects.bulk_create(
-            [LeadAssignment(lead_id=f, to_staff_id=to_staff_id, assigned_by=by, reason=f"Follows lead #{lead.pk}.")
-             for f in followers]
-        )
-    # The lead has a (new) owner: its follow-up cadence starts, or its open tasks move along.
-    from leads.followup import lead_owner_changed
-
-    lead_owner_changed(lead=lead, owner_id=to_staff_id)
-
-
-class LeadTaken(Exception):
-    """A claim lost the race (or came late): someone else holds the lead."""
-
-    def __init__(self, holder: Staff | None):
-        self.holder = holder
-        super().__init__(f"{holder.display_name if holder else 'Someone else'} already has this lead.")
-
-
-def lead_claim(*, lead: Lead, staff: Staff) -> Lead:
-    """Take a lead from the claim pool. A conditional UPDATE makes exactly one claim win."""
-    from org.models import SALES_ROLES
-
-    if staff.role not in SALES_ROLES:
-        raise ValidationError({"lead": "Only salespeople claim leads from the pool."})
-    if staff.store_id != lead.store_id:
-        raise ValidationError({"lead": "That lead belongs to another store."})
-    from distribution import services as distribution
-
-    if not distribution.claim_allowed(lead, staff):
-        raise ValidationError({"lead": "You are not in this lead's pool; ask your manager."})
-    with transaction.atomic():
-        won = Lead.objects.filter(
-            pk=lead.pk, owner__isnull=True, in_claim_pool=True, status__in=OPEN_STATUSES
-        ).update(owner=staff, in_claim_pool=False, routed_at=timezone.now())
-        if not won:
-            holder = Lead.objects.select_related("owner__user").get(pk=lead.pk).owner
-            raise LeadTaken(holder)
-        LeadAssignment.objects.create(lead_id=lead.pk, to_staff=staff, assigned_by=staff, reason="Claimed from the pool.")
-        claimed = Lead.objects.select_related("store").get(pk=lead.pk)
-        lead_followers_give(claimed, to_staff_id=staff.pk, by=staff)
-        distribution.lead_claimed(lead=claimed, staff=staff)
-    return claimed
 
 
 SELF_REPORTED_CHANNELS = {Channel.NOTE, Channel.CALL, Channel.VISIT, Channel.TEXT, Channel.EMAIL}
@@ -540,7 +478,6 @@ __all__ = [
     "VehicleData",
     "contact_event_log",
     "contact_events_import",
-    "lead_assign",
     "lead_create",
     "lead_transition",
 ]

@@ -14,7 +14,7 @@ from django_ratelimit.core import is_ratelimited
 
 from dealercrm.pagination import paginate_without_count
 from distribution import views_queue as distribution_views
-from leads import services
+from leads import ownership, services
 from leads.forms import LeadEntryForm, LeadFilterForm, LogContactForm, WebLeadForm
 from leads.models import Channel, IntakeChannel, LeadStatus, Outcome, SourceType
 from leads.selectors import lead_timeline
@@ -180,9 +180,9 @@ def lead_claim(request, pk: int):
     lead = get_object_or_404(leads_for(request.user), pk=pk)
     staff = viewer_for(request.user).staff
     try:
-        services.lead_claim(lead=lead, staff=staff)
+        ownership.writer().lead_claim(lead=lead, staff=staff)
         messages.success(request, "The lead is yours. Make your first call now: the response clock is running.")
-    except services.LeadTaken as exc:
+    except ownership.LeadTaken as exc:
         messages.error(request, str(exc))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -203,7 +203,13 @@ def lead_assign(request, pk: int):
         messages.error(request, "Pick a salesperson of this store.")
         return redirect("leads:detail", pk=pk)
     viewer = viewer_for(request.user)
-    services.lead_assign(lead=lead, to_staff=to_staff, by=viewer.staff, reason=f"Assigned by {viewer.staff or request.user}.")
+    try:
+        ownership.writer().lead_owner_set(
+            lead=lead, to_staff=to_staff, by=viewer.staff, reason=f"Assigned by {viewer.staff or request.user}."
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("leads:detail", pk=pk)
     messages.success(request, f"Assigned to {to_staff.display_name}.")
     if leads_for(request.user).filter(pk=pk).exists():
         return redirect("leads:detail", pk=pk)
@@ -238,16 +244,15 @@ def lead_new(request):
             comments=data["comments"],
             vehicles=[vehicle] if any([data["make"], data["model"], data["stock_number"], data["year"]]) else [],
         )
+        # A salesperson logging their own walk-in or phone-up keeps it, from its first moment.
+        owner = viewer.staff if viewer.staff.role in SALES_ROLES else None
         try:
-            result = services.lead_create(store=viewer.staff.store, data=lead_data, created_by=viewer.staff)
+            result = services.lead_create(store=viewer.staff.store, data=lead_data, created_by=viewer.staff, owner=owner)
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
             lead = result.lead
-            if result.created and not result.duplicate and viewer.staff.role in SALES_ROLES:
-                # A salesperson logging their own walk-in or phone-up keeps it.
-                services.lead_assign(lead=lead, to_staff=viewer.staff, by=viewer.staff, reason="Entered by its owner.")
             if result.duplicate:
                 # Work the customer's open lead, not a second "new" one; the duplicate is kept, linked.
                 messages.info(

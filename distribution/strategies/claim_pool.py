@@ -1,5 +1,5 @@
 """Claim pool: no owner until an eligible salesperson claims it (exactly one claim wins, by a
-conditional UPDATE in leads.services.lead_claim). With a time limit, a lead nobody claimed
+conditional UPDATE in distribution.services.lead_claim). With a time limit, a lead nobody claimed
 falls back to round robin."""
 
 from __future__ import annotations

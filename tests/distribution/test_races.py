@@ -200,8 +200,8 @@ def test_50_simultaneous_claims_of_one_pool_lead_have_exactly_one_winner(race_st
     def claim(index: int) -> None:
         mine = Lead.objects.get(pk=lead.pk)
         try:
-            lead_services.lead_claim(lead=mine, staff=working[index])
-        except lead_services.LeadTaken as exc:
+            services.lead_claim(lead=mine, staff=working[index])
+        except services.LeadTaken as exc:
             taken.append(exc.holder.pk if exc.holder else None)
         else:
             won.append(working[index].pk)

@@ -242,7 +242,7 @@ def test_claim_pool_falls_back_to_round_robin_after_its_limit(store):
 
 
 def test_claim_checks_the_pool_and_stops_the_claim_timer(store):
-    from leads.services import lead_claim
+    from distribution.services import lead_claim
 
     team, _, people = floor(store, names=("ann",))
     outsider = StaffFactory(store=store, role=Role.RETAIL)
@@ -400,7 +400,7 @@ def test_a_managers_named_pick_is_not_moved_on_by_the_timer(store):
 # The services read the clock: pinned inside the shift, so the test passes at any hour.
 @time_machine.travel(at(10, 5), tick=False)
 def test_releasing_a_claim_pool_lead_sends_it_to_the_next_in_line_not_back_to_the_pool(store):
-    from leads.services import lead_claim
+    from distribution.services import lead_claim
 
     team, _, people = floor(store, names=("ann", "bob"))
     rule(store, team=team, strategy="claim_pool", claim_minutes=10)

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from factories import LeadFactory, StaffFactory
 
-from leads import services
+from distribution import services as ownership_writer
 from leads.models import Lead, LeadAssignment, LeadStatus, RejectedIntake
 from org.models import Role
 
@@ -34,9 +34,9 @@ def test_simultaneous_claims_have_exactly_one_winner(store):
     def claim(agent):
         try:
             barrier.wait()
-            services.lead_claim(lead=lead, staff=agent)
+            ownership_writer.lead_claim(lead=lead, staff=agent)
             outcomes.append("won")
-        except services.LeadTaken:
+        except ownership_writer.LeadTaken:
             outcomes.append("taken")
         finally:
             connection.close()
@@ -64,9 +64,9 @@ def test_api_claim_then_409_naming_the_holder(api_for, org, pool_lead):
 
 
 def test_claim_race_loser_through_the_service_hears_who_has_it(org, pool_lead):
-    services.lead_claim(lead=pool_lead, staff=org["agent2"])
-    with pytest.raises(services.LeadTaken, match=org["agent2"].display_name):
-        services.lead_claim(lead=pool_lead, staff=org["agent"])
+    ownership_writer.lead_claim(lead=pool_lead, staff=org["agent2"])
+    with pytest.raises(ownership_writer.LeadTaken, match=org["agent2"].display_name):
+        ownership_writer.lead_claim(lead=pool_lead, staff=org["agent"])
 
 
 def test_claim_button_in_the_browser(client, org, pool_lead):

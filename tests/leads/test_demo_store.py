@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, F, Min, Q
 
+from distribution import services as ownership_writer
 from leads import demo, services
 from leads.models import (
     ALLOWED_TRANSITIONS,
@@ -252,6 +253,6 @@ def test_large_build_counts_and_the_orm_inserts_after_it():
     )
     assert result.created and result.lead.pk > max(Lead.objects.exclude(pk=result.lead.pk).values_list("pk", flat=True))
     agent = Staff.objects.get(user__username="s01-agent1")
-    services.lead_assign(lead=result.lead, to_staff=agent, by=None, reason="test")
+    ownership_writer.lead_owner_set(lead=result.lead, to_staff=agent, by=None, reason="test")
     event = services.contact_event_log(staff=agent, lead=result.lead, channel="note", outcome="note", body="left message")
     assert event.pk > max(ContactEvent.objects.exclude(pk=event.pk).values_list("pk", flat=True))

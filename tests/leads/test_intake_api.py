@@ -11,7 +11,7 @@ from factories import StoreFactory
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from leads import services
+from distribution import services as ownership_writer
 from leads.models import Customer, IntakeChannel, Lead, RejectedIntake, SourceType
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_json_resend_is_200_and_stores_nothing_new(director_api):
 )
 def test_json_duplicate_customer_goes_to_the_open_leads_owner(director_api, org, contact):
     first = Lead.objects.get(pk=post_lead(director_api, payload()).json()["id"])
-    services.lead_assign(lead=first, to_staff=org["agent"], by=None, reason="test")
+    ownership_writer.lead_owner_set(lead=first, to_staff=org["agent"], by=None, reason="test")
 
     second = post_lead(
         director_api,

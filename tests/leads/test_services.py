@@ -10,6 +10,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from factories import ContactEventFactory, CustomerFactory, StoreFactory
 
+from distribution import services as ownership_writer
 from leads import services
 from leads.models import (
     Channel,
@@ -73,7 +74,7 @@ def test_same_provider_id_in_another_store_is_another_lead(store):
 
 def test_second_lead_by_phone_is_duplicate_and_goes_to_the_open_leads_owner(store, org):
     first = services.lead_create(store=store, data=lead_data())
-    services.lead_assign(lead=first.lead, to_staff=org["agent"], by=None, reason="test")
+    ownership_writer.lead_owner_set(lead=first.lead, to_staff=org["agent"], by=None, reason="test")
     second = services.lead_create(
         store=store,
         data=lead_data(provider="Autotrader", provider_lead_id="AT-9", emails=[], phones=[("312.555.0142", "home")]),
@@ -116,7 +117,7 @@ def test_duplicate_of_unowned_lead_follows_it_when_assigned(store, org):
     first = services.lead_create(store=store, data=lead_data())
     second = services.lead_create(store=store, data=lead_data(provider_lead_id="CG-2"))
     assert second.lead.owner is None
-    services.lead_assign(lead=first.lead, to_staff=org["agent2"], by=org["manager"], reason="manager's pick")
+    ownership_writer.lead_owner_set(lead=first.lead, to_staff=org["agent2"], by=org["manager"], reason="manager's pick")
     second.lead.refresh_from_db()
     assert second.lead.owner_id == org["agent2"].pk
     assert LeadAssignment.objects.filter(lead=second.lead, to_staff=org["agent2"]).exists()
@@ -186,8 +187,8 @@ def test_assign_to_staff_of_another_store_is_refused(store, org):
 
     stranger = StaffFactory(store=StoreFactory())
     with pytest.raises(ValidationError) as excinfo:
-        services.lead_assign(lead=lead, to_staff=stranger, by=org["manager"], reason="x")
-    assert "owner" in excinfo.value.message_dict
+        ownership_writer.lead_owner_set(lead=lead, to_staff=stranger, by=org["manager"], reason="x")
+    assert "to" in excinfo.value.message_dict
 
 
 def test_route_due_routes_a_lead_once_and_without_rules_it_waits_for_a_manager(store):
