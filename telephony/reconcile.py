@@ -157,10 +157,14 @@ def _apply(call: Call, answer: TwilioAnswer) -> None:
                 call.answered_by = leg.answered_by
         calls._try_settle_outbound(call, note=CONFIRMED_NOTE)
         if call.settled_at is None and answer.parent.ended and leg is None:
-            # The agent's leg ended without ever <Dial>ing the customer (hung up first).
-            calls._settle(call, calls.Verdict(
-                Outcome.FAILED, f"Your phone ({calls.national(call.agent_number)}) hung up before the customer "
-                                "was dialled, so the customer was not called."), note=CONFIRMED_NOTE)
+            if call.child_call_sid or call.customer_leg_status:
+                # A callback named the customer's leg, but Twilio does not list it.
+                _settle_unconfirmed(call)
+            else:
+                # The agent's leg ended without ever <Dial>ing the customer (hung up first).
+                calls._settle(call, calls.Verdict(
+                    Outcome.FAILED, f"Your phone ({calls.national(call.agent_number)}) hung up before the "
+                                    "customer was dialled, so the customer was not called."), note=CONFIRMED_NOTE)
         return
     if not answer.parent.ended:
         return

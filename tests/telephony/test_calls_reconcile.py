@@ -15,11 +15,21 @@ from django.urls import reverse
 from django.utils import timezone
 
 from distribution.models import LeadRouting, RoutingState
-from leads.models import ContactEvent, Outcome
+from leads.models import ContactEvent, Outcome, Task, TaskKind
 from telephony import calls, reconcile
 from telephony.models import Call
 from tests.telephony import call_fixtures
-from tests.telephony.call_fixtures import LEG, STATUS, leg_status, new_leg, parent_status
+from tests.telephony.call_fixtures import (
+    CUSTOMER_PHONE,
+    INBOUND,
+    LEG,
+    MAIN_LINE,
+    STATUS,
+    leg_status,
+    new_leg,
+    on_shift_all_week,
+    parent_status,
+)
 from tests.telephony.twilio_helpers import signed_post
 
 agent_client, agent_lead, lines, twilio_http = (
@@ -226,3 +236,60 @@ def test_the_beat_schedule_runs_the_sweep_every_minute(settings):
 @pytest.mark.parametrize(("age_minutes", "minutes"), [(1, 1), (6, 3), (20, 10), (300, 30)])
 def test_the_backoff_while_a_call_is_on(age_minutes, minutes):
     assert reconcile.still_on_backoff(dt.timedelta(minutes=age_minutes)) == dt.timedelta(minutes=minutes)
+
+
+# --- Inbound calls ----------------------------------------------------------------------------
+
+
+def ring_in(client, http) -> Call:
+    call_sid = new_leg()
+    params = {"AccountSid": "AC" + "1" * 32, "ApiVersion": "2010-04-01", "CallSid": call_sid,
+              "From": CUSTOMER_PHONE, "To": MAIN_LINE, "CallStatus": "ringing", "Direction": "inbound",
+              "Caller": CUSTOMER_PHONE, "Called": MAIN_LINE}
+    assert signed_post(client, INBOUND, params).status_code == 200
+    return Call.objects.get(call_sid=call_sid)
+
+
+def test_an_inbound_call_answered_on_the_cell_settles_connected(client, org, lines, agent_lead, twilio_http):
+    on_shift_all_week(org["agent"])
+    call = ring_in(client, twilio_http)
+    desk, cell = new_leg(), new_leg()
+    twilio_http.call_state(call.call_sid, "completed", duration=70)
+    twilio_http.call_state(desk, "canceled", parent=call.call_sid)
+    twilio_http.call_state(cell, "completed", parent=call.call_sid, duration=64)
+    assert reconcile.calls_reconcile(now=after(call, 6)) == {"settled": 1}
+    call.refresh_from_db()
+    assert call.child_call_sid == cell
+    event = current(call)
+    assert (event.outcome, event.talk_seconds, event.is_two_way) == (Outcome.CONNECTED, 64, True)
+    assert not Task.objects.filter(kind=TaskKind.CALL_BACK).exists()
+
+
+def test_an_inbound_call_nobody_answered_settles_missed_with_a_call_back(client, org, lines, agent_lead,
+                                                                         twilio_http):
+    on_shift_all_week(org["agent"])
+    call = ring_in(client, twilio_http)
+    twilio_http.call_state(call.call_sid, "completed", duration=25)
+    twilio_http.call_state(new_leg(), "no-answer", parent=call.call_sid)
+    twilio_http.call_state(new_leg(), "no-answer", parent=call.call_sid)
+    assert reconcile.calls_reconcile(now=after(call, 6)) == {"settled": 1}
+    event = current(Call.objects.get(pk=call.pk))
+    assert event.outcome == Outcome.NO_ANSWER and "Call back" in event.body
+    assert Task.objects.filter(kind=TaskKind.CALL_BACK, customer_id=agent_lead.customer_id).count() == 1
+
+
+def test_an_inbound_call_still_ringing_waits(client, org, lines, agent_lead, twilio_http):
+    on_shift_all_week(org["agent"])
+    call = ring_in(client, twilio_http)
+    twilio_http.call_state(call.call_sid, "in-progress")
+    assert reconcile.calls_reconcile(now=after(call, 6)) == {"waiting": 1}
+    assert Call.objects.get(pk=call.pk).settled_at is None
+
+
+def test_the_agent_answering_and_hanging_up_before_the_customer_was_dialled_is_not_an_attempt(started, twilio_http):
+    call, lead = started
+    twilio_http.call_state(call.call_sid, "completed", duration=3)  # no child leg: never <Dial>ed
+    assert reconcile.calls_reconcile(now=after(call, 6)) == {"settled": 1}
+    event = current(Call.objects.get(pk=call.pk))
+    assert event.outcome == Outcome.FAILED and "hung up before the customer was dialled" in event.body
+    assert LeadRouting.objects.get(lead=lead).first_attempt_at is None
