@@ -324,7 +324,8 @@ def contact_event_recorded(event: ContactEvent) -> None:
     An event that supersedes an attempt and is not one itself (a click-to-call that failed on
     the agent's phone, so the customer was never dialled) takes that attempt back: the stamps
     are recomputed from the events still current."""
-    if event.supersedes_id is not None and not event.is_attempt:
+    if event.supersedes_id is not None and not event.is_attempt \
+            and ContactEvent.objects.filter(pk=event.supersedes_id, is_attempt=True).exists():
         first_attempt_recompute(customer_id=event.customer_id)
     if not (event.is_attempt or event.is_two_way):
         return

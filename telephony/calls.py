@@ -26,6 +26,10 @@ verdict that arrives after the call was settled as connected with no verdict app
 correcting event (the one case where a settled call gets a second event, because it is new
 evidence).
 
+Callbacks can also never come: every call has a deadline (Call.reconcile_due_at), and a beat
+sweep (telephony.reconcile) asks Twilio's REST API how an overdue call ended and settles it
+through the same functions. Past the deadline the lead page no longer shows the call as live.
+
 Inbound calls to a dealer number: `call_inbound` matches the caller, creates a phone-up lead
 for an unknown caller on a tracking number, and forwards the call (<Dial>, recorded) to the
 lead owner's desk and cell when they are on shift, else to the store's main phone. The Dial's
