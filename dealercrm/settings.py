@@ -215,6 +215,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": schedule(timedelta(seconds=float(os.environ.get("FOLLOWUP_SWEEP_SECONDS", "15")))),
     },
     "telephony-recordings-due": {"task": "telephony.tasks.call_recordings_due_task", "schedule": schedule(timedelta(seconds=60))},
+    # Calls whose status callbacks never came: asked of Twilio and settled.
+    "telephony-calls-reconcile": {
+        "task": "telephony.tasks.calls_reconcile_task",
+        "schedule": schedule(timedelta(seconds=float(os.environ.get("CALL_RECONCILE_SWEEP_SECONDS", "60")))),
+    },
     # Sales board snapshots (leads.salesboard): pre-aggregated so the board opens fast.
     "leads-salesboard-refresh": {"task": "leads.tasks.salesboard_refresh_due_task", "schedule": schedule(timedelta(seconds=60))},
 }
@@ -241,6 +246,9 @@ if TESTING:
     TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef")
     TWILIO_HTTP_CLIENT = os.environ.get("TWILIO_HTTP_CLIENT", "telephony.sandbox.SandboxHttpClient")
 TWILIO_MIN_TALK_SECONDS = int(os.environ.get("TWILIO_MIN_TALK_SECONDS", "30"))
+# A call whose status callbacks have not settled it this long after it started is looked up
+# with Twilio's REST API (telephony.reconcile) and settled from the answer.
+CALL_RECONCILE_AFTER_SECONDS = int(os.environ.get("CALL_RECONCILE_AFTER_SECONDS", "300"))
 
 # Email: any Django/anymail backend, e.g. anymail.backends.mailgun.EmailBackend.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

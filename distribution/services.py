@@ -423,7 +423,14 @@ def claim_allowed(lead: Lead, staff: Staff) -> bool:
 def contact_event_recorded(event: ContactEvent) -> None:
     """Stamp the first attempt and the first two-way contact on the customer's open leads, and
     stop the owner's reassignment clock. The event's classification is its own (leads.contact).
-    Conditional UPDATEs: safe to repeat, safe in races."""
+    Conditional UPDATEs: safe to repeat, safe in races.
+
+    An event that supersedes an attempt and is not one itself (a click-to-call that failed on
+    the agent's phone, so the customer was never dialled) takes that attempt back: the stamps
+    are recomputed from the events still current."""
+    if event.supersedes_id is not None and not event.is_attempt \
+            and ContactEvent.objects.filter(pk=event.supersedes_id, is_attempt=True).exists():
+        first_attempt_recompute(customer_id=event.customer_id)
     if not (event.is_attempt or event.is_two_way):
         return
     routings = LeadRouting.objects.filter(lead__customer_id=event.customer_id, lead__status__in=OPEN_STATUSES)
@@ -438,6 +445,29 @@ def contact_event_recorded(event: ContactEvent) -> None:
         routings.filter(first_two_way_at__isnull=True, lead__received_at__lte=event.occurred_at).update(
             first_two_way_at=event.occurred_at
         )
+
+
+def first_attempt_recompute(*, customer_id: int) -> int:
+    """Set first_attempt_at on the customer's open leads from the current (not superseded)
+    attempts made since each lead arrived; None if there are none. Returns the rows changed."""
+    changed = 0
+    routings = LeadRouting.objects.filter(
+        lead__customer_id=customer_id, lead__status__in=OPEN_STATUSES, first_attempt_at__isnull=False
+    ).select_related("lead")
+    attempts = ContactEvent.objects.filter(customer_id=customer_id, is_attempt=True, superseded_by__isnull=True)
+    for routing in routings:
+        first = (
+            attempts.filter(occurred_at__gte=routing.lead.received_at)
+            .order_by("occurred_at")
+            .values_list("occurred_at", flat=True)
+            .first()
+        )
+        if first != routing.first_attempt_at:
+            # Conditional on the value read: a concurrent stamp is not overwritten with a stale one.
+            changed += LeadRouting.objects.filter(pk=routing.pk, first_attempt_at=routing.first_attempt_at).update(
+                first_attempt_at=first
+            )
+    return changed
 
 
 @dataclass

@@ -87,7 +87,8 @@ def _owner_attempted(lead: Lead, routing: LeadRouting):
     since = routing.assigned_at or lead.received_at
     return (
         ContactEvent.objects.filter(
-            is_attempt=True, customer_id=lead.customer_id, staff_id=lead.owner_id, occurred_at__gte=since
+            is_attempt=True, superseded_by__isnull=True, customer_id=lead.customer_id, staff_id=lead.owner_id,
+            occurred_at__gte=since,
         )
         .order_by("occurred_at")
         .values_list("occurred_at", flat=True)

@@ -26,6 +26,10 @@ verdict that arrives after the call was settled as connected with no verdict app
 correcting event (the one case where a settled call gets a second event, because it is new
 evidence).
 
+Callbacks can also never come: every call has a deadline (Call.reconcile_due_at), and a beat
+sweep (telephony.reconcile) asks Twilio's REST API how an overdue call ended and settles it
+through the same functions. Past the deadline the lead page no longer shows the call as live.
+
 Inbound calls to a dealer number: `call_inbound` matches the caller, creates a phone-up lead
 for an unknown caller on a tracking number, and forwards the call (<Dial>, recorded) to the
 lead owner's desk and cell when they are on shift, else to the store's main phone. The Dial's
@@ -47,6 +51,7 @@ from urllib.parse import urlencode, urlsplit
 
 import phonenumbers
 import requests
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
@@ -269,6 +274,11 @@ def is_on_shift(staff: Staff, at: dt.datetime) -> bool:
     return staff.shifts.filter(weekday=local.weekday(), starts__lte=local.time(), ends__gt=local.time()).exists()
 
 
+def reconcile_due(created_at: dt.datetime) -> dt.datetime:
+    """When a new call is looked up at Twilio if its callbacks have not settled it by then."""
+    return created_at + dt.timedelta(seconds=settings.CALL_RECONCILE_AFTER_SECONDS)
+
+
 def call_recent_for(*, staff: Staff, lead: Lead) -> Call | None:
     """The agent's latest click-to-call on this lead, if recent: what the lead page shows."""
     return (
@@ -280,8 +290,13 @@ def call_recent_for(*, staff: Staff, lead: Lead) -> Call | None:
     )
 
 
-def call_is_live(call: Call) -> bool:
-    return call.settled_at is None and call.status not in TERMINAL_CALL_STATUSES
+def call_is_live(call: Call, *, now: dt.datetime | None = None) -> bool:
+    """Still on the line as far as we know. A call past its reconcile deadline is not: its
+    callbacks were lost, and it must not show as ringing (nor hide the Call button) until the
+    sweep has asked Twilio; while Twilio says it is on, the sweep moves the deadline later."""
+    if call.settled_at is not None or call.status in TERMINAL_CALL_STATUSES:
+        return False
+    return call.reconcile_due_at is None or call.reconcile_due_at > (now or timezone.now())
 
 
 def can_drop_voicemail(call: Call) -> bool:
@@ -415,18 +430,20 @@ def _append_event(call: Call, verdict: Verdict, *, supersedes: ContactEvent | No
     )
 
 
-def _settle(call: Call, verdict: Verdict) -> None:
-    """Settle once: the caller holds the row lock and saves `settled_at` with its fields."""
+def _settle(call: Call, verdict: Verdict, *, note: str = "") -> None:
+    """Settle once: the caller holds the row lock and saves `settled_at` with its fields.
+    `note` is added to the event's wording (e.g. how the outcome was learnt)."""
     if call.settled_at is not None:
         return
     call.settled_at = timezone.now()
     if verdict.talk_seconds is not None and call.talk_seconds is None:
         call.talk_seconds = verdict.talk_seconds
     if call.customer_id is not None:
-        _append_event(call, verdict, supersedes=call_current_event(call))
+        _append_event(call, verdict, supersedes=call_current_event(call),
+                      body=f"{verdict.body} {note}" if note else None)
 
 
-def _try_settle_outbound(call: Call) -> None:
+def _try_settle_outbound(call: Call, *, note: str = "") -> None:
     verdict = outbound_verdict(
         agent_leg_status=call.status,
         customer_leg_status=call.customer_leg_status,
@@ -437,7 +454,7 @@ def _try_settle_outbound(call: Call) -> None:
         agent_number=national(call.agent_number),
     )
     if verdict is not None:
-        _settle(call, verdict)
+        _settle(call, verdict, note=note)
 
 
 def _rang_label(call: Call) -> str:
@@ -446,14 +463,15 @@ def _rang_label(call: Call) -> str:
     return "the store's main line"
 
 
-def _settle_inbound(call: Call, *, dial_status: str, talk_seconds: int | None) -> None:
+def _settle_inbound(call: Call, *, dial_status: str, talk_seconds: int | None, note: str = "",
+                    verdict: Verdict | None = None) -> None:
     if call.settled_at is not None:
         return
-    verdict = inbound_verdict(
+    verdict = verdict or inbound_verdict(
         dial_status=dial_status, talk_seconds=talk_seconds, min_talk_seconds=call.store.min_talk_seconds,
         rang=_rang_label(call),
     )
-    _settle(call, verdict)
+    _settle(call, verdict, note=note)
     if verdict.outcome != Outcome.CONNECTED:
         _call_back_task_create(call)
 
@@ -539,6 +557,7 @@ def call_start(*, staff: Staff, lead: Lead, phone: CustomerPhone | None = None) 
             agent_number=agent_phone[0],
             status=status_advance(CallStatus.QUEUED, created.status or CallStatus.QUEUED),
             created_at=now,
+            reconcile_due_at=reconcile_due(now),
         )
         contact_event_record(
             store=lead.store_id,
@@ -805,6 +824,7 @@ def call_inbound(*, call_sid: str, from_number: str, to_number: str, params: dic
                 agent_number=first_number,
                 status=CallStatus.RINGING,
                 created_at=now,
+                reconcile_due_at=reconcile_due(now),
             )
             if customer_id is not None:
                 if number.purpose == NumberPurpose.TRACKING and number.provider:

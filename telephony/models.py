@@ -94,10 +94,19 @@ class Call(models.Model):
     recording_fetch_due_at = models.DateTimeField(null=True, blank=True)
     recording_fetch_attempts = models.PositiveSmallIntegerField(default=0)
     voicemail_dropped_at = models.DateTimeField(null=True, blank=True)
+    # When to ask Twilio's REST API how the call ended if its callbacks have not settled it
+    # (telephony.reconcile): set at creation, moved later while Twilio says it is still on.
+    reconcile_due_at = models.DateTimeField(null=True, blank=True)
+    reconcile_failures = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
+            models.Index(
+                fields=["reconcile_due_at"],
+                condition=Q(settled_at__isnull=True, reconcile_due_at__isnull=False),
+                name="call_reconcile_due",
+            ),
             models.Index(
                 fields=["recording_fetch_due_at"],
                 condition=Q(recording_fetch_due_at__isnull=False),

@@ -12,6 +12,7 @@ Two halves:
        POST   /2010-04-01/Accounts/{AC}/Calls.json             place a call (To, From, Url or
               Twiml, StatusCallback, StatusCallbackEvent, MachineDetection, AsyncAmd...)
        GET    .../Calls/{CA}.json                              the call as it is now
+       GET    .../Calls.json?ParentCallSid={CA}                 its child legs (<Dial>ed), as they are now
        POST   .../Calls/{CA}.json                              update: Twiml= or Url= (e.g. a
               voicemail drop on the customer's leg), Status=completed|canceled
        POST   .../Messages.json                                send a text
@@ -322,7 +323,7 @@ class SandboxHttpClient(HttpClient):
         allow_redirects: bool = False,
     ) -> Response:
         try:
-            status, body = rest_answer(method.upper(), urlsplit(uri).path, _form(data), auth)
+            status, body = rest_answer(method.upper(), urlsplit(uri).path, _form(data), auth, _form(params))
         except Exception:  # noqa: BLE001 - like a Twilio outage: an error answer the caller handles
             log.exception("telephony sandbox failed to answer %s %s (is Redis up?)", method, uri)
             status, body = _error(503, 20503, "The telephony sandbox is unavailable; try again in a moment.")
@@ -349,7 +350,8 @@ def _error(status: int, code: int, message: str) -> tuple[int, dict]:
                     "status": status}
 
 
-def rest_answer(method: str, path: str, form: dict, auth: tuple[str, str] | None) -> tuple[int, dict | None]:
+def rest_answer(method: str, path: str, form: dict, auth: tuple[str, str] | None,
+                query: dict | None = None) -> tuple[int, dict | None]:
     match = _REST_PATH.match(path)
     if match is None:
         return _error(404, 20404, f"The telephony sandbox does not implement {method} {path}.")
@@ -360,6 +362,7 @@ def rest_answer(method: str, path: str, form: dict, auth: tuple[str, str] | None
     rest = match["rest"]
     routes = [
         ("POST", r"Calls", lambda: _call_create(form)),
+        ("GET", r"Calls", lambda: _call_list(query or {})),
         ("GET", r"Calls/(CA[0-9a-f]{32})", lambda sid: _fetch(sid)),
         ("POST", r"Calls/(CA[0-9a-f]{32})", lambda sid: _call_update(sid, form)),
         ("POST", r"Messages", lambda: _message_create(form)),
@@ -379,6 +382,32 @@ def _fetch(sid: str) -> tuple[int, dict]:
     if resource is None:
         return _error(404, 20404, f"The requested resource {sid} was not found")
     return 200, resource
+
+
+def _children_key(parent_sid: str) -> str:
+    return f"{_PREFIX}{parent_sid}:children"
+
+
+def _child_add(parent_sid: str, child_sid: str) -> None:
+    children = cache.get(_children_key(parent_sid)) or []
+    cache.set(_children_key(parent_sid), [*children, child_sid], STATE_TTL)
+
+
+def _call_list(query: dict) -> tuple[int, dict]:
+    """Calls.json filtered by ParentCallSid (the only filter the app uses), newest first, in
+    one page shaped like Twilio's."""
+    parent = str(query.get("ParentCallSid", ""))
+    if not parent:
+        return _error(400, 20001, "The telephony sandbox lists calls only by ParentCallSid.")
+    page_size = int(query.get("PageSize") or 50)
+    resources = [r for r in (resource_get(sid) for sid in cache.get(_children_key(parent)) or []) if r is not None]
+    resources = list(reversed(resources))[:page_size]
+    uri = f"/{API_VERSION}/Accounts/{tw.account_sid()}/Calls.json?ParentCallSid={parent}&PageSize={page_size}"
+    return 200, {
+        "calls": resources, "end": max(len(resources) - 1, 0), "first_page_uri": f"{uri}&Page=0",
+        "next_page_uri": None, "page": 0, "page_size": page_size, "previous_page_uri": None, "start": 0,
+        "uri": f"{uri}&Page=0",
+    }
 
 
 def _is_our_caller_id(number: str) -> bool:
@@ -1010,6 +1039,7 @@ class CallSimulation:
             self.legs[leg.sid] = leg
             resource_put(leg.sid, call_resource(leg.sid, to=number, from_=caller_id, direction="outbound-dial",
                                                 parent_sid=parent.sid))
+            _child_add(parent.sid, leg.sid)
             legs.append((leg, urljoin(url, ta["url"]) if ta.get("url") else ""))
         if not legs:
             log.info("sandbox: <Dial> without a <Number>/<Client> (a conference or queue) is not simulated")

@@ -5,8 +5,9 @@ sweepers pick up whatever a lost or failed task left due.
 """
 
 from celery import shared_task
+from django.utils import timezone
 
-from telephony import calls
+from telephony import calls, reconcile
 
 # --- Calls -------------------------------------------------------------------------------
 
@@ -23,6 +24,13 @@ def call_recordings_due_task() -> int:
     for call_id in due:
         call_recording_fetch_task.delay(call_id)
     return len(due)
+
+
+@shared_task
+def calls_reconcile_task() -> dict[str, int]:
+    """Beat sweeper: calls whose status callbacks have not settled them by their deadline are
+    looked up at Twilio and settled (telephony.reconcile)."""
+    return reconcile.calls_reconcile(now=timezone.now())
 
 
 # --- Telephony sandbox (telephony/sandbox.py): Twilio's side of a call or text, played out

@@ -1,8 +1,10 @@
-"""The recording fetch through a real Celery worker on real Redis: the recording callback
-commits, its on_commit sends the task, a worker process downloads the audio."""
+"""Real Celery workers on real Redis: the recording fetch (the recording callback
+commits, its on_commit sends the task, a worker process downloads the audio) and the beat
+sweep that settles a call whose callbacks never came."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import pytest
@@ -69,3 +71,53 @@ def test_a_worker_fetches_the_recording_the_callback_announced(
         f"/2010-04-01/Accounts/{account_sid()}/Recordings/{recording_sid}.mp3"
     ]
     assert "call_recording_fetch_task" in (tmp_path / "worker.log").read_text()
+
+
+def test_a_worker_with_beat_settles_a_call_whose_callbacks_never_came(tmp_path, monkeypatch, store, org, lines,
+                                                                      settings, empty_queue):
+    """Beat runs the reconcile sweep; the worker asks the sandbox's REST API (its state is in
+    the shared Redis) how the call ended and settles it."""
+    from leads.events import contact_event_record
+    from leads.models import ContactEvent, Outcome
+    from telephony import sandbox
+
+    settings.TWILIO_ACCOUNT_SID = settings.TWILIO_AUTH_TOKEN = ""
+    monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("CALL_RECONCILE_SWEEP_SECONDS", "1")
+    lead = LeadFactory(store=store, owner=org["agent"])
+    CustomerPhoneFactory(customer=lead.customer, number="+13125550147")
+    parent, child = sandbox.new_sid("CA"), sandbox.new_sid("CA")
+    sandbox.resource_put(parent, {**sandbox.call_resource(parent, to="+13125550111", from_="+13125550151",
+                                                          direction="outbound-api"), "status": "completed"})
+    sandbox.resource_put(child, {**sandbox.call_resource(child, to="+13125550147", from_="+13125550151",
+                                                         direction="outbound-dial", parent_sid=parent),
+                                 "status": "completed", "duration": "95", "answered_by": "human"})
+    sandbox._child_add(parent, child)
+    now = timezone.now()
+    call = Call.objects.create(
+        store=store, call_sid=parent, direction="outbound", staff=org["agent"], customer=lead.customer, lead=lead,
+        dealer_number=lines["agent"], customer_number="+13125550147", agent_number="+13125550111",
+        status="ringing", created_at=now - dt.timedelta(minutes=6),
+        reconcile_due_at=now - dt.timedelta(minutes=1),
+    )
+    contact_event_record(store=store, customer_id=lead.customer_id, lead_id=lead.pk, staff_id=org["agent"].pk,
+                         channel="call", direction="outbound", outcome=Outcome.ATTEMPT, evidence_level="verified",
+                         occurred_at=call.created_at, call_sid=parent)
+    worker = start_worker(tmp_path, with_beat=True)
+    try:
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            call.refresh_from_db()
+            if call.settled_at:
+                break
+            time.sleep(0.3)
+        time.sleep(2.5)  # later sweeps run too, and change nothing
+    finally:
+        stop(worker)
+    log = (tmp_path / "worker.log").read_text()
+    assert call.settled_at is not None, log[-3000:]
+    [attempt, settled] = ContactEvent.objects.filter(call_sid=parent).order_by("id")
+    assert settled.supersedes == attempt
+    assert (settled.outcome, settled.talk_seconds, settled.answered_by_person) == (Outcome.CONNECTED, 95, True)
+    assert "calls_reconcile_task" in log

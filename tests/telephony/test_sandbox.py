@@ -13,6 +13,7 @@ endpoints behind the real `twilio_webhook` signature check, recording what they 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import signal
@@ -800,3 +801,59 @@ def test_the_command_refuses_what_it_cannot_do(store, org, lines, other_store, s
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "1" * 32, "real-token"
     with pytest.raises(CommandError, match="sandbox is off"):
         call_command("sandbox_customer", "text", "--store", store.slug, "--from", CUSTOMER, "hi")
+
+
+# --------------------------------------------------------------------------------------
+# Calls always settle: the sandbox answers the lookups telephony.reconcile makes
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_call_and_its_child_legs_can_be_fetched_like_twilio(lines, dispatched):
+    parent = place_fake_call("http://testserver", CUSTOMER, dispatched)
+    child = sandbox.new_sid("CA")
+    sandbox.resource_put(child, {**sandbox.call_resource(child, to=CUSTOMER, from_=MAIN_LINE,
+                                                         direction="outbound-dial", parent_sid=parent),
+                                 "status": "completed", "duration": "95", "answered_by": "human"})
+    sandbox._child_add(parent, child)
+    client = tw.client()
+    assert client.calls(parent).fetch().status == "queued"
+    [leg] = client.calls.list(parent_call_sid=parent)
+    assert (leg.sid, leg.status, leg.duration, leg.answered_by, leg.parent_call_sid) == (
+        child, "completed", "95", "human", parent)
+    assert client.calls.list(parent_call_sid=sandbox.new_sid("CA")) == []
+    with pytest.raises(TwilioRestException) as error:
+        client.calls(sandbox.new_sid("CA")).fetch()
+    assert error.value.status == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_click_to_call_whose_callbacks_are_lost_is_settled_from_the_sandboxs_answer(
+    live, client, store, org, lines, dispatched, monkeypatch
+):
+    from telephony import reconcile
+
+    lead = lead_with_phone(store, org["agent"], CUSTOMER)
+    client.force_login(org["agent"].user)
+    client.post(reverse("telephony:call_start", args=[lead.pk]), HTTP_HX_REQUEST="true")
+    call = Call.objects.get(lead=lead)
+    outbound_twiml = reverse("telephony:voice_outbound")
+    real_send = sandbox.Webhooks.send
+
+    def only_the_outbound_twiml(self, kind, url, params, method="POST"):
+        if kind.startswith("twiml:") and urlsplit(url).path == outbound_twiml:
+            return real_send(self, kind, url, params, method)
+        return None  # status, leg, machine-detection, dial-action and recording callbacks are lost
+
+    monkeypatch.setattr(sandbox.Webhooks, "send", only_the_outbound_twiml)
+    [(name, args)] = dispatched
+    sandbox.call_drive(*args, pace=FAST)
+    call.refresh_from_db()
+    assert call.settled_at is None and call.customer_leg_status == ""
+    assert reconcile.calls_reconcile(now=call.created_at + dt.timedelta(minutes=6)) == {"settled": 1}
+    call.refresh_from_db()
+    assert (call.status, call.customer_leg_status, call.answered_by, call.talk_seconds) == (
+        "completed", "completed", "human", 95)
+    event = settled_event(call)
+    assert (event.outcome, event.talk_seconds, event.answered_by_person) == (Outcome.CONNECTED, 95, True)
+    assert event.supersedes.outcome == Outcome.ATTEMPT

@@ -41,6 +41,7 @@ class RecordedRequest:
     url: str
     data: dict[str, object]
     auth: tuple[str, str] | None
+    params: dict[str, object] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -50,12 +51,14 @@ class RecordedRequest:
 @dataclass
 class FakeTwilioHttp(HttpClient):
     """Answers the Calls API like Twilio: create -> {"sid": "CA...", "status": "queued", ...};
-    update -> the call with its new status. Set `fail_with = (status, code, message)` to make
-    the next requests fail as Twilio does."""
+    update -> the call with its new status; fetch (GET Calls/CA...) and list by ParentCallSid
+    -> what `call_state` set (unknown sids are Twilio's 404). Set `fail_with = (status, code,
+    message)` to make the next requests fail as Twilio does."""
 
     requests: list[RecordedRequest] = field(default_factory=list)
     fail_with: tuple[int, int, str] | None = None
     created_sids: list[str] = field(default_factory=list)
+    calls: dict[str, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         import logging
@@ -64,7 +67,8 @@ class FakeTwilioHttp(HttpClient):
 
     def request(self, method, uri, params=None, data=None, headers=None, auth=None, timeout=None,
                 allow_redirects=False) -> Response:
-        self.requests.append(RecordedRequest(method=method, url=uri, data=dict(data or {}), auth=auth))
+        self.requests.append(RecordedRequest(method=method, url=uri, data=dict(data or {}), auth=auth,
+                                             params=dict(params or {})))
         if self.fail_with is not None:
             status, code, message = self.fail_with
             body = {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
@@ -79,7 +83,31 @@ class FakeTwilioHttp(HttpClient):
         if method == "POST" and "/Calls/" in path:
             call_sid = path.rsplit("/", 1)[-1].removesuffix(".json")
             return Response(200, json.dumps(self._call(account, call_sid, "in-progress", data or {})))
+        if method == "GET" and "/Calls/" in path and path.count("/") == 5:
+            call_sid = path.rsplit("/", 1)[-1].removesuffix(".json")
+            if call_sid in self.calls:
+                return Response(200, json.dumps(self.calls[call_sid]))
+        if method == "GET" and path.endswith("/Calls.json"):
+            parent = (params or {}).get("ParentCallSid")
+            children = [c for c in self.calls.values() if parent and c["parent_call_sid"] == parent]
+            uri = f"/2010-04-01/Accounts/{account}/Calls.json?ParentCallSid={parent}&PageSize=50&Page=0"
+            return Response(200, json.dumps({
+                "calls": children, "end": max(len(children) - 1, 0), "first_page_uri": uri, "next_page_uri": None,
+                "page": 0, "page_size": 50, "previous_page_uri": None, "start": 0, "uri": uri,
+            }))
         return Response(404, json.dumps({"code": 20404, "message": "Not found", "status": 404}))
+
+    def call_state(self, call_sid: str, status: str, *, parent: str | None = None, duration: int | None = None,
+                   answered_by: str | None = None) -> None:
+        """What Twilio's REST API says of a call (a leg, when `parent` is given) from now on."""
+        self.calls[call_sid] = {
+            **self._call("AC" + "1" * 32, call_sid, status, {}),
+            "direction": "outbound-dial" if parent else "outbound-api", "parent_call_sid": parent,
+            "duration": None if duration is None else str(duration), "answered_by": answered_by,
+        }
+
+    def lookups(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == "GET" and "/Calls" in r.path]
 
     @staticmethod
     def _call(account: str, call_sid: str, status: str, data: dict) -> dict:
