@@ -169,6 +169,25 @@ def customers_for(user):
 
 
 def contact_events_for(user):
+    """The contact events a user may read: exactly those whose lead they see (the lead detail's
+    rule, leads_for); an event on no lead follows its customer's leads (customers_for). So an
+    agent does not read another agent's texts on a shared customer: their lead is not theirs."""
+    from leads.models import ContactEvent, Lead
+
+    viewer = viewer_for(user)
+    events = ContactEvent.objects.filter(_store_filter(viewer))
+    if viewer.is_store_wide:
+        return events
+    visible_lead = Lead.objects.filter(_lead_filter(viewer), pk=OuterRef("lead_id"))
+    visible_customer_lead = Lead.objects.filter(_lead_filter(viewer), customer_id=OuterRef("customer_id"))
+    return events.filter(
+        (Q(lead__isnull=False) & Q(Exists(visible_lead))) | (Q(lead__isnull=True) & Q(Exists(visible_customer_lead)))
+    )
+
+
+def contact_events_for_coverage(user):
+    """Every event on the customers a user sees, whoever's lead it is on: only to judge coverage
+    (who is covered until when), never to show an event. Reading an event is contact_events_for."""
     from leads.models import ContactEvent
 
     viewer = viewer_for(user)
