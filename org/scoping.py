@@ -420,17 +420,16 @@ def deals_for(user):
 
 
 def deals_disputable_by(user):
-    """Deals the caller may dispute: the ones they see, and those on a customer they worked
-    (contact events of theirs), which is how an uncredited agent disputes a decision."""
+    """The deals a dispute may name (beyond this, 404): the ones the caller sees, and those whose
+    credit decision judged them, which is how an uncredited agent disputes a decision. Whether
+    they may is coverage.permissions.can_raise_dispute."""
     from coverage.models import Deal
-    from leads.models import ContactEvent
 
     viewer = viewer_for(user)
     deals = Deal.objects.filter(_store_filter(viewer))
     if viewer.is_store_wide or viewer.staff is None:
         return deals
-    worked = ContactEvent.objects.filter(customer_id=OuterRef("customer_id"), staff_id=viewer.staff.pk)
-    return deals.filter(_deal_people_q(viewer) | Q(Exists(worked)))
+    return deals.filter(_deal_people_q(viewer) | Q(decision__decisions__has_key=str(viewer.staff.pk)))
 
 
 def disputes_for(user):
