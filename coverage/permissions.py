@@ -10,12 +10,16 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 
 from coverage.models import Deal, DealCredit, Dispute
+from leads.models import ContactEvent
 from org.models import Role, Staff, Store
-from org.scoping import deals_for, stores_for, viewer_for
+from org.scoping import stores_for, viewer_for
 
 RECORD_REFUSED = "Only staff of the store record sales (the receptionist does not)."
 OVERRIDE_REFUSED = "Only sales managers, the director and admins override credit."
-DISPUTE_RAISE_REFUSED = "Only someone this deal's credit decision judged, or who holds or held a credit on it, disputes it."
+DISPUTE_RAISE_REFUSED = (
+    "Only someone this deal concerns (its closer, whom its decision judged, who holds or held a credit on it, "
+    "or who worked its customer before the sale) disputes it."
+)
 DISPUTE_RESOLVE_REFUSED = "Only the sales managers of the people on this deal, the director and admins settle its dispute."
 
 
@@ -52,7 +56,9 @@ def may_review(user) -> bool:
 
 
 def can_override_credit(user, deal: Deal) -> bool:
-    return may_review(user) and deals_for(user).filter(pk=deal.pk).exists()
+    """A sales manager, director or admin of the deal's store (which deals a manager can reach
+    is their scope, org.scoping.deals_for, which both channels look the deal up in: 404)."""
+    return may_review(user) and _in_stores(user, deal.store_id)
 
 
 # --- disputes ------------------------------------------------------------------------------------
@@ -70,13 +76,22 @@ def concerned_staff_ids(deal: Deal) -> set[int]:
     return ids
 
 
+def worked_before_the_sale(staff_id: int, deal: Deal) -> bool:
+    """A contact event of theirs on the deal's customer from before the sale: a call typed in
+    late was not in the decision, and is exactly what a dispute is for."""
+    return ContactEvent.objects.filter(
+        store_id=deal.store_id, customer_id=deal.customer_id, staff_id=staff_id, occurred_at__lte=deal.sold_at
+    ).exists()
+
+
 def can_raise_dispute(user, deal: Deal) -> bool:
-    """Someone the deal concerns (concerned_staff_ids), of its store. One open dispute per deal
+    """Someone the deal concerns, of its store: its closer, whom its decision judged, who holds or
+    held a credit on it, or who worked its customer before the sale. One open dispute per deal
     is the service's rule (a ValidationError, not a refusal)."""
     viewer = viewer_for(user)
     if viewer.staff is None or viewer.staff.store_id != deal.store_id:
         return False
-    return viewer.staff.pk in concerned_staff_ids(deal)
+    return viewer.staff.pk in concerned_staff_ids(deal) or worked_before_the_sale(viewer.staff.pk, deal)
 
 
 def can_resolve_dispute(user, dispute: Dispute) -> bool:

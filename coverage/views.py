@@ -377,8 +377,8 @@ def deal_dispute(request, pk: int):
         try:
             services.dispute_raise(deal=deal, by=viewer_for(request.user).staff, comment=form.cleaned_data["comment"])
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            for field, errors in exc.message_dict.items():  # "deal": already disputed, said under the box
+                form.add_error(field if field in form.fields else "comment", errors)
         else:
             messages.success(request, "Dispute sent to your manager.")
             return redirect("coverage:deal_detail", pk=pk) if sees_deal else redirect("coverage:deal_list")

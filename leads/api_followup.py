@@ -158,7 +158,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def create(self, request):
         """Set an appointment on a lead. A time in the past is refused; a time outside store hours
         is refused unless `outside_hours_ok` is true (each a 400 on `starts_at` saying why). The
-        lead's owner, their manager, the director, admins and the receptionist set appointments."""
+        lead's owner, their manager, the director and admins set appointments (leads.permissions)."""
         serializer = AppointmentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -13,9 +13,7 @@ from django.core.exceptions import PermissionDenied
 from leads.models import Appointment, ContactEvent, Lead
 from org.scoping import can_work_lead, contact_events_for, stores_for, viewer_for
 
-APPOINTMENT_SET_REFUSED = (
-    "Only the lead's salesperson, their sales manager, the director, admins and the receptionist set appointments."
-)
+APPOINTMENT_SET_REFUSED = "Only the lead's salesperson, their sales manager, the director and admins set its appointments."
 APPOINTMENT_CHANGE_REFUSED = (
     "Only the lead's salesperson, the appointment's salesperson, their sales manager, the director and admins "
     "change this appointment."
@@ -56,14 +54,10 @@ def can_read_contact_event(user, event: ContactEvent) -> bool:
 # --- appointments --------------------------------------------------------------------------------
 
 def can_create_appointment(user, lead: Lead) -> bool:
-    """Whoever may work the lead (its owner, their sales manager, the director and admins), and the
-    store's receptionist (a customer calls the front desk to book a visit)."""
-    viewer = viewer_for(user)
-    if viewer.staff is None and not viewer.everything:
-        return False
-    if can_work_lead(user, lead):
-        return True
-    return viewer.is_receptionist and viewer.staff.store_id == lead.store_id
+    """Whoever may work the lead: its owner, their sales manager (any manager for an unassigned
+    lead), the director and admins. Not the receptionist: she hands the lead to a salesperson,
+    who sets the visit (the browser's rule, which the API now follows too)."""
+    return can_work_lead(user, lead)
 
 
 def _works_appointment(user, appointment: Appointment) -> bool:

@@ -420,16 +420,24 @@ def deals_for(user):
 
 
 def deals_disputable_by(user):
-    """The deals a dispute may name (beyond this, 404): the ones the caller sees, and those whose
-    credit decision judged them, which is how an uncredited agent disputes a decision. Whether
-    they may is coverage.permissions.can_raise_dispute."""
+    """The deals a dispute may name (beyond this, 404): the ones the caller sees, those whose
+    credit decision judged them and those on a customer they worked before the sale, which is
+    how an uncredited agent disputes a decision. Whether they may is
+    coverage.permissions.can_raise_dispute."""
     from coverage.models import Deal
+    from leads.models import ContactEvent
 
     viewer = viewer_for(user)
     deals = Deal.objects.filter(_store_filter(viewer))
     if viewer.is_store_wide or viewer.staff is None:
         return deals
-    return deals.filter(_deal_people_q(viewer) | Q(decision__decisions__has_key=str(viewer.staff.pk)))
+    worked = ContactEvent.objects.filter(
+        store_id=OuterRef("store_id"), customer_id=OuterRef("customer_id"), staff_id=viewer.staff.pk,
+        occurred_at__lte=OuterRef("sold_at"),
+    )
+    return deals.filter(
+        _deal_people_q(viewer) | Q(decision__decisions__has_key=str(viewer.staff.pk)) | Q(Exists(worked))
+    )
 
 
 def disputes_for(user):
