@@ -30,7 +30,7 @@ from rest_framework import mixins, status, viewsets  # noqa: E402
 from rest_framework.decorators import action  # noqa: E402
 from rest_framework.exceptions import PermissionDenied, ValidationError  # noqa: E402
 
-from coverage import services  # noqa: E402
+from coverage import permissions, services  # noqa: E402
 from coverage.models import CoveragePolicy, Deal, DealCredit, DealSource, Dispute, DisputeStatus  # noqa: E402
 from coverage.serializers import (  # noqa: E402
     POLICY_COMPARED,
@@ -69,10 +69,7 @@ def store_of_request(request, slug: str | None):
     return staff_of_request(request).store
 
 
-def may_review(user) -> bool:
-    """Sales managers, directors and admins settle credit (override, uphold)."""
-    viewer = viewer_for(user)
-    return viewer.everything or viewer.is_manager or viewer.is_store_wide
+# Who may do what: coverage.permissions (the browser and the services ask the same predicates).
 
 
 class CoveragePolicyFilter(django_filters.FilterSet):
@@ -189,6 +186,8 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(request=DealCreateSerializer, responses={201: DealDetailSerializer})
     def create(self, request):
+        if not permissions.can_record_deal(request.user):
+            raise PermissionDenied(permissions.RECORD_REFUSED)
         serializer = DealCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -218,8 +217,8 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def override(self, request, pk=None):
         """A manager's override: new credit rows beside the originals, with the written reason."""
         deal = self.get_object()
-        if not may_review(request.user):
-            raise PermissionDenied("Only sales managers, directors and admins override credit.")
+        if not permissions.can_override_credit(request.user, deal):
+            raise PermissionDenied(permissions.OVERRIDE_REFUSED)
         serializer = CreditOverrideSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.credit_override(
@@ -231,8 +230,11 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(request=DisputeRaiseSerializer, responses={201: DisputeSerializer})
     @action(detail=True, methods=["post"])
     def dispute(self, request, pk=None):
-        """Dispute the credit: anyone credited on the deal, or who worked its customer."""
+        """Dispute the credit: someone its decision judged or who holds or held a credit on it
+        (else 403); one open dispute per deal (a second: 400 naming `deal`)."""
         deal = self.get_object()
+        if not permissions.can_raise_dispute(request.user, deal):
+            raise PermissionDenied(permissions.DISPUTE_RAISE_REFUSED)
         serializer = DisputeRaiseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         dispute = services.dispute_raise(
@@ -268,10 +270,8 @@ class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def uphold(self, request, pk=None):
         """The decision stands: close the dispute with the written resolution."""
         dispute = self.get_object()
-        if not may_review(request.user):
-            raise PermissionDenied("Only sales managers, directors and admins settle disputes.")
-        if dispute.status != DisputeStatus.OPEN:
-            raise ValidationError({"status": [f"This dispute is already {dispute.get_status_display().lower()}."]})
+        if not permissions.can_resolve_dispute(request.user, dispute):
+            raise PermissionDenied(permissions.DISPUTE_RESOLVE_REFUSED)
         serializer = DisputeUpholdSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.dispute_uphold(dispute=dispute, by=staff_of_request(request), resolution=serializer.validated_data["resolution"])

@@ -18,7 +18,7 @@ from django.utils import timezone
 from coverage import engine, selectors
 from leads.models import OPEN_STATUSES, Customer, Lead
 from org.models import Staff, Store
-from org.scoping import contact_events_for, leads_for, staff_for
+from org.scoping import contact_events_for_coverage, leads_for, staff_for
 
 
 def short_when(value: dt.datetime, zone: ZoneInfo, now: dt.datetime) -> str:
@@ -60,7 +60,7 @@ def _summary(decision: engine.Decision | None, zone: ZoneInfo, now: dt.datetime)
 def customer_events_visible(user, customer: Customer, moment: dt.datetime) -> dict[int, list[engine.Event]]:
     """selectors.customer_events, through the viewer's scope."""
     by_staff: dict[int, list[engine.Event]] = defaultdict(list)
-    rows = contact_events_for(user).filter(
+    rows = contact_events_for_coverage(user).filter(
         customer=customer, staff__isnull=False, occurred_at__lte=moment, superseded_by__isnull=True
     ).order_by("occurred_at", "id")
     for event in rows:
@@ -121,7 +121,7 @@ def coverage_ending(user, staff: Staff, hours: int = 24, now: dt.datetime | None
     for lead in leads:
         by_customer.setdefault(lead.customer_id, lead)  # the newest open lead stands for the customer
     events: dict[int, list[engine.Event]] = defaultdict(list)
-    rows = contact_events_for(user).filter(
+    rows = contact_events_for_coverage(user).filter(
         customer_id__in=list(by_customer), staff=staff, occurred_at__lte=now, superseded_by__isnull=True
     ).order_by("occurred_at", "id")
     # Plain rows, not model instances: an agent's book is thousands of events (the Today page's budget).

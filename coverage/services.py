@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from coverage import engine, selectors
+from coverage import engine, permissions, selectors
 from coverage.models import CoveragePolicy, Deal, DealCredit, Dispute, DisputeStatus
 from leads.models import Customer, Lead
 from org.models import Staff, Store
@@ -63,6 +63,8 @@ def deal_record(
 ) -> Deal:
     """Record a sale and freeze its credit at once: shares add up to 1, each credited person's
     sales manager gets team credit, and the decision is kept with the policy versions."""
+    if recorded_by is not None:  # a person; imports and the demo record as the system
+        permissions.require(permissions.can_record_deal(recorded_by.user, store), permissions.RECORD_REFUSED)
     errors = {}
     if customer.store_id != store.pk:
         errors["customer"] = "That customer belongs to another store."
@@ -101,6 +103,7 @@ def deal_record(
 
 def credit_override(*, deal: Deal, shares: dict[int, Decimal], reason: str, by: Staff) -> list[DealCredit]:
     """A manager's override: new credit rows beside the originals, with the written reason."""
+    permissions.require(permissions.can_override_credit(by.user, deal), permissions.OVERRIDE_REFUSED)
     if not reason.strip():
         raise ValidationError({"reason": "An override needs a written reason."})
     if sum(shares.values(), Decimal(0)) != Decimal(1):
@@ -128,15 +131,32 @@ def credit_override(*, deal: Deal, shares: dict[int, Decimal], reason: str, by: 
 
 
 def dispute_raise(*, deal: Deal, by: Staff, comment: str) -> Dispute:
+    """Someone the deal concerns disputes its credit (coverage.permissions.can_raise_dispute);
+    one open dispute per deal: a second waits for the manager to settle the first."""
+    permissions.require(permissions.can_raise_dispute(by.user, deal), permissions.DISPUTE_RAISE_REFUSED)
     if not comment.strip():
         raise ValidationError({"comment": "Say what you dispute."})
-    return Dispute.objects.create(deal=deal, raised_by=by, comment=comment.strip())
+    with transaction.atomic():
+        Deal.objects.select_for_update().filter(pk=deal.pk).values_list("pk", flat=True).first()
+        open_one = Dispute.objects.filter(deal=deal, status=DisputeStatus.OPEN).select_related("raised_by__user").first()
+        if open_one is not None:
+            raise ValidationError({"deal": (
+                f"This deal's credit is already disputed by {open_one.raised_by.display_name}; "
+                "the manager settles that dispute first."
+            )})
+        return Dispute.objects.create(deal=deal, raised_by=by, comment=comment.strip())
 
 
 def dispute_uphold(*, dispute: Dispute, by: Staff, resolution: str) -> Dispute:
+    """The decision stands (coverage.permissions.can_resolve_dispute): only an open dispute."""
+    permissions.require(permissions.can_resolve_dispute(by.user, dispute), permissions.DISPUTE_RESOLVE_REFUSED)
     if not resolution.strip():
         raise ValidationError({"resolution": "Say why the decision stands."})
-    dispute.status, dispute.resolved_by, dispute.resolved_at = DisputeStatus.UPHELD, by, timezone.now()
-    dispute.resolution = resolution.strip()
-    dispute.save(update_fields=["status", "resolved_by", "resolved_at", "resolution"])
+    with transaction.atomic():
+        current = Dispute.objects.select_for_update().get(pk=dispute.pk)
+        if current.status != DisputeStatus.OPEN:
+            raise ValidationError({"status": f"This dispute is already {current.get_status_display().lower()}."})
+        dispute.status, dispute.resolved_by, dispute.resolved_at = DisputeStatus.UPHELD, by, timezone.now()
+        dispute.resolution = resolution.strip()
+        dispute.save(update_fields=["status", "resolved_by", "resolved_at", "resolution"])
     return dispute

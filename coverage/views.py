@@ -9,27 +9,19 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from coverage import live, services
+from coverage import live, permissions, services
 from coverage.models import Deal, DealCredit, Dispute, DisputeStatus
-from org.models import SALES_ROLES, Role, Staff
-from org.scoping import deals_for, leads_for, staff_for, viewer_for
+from org.models import Role, Staff
+from org.scoping import deals_disputable_by, deals_for, disputes_for, leads_for, staff_for, viewer_for
 
-
-def can_override(user) -> bool:
-    viewer = viewer_for(user)
-    return viewer.everything or viewer.is_manager or viewer.is_store_wide
-
-
-def can_dispute(user) -> bool:
-    viewer = viewer_for(user)
-    return viewer.staff is not None and viewer.staff.role in SALES_ROLES
+# Who may do what: coverage.permissions (the API and the services ask the same predicates).
 
 
 # --------------------------------------------------------------------------------------
@@ -137,7 +129,7 @@ def deal_list(request):
     )
     disputes = None
     dashboard = None
-    if can_override(request.user):
+    if permissions.may_review(request.user):
         disputes = (
             Dispute.objects.filter(deal__in=deals_for(request.user), status=DisputeStatus.OPEN)
             .select_related("deal__customer", "raised_by__user").order_by("created_at")
@@ -166,8 +158,7 @@ def deal_list(request):
 
 
 def can_record(user) -> bool:
-    viewer = viewer_for(user)
-    return viewer.staff is not None and viewer.role != Role.RECEPTIONIST
+    return permissions.can_record_deal(user)
 
 
 class DealForm(forms.Form):
@@ -200,7 +191,7 @@ class DealForm(forms.Form):
 def deal_new(request):
     viewer = viewer_for(request.user)
     if not can_record(request.user):
-        raise Http404("Only staff of a store record sales.")
+        raise PermissionDenied(permissions.RECORD_REFUSED)
     zone = viewer.staff.store.tz
     lead = None
     lead_id = request.POST.get("lead") if request.method == "POST" else request.GET.get("lead")
@@ -327,8 +318,11 @@ def deal_detail(request, pk: int, override_form=None, dispute_form=None, status:
     # listed for the manager to review.
     also_covered = [names.get(int(staff_id)) or f"Staff {staff_id}" for staff_id in decision.get("also_covered", [])]
     viewer = viewer_for(request.user)
-    may_override = can_override(request.user)
-    may_dispute = can_dispute(request.user)
+    may_override = permissions.may_review(request.user)
+    may_dispute = permissions.can_raise_dispute(request.user, deal)
+    disputes = list(deal.disputes.select_related("raised_by__user", "resolved_by__user", "deal"))
+    for d in disputes:
+        d.can_resolve = d.status == DisputeStatus.OPEN and permissions.can_resolve_dispute(request.user, d)
     if may_override and override_form is None:
         override_form = OverrideForm(people=people, initial_shares={c.staff_id: c.share for c in active})
     if may_dispute and dispute_form is None:
@@ -338,7 +332,7 @@ def deal_detail(request, pk: int, override_form=None, dispute_form=None, status:
         "skipped": skipped, "decision": decision, "summary": summary, "also_covered": also_covered,
         "override_form": override_form if may_override else None,
         "dispute_form": dispute_form if may_dispute else None,
-        "disputes": deal.disputes.select_related("raised_by__user", "resolved_by__user"),
+        "disputes": disputes,
         "can_see_lead": deal.lead_id is not None and leads_for(request.user).filter(pk=deal.lead_id).exists(),
         "viewer": viewer,
     }
@@ -349,8 +343,8 @@ def deal_detail(request, pk: int, override_form=None, dispute_form=None, status:
 @require_POST
 def deal_override(request, pk: int):
     deal = get_object_or_404(deals_for(request.user), pk=pk)
-    if not can_override(request.user) or viewer_for(request.user).staff is None:
-        raise Http404("Only managers and the director override credit.")
+    if viewer_for(request.user).staff is None or not permissions.can_override_credit(request.user, deal):
+        raise PermissionDenied(permissions.OVERRIDE_REFUSED)
     credits = list(deal.credits.filter(active=True))
     people = _deal_people(deal, credits, request.user)
     form = OverrideForm(request.POST, people=people, initial_shares={})
@@ -372,32 +366,41 @@ def deal_override(request, pk: int):
 @login_required
 @require_POST
 def deal_dispute(request, pk: int):
-    deal = get_object_or_404(deals_for(request.user), pk=pk)
-    if not can_dispute(request.user):
-        raise Http404("Only salespeople dispute a split.")
+    """Dispute a deal's credit: looked up like the API (org.scoping.deals_disputable_by: 404 outside
+    it), allowed by coverage.permissions.can_raise_dispute (403 otherwise)."""
+    deal = get_object_or_404(deals_disputable_by(request.user), pk=pk)
+    if not permissions.can_raise_dispute(request.user, deal):
+        raise PermissionDenied(permissions.DISPUTE_RAISE_REFUSED)
+    sees_deal = deals_for(request.user).filter(pk=pk).exists()
     form = DisputeForm(request.POST)
     if form.is_valid():
         try:
             services.dispute_raise(deal=deal, by=viewer_for(request.user).staff, comment=form.cleaned_data["comment"])
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            for field, errors in exc.message_dict.items():  # "deal": already disputed, said under the box
+                form.add_error(field if field in form.fields else "comment", errors)
         else:
             messages.success(request, "Dispute sent to your manager.")
-            return redirect("coverage:deal_detail", pk=pk)
+            return redirect("coverage:deal_detail", pk=pk) if sees_deal else redirect("coverage:deal_list")
+    if not sees_deal:  # judged on the deal, not credited: no deal page to show the form on
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("coverage:deal_list")
     return deal_detail(request, pk, dispute_form=form, status=422)
 
 
 @login_required
 @require_POST
 def dispute_uphold(request, pk: int):
-    """A manager keeps the split: the dispute closes with the written reason."""
-    dispute = get_object_or_404(Dispute.objects.filter(deal__in=deals_for(request.user)), pk=pk)
-    if not can_override(request.user):
-        raise Http404("Only managers and the director settle disputes.")
+    """A manager keeps the split: the dispute closes with the written reason. Looked up like the
+    API (org.scoping.disputes_for), allowed by coverage.permissions.can_resolve_dispute."""
+    dispute = get_object_or_404(disputes_for(request.user).select_related("deal"), pk=pk)
+    if viewer_for(request.user).staff is None or not permissions.can_resolve_dispute(request.user, dispute):
+        raise PermissionDenied(permissions.DISPUTE_RESOLVE_REFUSED)
     try:
         services.dispute_uphold(dispute=dispute, by=viewer_for(request.user).staff, resolution=request.POST.get("resolution", ""))
         messages.success(request, "The dispute is closed; the split stands.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    if not deals_for(request.user).filter(pk=dispute.deal_id).exists():
+        return redirect("coverage:deal_list")
     return redirect("coverage:deal_detail", pk=dispute.deal_id)

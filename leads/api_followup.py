@@ -16,7 +16,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from dealercrm.api import scoped_choice
-from leads import appointments, followup
+from leads import appointments, followup, permissions
 from leads.api import staff_of_request
 from leads.models import Appointment, AppointmentStatus, Cadence, Task, TaskKind
 from leads.serializers_followup import (
@@ -31,7 +31,6 @@ from leads.views_cadence import DEFAULT_MARGIN, DEFAULT_NAME, cadence_summary
 from org.scoping import (
     appointments_for,
     can_manage_store,
-    can_work_lead,
     customers_for,
     leads_for,
     staff_for,
@@ -159,7 +158,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def create(self, request):
         """Set an appointment on a lead. A time in the past is refused; a time outside store hours
         is refused unless `outside_hours_ok` is true (each a 400 on `starts_at` saying why). The
-        lead's owner, their manager, the director, admins and the receptionist set appointments."""
+        lead's owner, their manager, the director and admins set appointments (leads.permissions)."""
         serializer = AppointmentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -167,12 +166,15 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         lead = leads_for(request.user).select_related("store", "owner").filter(pk=data["lead"]).first()
         if lead is None:
             raise ValidationError({"lead": [f"Unknown lead {data['lead']}."]})
-        if not (can_work_lead(request.user, lead) or viewer_for(request.user).is_receptionist):
-            raise PermissionDenied("Only the lead's owner, their manager, the director or the receptionist sets appointments.")
+        if not permissions.can_create_appointment(request.user, lead):
+            raise PermissionDenied(permissions.APPOINTMENT_SET_REFUSED)
         appointment = appointments.appointment_set(
             lead=lead, starts_at=data["starts_at"], by=by, note=data["note"], outside_hours_ok=data["outside_hours_ok"],
         )
         return self._answer(appointment, status.HTTP_201_CREATED)
+
+    # Confirm, check in, no-show and cancel: the service asks leads.permissions (the browser's
+    # predicates) and refuses with PermissionDenied, which DRF answers 403.
 
     @extend_schema(request=None, responses=AppointmentSerializer)
     @action(detail=True, methods=["post"])
@@ -202,6 +204,8 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(request=None, responses=AppointmentSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
+        """Cancel: the lead's or the appointment's salesperson, their manager, the director, admins;
+        the receptionist only the appointments she booked (403 otherwise)."""
         appointment = self.get_object()
         appointments.appointment_cancel(appointment=appointment, by=staff_of_request(request))
         return self._answer(appointment)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import dateformat, timezone
 
+from leads import permissions
 from leads.events import contact_event_record
 from leads.models import (
     ALLOWED_TRANSITIONS,
@@ -61,6 +62,7 @@ def appointment_set(*, lead: Lead, starts_at: dt.datetime, by: Staff, note: str 
     store = lead.store
     if by.store_id != lead.store_id:
         raise ValidationError({"lead": "That lead belongs to another store."})
+    permissions.require(permissions.can_create_appointment(by.user, lead), permissions.APPOINTMENT_SET_REFUSED)
     if not lead.is_open:
         raise ValidationError({"lead": f"This lead is {lead.get_status_display().lower()}; no appointment can be set."})
     if starts_at <= now:
@@ -88,9 +90,16 @@ def _locked(appointment: Appointment) -> Appointment:
     return Appointment.objects.select_for_update().select_related("store", "lead", "customer", "staff__user").get(pk=appointment.pk)
 
 
+def _check(allowed, by: Staff | None, appointment: Appointment, message: str) -> None:
+    """by=None is the system (the sweeper); a person must pass the action's predicate."""
+    if by is not None:
+        permissions.require(allowed(by.user, appointment), message)
+
+
 def appointment_confirm(*, appointment: Appointment, by: Staff | None) -> Appointment:
     with transaction.atomic():
         current = _locked(appointment)
+        _check(permissions.can_confirm_appointment, by, current, permissions.APPOINTMENT_CONFIRM_REFUSED)
         if current.status != AppointmentStatus.SET:
             raise ValidationError({"status": f"This appointment is {current.get_status_display().lower()}; only a set one is confirmed."})
         current.status, current.confirmed_at = AppointmentStatus.CONFIRMED, timezone.now()
@@ -106,6 +115,7 @@ def check_in(*, lead: Lead, by: Staff, appointment: Appointment | None = None, n
     now = now or timezone.now()
     if by.store_id != lead.store_id:
         raise ValidationError({"lead": "That customer belongs to another store."})
+    permissions.require(permissions.can_check_in(by.user, lead), permissions.CHECK_IN_REFUSED)
     with transaction.atomic():
         if appointment is None:
             appointment = (
@@ -140,6 +150,7 @@ def appointment_no_show(*, appointment: Appointment, by: Staff | None, now: dt.d
     now = now or timezone.now()
     with transaction.atomic():
         current = _locked(appointment)
+        _check(permissions.can_no_show_appointment, by, current, permissions.APPOINTMENT_CHANGE_REFUSED)
         if current.status not in OPEN:
             raise ValidationError({"status": f"This appointment is already {current.get_status_display().lower()}."})
         if current.starts_at > now:
@@ -158,6 +169,7 @@ def appointment_no_show(*, appointment: Appointment, by: Staff | None, now: dt.d
 def appointment_cancel(*, appointment: Appointment, by: Staff | None) -> Appointment:
     with transaction.atomic():
         current = _locked(appointment)
+        _check(permissions.can_cancel_appointment, by, current, permissions.APPOINTMENT_CANCEL_REFUSED)
         if current.status not in OPEN:
             raise ValidationError({"status": f"This appointment is already {current.get_status_display().lower()}."})
         current.status, current.closed_at = AppointmentStatus.CANCELED, timezone.now()

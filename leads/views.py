@@ -67,7 +67,7 @@ def lead_detail(request, pk: int, log_form: LogContactForm | None = None, status
         "vehicles": lead.vehicles.all(),
         "phones": lead.customer.phones.all(),
         "emails": lead.customer.emails.all(),
-        "timeline": lead_timeline(lead),
+        "timeline": lead_timeline(lead, request.user),
         "status_changes": lead.status_changes.select_related("changed_by__user"),
         "assignments": routing_history(lead),
         "log_form": log_form or LogContactForm(),
@@ -118,7 +118,7 @@ def routing_context(request, viewer, lead) -> dict:
 def lead_timeline_list(request, pk: int):
     """The timeline list alone, for htmx to refresh when a call or message settles."""
     lead = get_object_or_404(leads_for(request.user), pk=pk)
-    return render(request, "leads/_timeline_list.html", {"lead": lead, "timeline": lead_timeline(lead)})
+    return render(request, "leads/_timeline_list.html", {"lead": lead, "timeline": lead_timeline(lead, request.user)})
 
 
 @login_required
@@ -147,7 +147,7 @@ def lead_log_contact(request, pk: int):
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
     if request.htmx:
-        context = {"lead": lead, "log_form": form if form.errors else LogContactForm(), "timeline": lead_timeline(lead)}
+        context = {"lead": lead, "log_form": form if form.errors else LogContactForm(), "timeline": lead_timeline(lead, request.user)}
         return render(request, "leads/_timeline_block.html", context, status=422 if form.errors else 200)
     if form.errors:
         return lead_detail(request, pk, log_form=form, status=422)

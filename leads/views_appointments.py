@@ -22,6 +22,7 @@ from django.utils import dateformat, timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from leads import appointments as service
+from leads import permissions
 from leads.models import (
     OPEN_STATUSES,
     Appointment,
@@ -38,7 +39,6 @@ from org import hours
 from org.models import Store
 from org.scoping import (
     appointments_for,
-    can_work_lead,
     check_in_leads_for,
     leads_for,
     page_store,
@@ -82,19 +82,10 @@ class WalkInSearchForm(forms.Form):
     )
 
 
-# --- who may do what -----------------------------------------------------------------------------
+# --- who may do what: leads.permissions (the API and the services ask the same) -----------------
 
-def may_use_arrivals(viewer) -> bool:
-    return viewer.everything or viewer.is_store_wide or viewer.is_manager or viewer.is_receptionist
-
-
-def may_check_in(user, lead: Lead) -> bool:
-    """The receptionist (and the managers, director and admins who use Arrivals), and whoever may
-    work the lead (its owner among them)."""
-    viewer = viewer_for(user)
-    if viewer.staff is None:
-        return False
-    return may_use_arrivals(viewer) or can_work_lead(user, lead)
+may_use_arrivals = permissions.may_use_arrivals
+may_check_in = permissions.can_check_in
 
 
 # --- the lead page card --------------------------------------------------------------------------
@@ -113,6 +104,10 @@ def card_context(request, lead: Lead, can_work: bool) -> dict:
         row.is_open = row.status in OPEN
         row.started = row.starts_at <= now
         row.is_today = hours.local_date(tz, row.starts_at) == today
+        row.lead = lead
+        row.can_confirm = row.is_open and permissions.can_confirm_appointment(request.user, row)
+        row.can_no_show = row.is_open and permissions.can_no_show_appointment(request.user, row)
+        row.can_cancel = row.is_open and permissions.can_cancel_appointment(request.user, row)
     form = getattr(request, "appointment_form", None)
     if form is None:
         form = AppointmentSetForm(prefix=FORM_PREFIX)
@@ -122,7 +117,7 @@ def card_context(request, lead: Lead, can_work: bool) -> dict:
         "has_open_appointment": any(row.is_open for row in rows),
         "appointment_form": form,
         "appointment_tz": tz,
-        "can_set_appointment": can_work and lead.is_open and viewer.staff is not None,
+        "can_set_appointment": lead.is_open and permissions.can_create_appointment(request.user, lead),
         "can_work_appointments": can_work and viewer.staff is not None,
         "can_check_in": viewer.staff is not None and (can_work or may_use_arrivals(viewer)),
     }
@@ -152,8 +147,8 @@ def _form_errors(form: forms.Form, exc: ValidationError) -> None:
 def appointment_set(request, lead_pk: int):
     lead = get_object_or_404(leads_for(request.user).select_related("store", "customer", "owner"), pk=lead_pk)
     staff = viewer_for(request.user).staff
-    if staff is None or not can_work_lead(request.user, lead):
-        messages.error(request, "Only the lead's salesperson, their manager and the director set its appointments.")
+    if staff is None or not permissions.can_create_appointment(request.user, lead):
+        messages.error(request, permissions.APPOINTMENT_SET_REFUSED)
         return _lead_page(request, lead.pk, 403)
     form = AppointmentSetForm(request.POST, prefix=FORM_PREFIX)
     with timezone.override(lead.store.tz):
@@ -176,39 +171,60 @@ def appointment_set(request, lead_pk: int):
     return _lead_page(request, lead.pk, 422)
 
 
-def _change(request, pk: int, action, done: str):
-    """Confirm, no-show or cancel one appointment of a lead the user may work."""
-    appointment = get_object_or_404(appointments_for(request.user).select_related("lead__owner", "store"), pk=pk)
+def _change(request, pk: int, action, allowed, refused: str, done: str):
+    """Confirm, no-show or cancel one appointment the user sees, if the action's predicate
+    (leads.permissions, which the service enforces too) lets them. The answer shows the lead page
+    when the user sees the lead; the receptionist (who sees the store's appointments, not every
+    lead) gets a bare 403 or goes back to Arrivals."""
+    appointment = get_object_or_404(
+        appointments_for(request.user).select_related("lead__owner", "staff", "store"), pk=pk
+    )
     staff = viewer_for(request.user).staff
-    if staff is None or not can_work_lead(request.user, appointment.lead):
-        messages.error(request, "Only the lead's salesperson, their manager and the director change its appointments.")
-        return _lead_page(request, appointment.lead_id, 403)
+    sees_lead = leads_for(request.user).filter(pk=appointment.lead_id).exists()
+
+    def refuse(message: str, status: int):
+        if not sees_lead:
+            if status == 403:
+                raise PermissionDenied(message)
+            messages.error(request, message)
+            return redirect("leads_appointments:arrivals")
+        messages.error(request, message)
+        return _lead_page(request, appointment.lead_id, status)
+
+    if staff is None or not allowed(request.user, appointment):
+        return refuse(refused, 403)
     try:
         action(appointment=appointment, by=staff)
+    except PermissionDenied as exc:
+        return refuse(str(exc), 403)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return _lead_page(request, appointment.lead_id, 409)
+        return refuse(" ".join(exc.messages), 409)
     messages.success(request, done.format(when=service.when_text(appointment)))
+    if not sees_lead:
+        return redirect("leads_appointments:arrivals")
     return _to_lead(appointment.lead_id)
 
 
 @login_required
 @require_POST
 def appointment_confirm(request, pk: int):
-    return _change(request, pk, service.appointment_confirm, "The appointment of {when} is confirmed.")
+    return _change(request, pk, service.appointment_confirm, permissions.can_confirm_appointment,
+                   permissions.APPOINTMENT_CONFIRM_REFUSED, "The appointment of {when} is confirmed.")
 
 
 @login_required
 @require_POST
 def appointment_no_show(request, pk: int):
-    return _change(request, pk, service.appointment_no_show,
+    return _change(request, pk, service.appointment_no_show, permissions.can_no_show_appointment,
+                   permissions.APPOINTMENT_CHANGE_REFUSED,
                    "Marked a no-show ({when}); a call task to set a new one is on the list.")
 
 
 @login_required
 @require_POST
 def appointment_cancel(request, pk: int):
-    return _change(request, pk, service.appointment_cancel, "The appointment of {when} is canceled.")
+    return _change(request, pk, service.appointment_cancel, permissions.can_cancel_appointment,
+                   permissions.APPOINTMENT_CANCEL_REFUSED, "The appointment of {when} is canceled.")
 
 
 # --- Arrivals ------------------------------------------------------------------------------------
@@ -367,7 +383,7 @@ def check_in(request, pk: int):
     back = "lead" if request.POST.get("back") == "lead" else "arrivals"
     lead = appointment.lead
     if not may_check_in(request.user, lead):
-        messages.error(request, "Only the receptionist, the managers and the lead's salesperson check customers in.")
+        messages.error(request, permissions.CHECK_IN_REFUSED)
         return _answer(request, back, lead.pk, 403)
     if appointment.status == AppointmentStatus.SHOWN:
         return _already(request, back, appointment)
@@ -399,7 +415,7 @@ def walk_in(request, lead_pk: int):
     lead = get_object_or_404(check_in_leads_for(request.user).select_related("store", "customer", "owner__user"), pk=lead_pk)
     back = "lead" if request.POST.get("back") == "lead" else "arrivals"
     if not may_check_in(request.user, lead):
-        messages.error(request, "Only the receptionist, the managers and the lead's salesperson check customers in.")
+        messages.error(request, permissions.CHECK_IN_REFUSED)
         return _answer(request, back, lead.pk, 403)
     staff = viewer_for(request.user).staff
     try:

@@ -37,6 +37,7 @@ from distribution.services import business_deadline
 from distribution.views_queue import span_text
 from leads import appointments as appointment_services
 from leads import followup
+from leads import permissions as lead_permissions
 from leads.forms import LogContactForm
 from leads.models import (
     OPEN_STATUSES,
@@ -510,7 +511,7 @@ def work(request, pk: int):
         "vehicles": list(lead.vehicles.all()),
         "can_work": can_work_lead(request.user, lead),
         "log_form": LogContactForm(),
-        "timeline": lead_timeline(lead),
+        "timeline": lead_timeline(lead, request.user),
         "appointment_next": reverse("leads_today:today"),
         **appointment_context(lead),
     }
@@ -579,9 +580,10 @@ def appointment_set(request, pk: int):
     with timezone.override(lead.store.tz):
         valid = form.is_valid()
     appointment = None
+    refused = staff is None or not lead_permissions.can_create_appointment(request.user, lead)
     if valid:
-        if staff is None or not can_work_lead(request.user, lead):
-            form.add_error(None, "Only the lead's owner, their manager or the director can set its appointment.")
+        if refused:
+            form.add_error(None, lead_permissions.APPOINTMENT_SET_REFUSED)
         else:
             try:
                 appointment = appointment_services.appointment_set(
@@ -597,7 +599,8 @@ def appointment_set(request, pk: int):
         notice = f"Appointment set: {appointment_services.when_text(appointment)}{with_whom}{late}."
     if request.htmx:
         context = {"lead": lead, **appointment_context(lead, None if appointment else form, notice=notice)}
-        response = render(request, "leads/_appointment_form.html", context, status=200 if appointment else 422)
+        response = render(request, "leads/_appointment_form.html", context,
+                          status=200 if appointment else 403 if refused else 422)
         if appointment is not None:
             response["HX-Trigger"] = "queue-changed"
         return response
@@ -608,7 +611,7 @@ def appointment_set(request, pk: int):
             back = reverse("leads_today:today") if _salesperson(request.user) else reverse("leads:detail", args=[lead.pk])
         return redirect(back)
     context = {"lead": lead, "appointment_next": request.POST.get("next", ""), **appointment_context(lead, form)}
-    return render(request, "leads/_today_appointment_page.html", context, status=422)
+    return render(request, "leads/_today_appointment_page.html", context, status=403 if refused else 422)
 
 
 # --- small queue actions -------------------------------------------------------------------------

@@ -169,6 +169,25 @@ def customers_for(user):
 
 
 def contact_events_for(user):
+    """The contact events a user may read: exactly those whose lead they see (the lead detail's
+    rule, leads_for); an event on no lead follows its customer's leads (customers_for). So an
+    agent does not read another agent's texts on a shared customer: their lead is not theirs."""
+    from leads.models import ContactEvent, Lead
+
+    viewer = viewer_for(user)
+    events = ContactEvent.objects.filter(_store_filter(viewer))
+    if viewer.is_store_wide:
+        return events
+    visible_lead = Lead.objects.filter(_lead_filter(viewer), pk=OuterRef("lead_id"))
+    visible_customer_lead = Lead.objects.filter(_lead_filter(viewer), customer_id=OuterRef("customer_id"))
+    return events.filter(
+        (Q(lead__isnull=False) & Q(Exists(visible_lead))) | (Q(lead__isnull=True) & Q(Exists(visible_customer_lead)))
+    )
+
+
+def contact_events_for_coverage(user):
+    """Every event on the customers a user sees, whoever's lead it is on: only to judge coverage
+    (who is covered until when), never to show an event. Reading an event is contact_events_for."""
     from leads.models import ContactEvent
 
     viewer = viewer_for(user)
@@ -401,8 +420,10 @@ def deals_for(user):
 
 
 def deals_disputable_by(user):
-    """Deals the caller may dispute: the ones they see, and those on a customer they worked
-    (contact events of theirs), which is how an uncredited agent disputes a decision."""
+    """The deals a dispute may name (beyond this, 404): the ones the caller sees, those whose
+    credit decision judged them and those on a customer they worked before the sale, which is
+    how an uncredited agent disputes a decision. Whether they may is
+    coverage.permissions.can_raise_dispute."""
     from coverage.models import Deal
     from leads.models import ContactEvent
 
@@ -410,8 +431,13 @@ def deals_disputable_by(user):
     deals = Deal.objects.filter(_store_filter(viewer))
     if viewer.is_store_wide or viewer.staff is None:
         return deals
-    worked = ContactEvent.objects.filter(customer_id=OuterRef("customer_id"), staff_id=viewer.staff.pk)
-    return deals.filter(_deal_people_q(viewer) | Q(Exists(worked)))
+    worked = ContactEvent.objects.filter(
+        store_id=OuterRef("store_id"), customer_id=OuterRef("customer_id"), staff_id=viewer.staff.pk,
+        occurred_at__lte=OuterRef("sold_at"),
+    )
+    return deals.filter(
+        _deal_people_q(viewer) | Q(decision__decisions__has_key=str(viewer.staff.pk)) | Q(Exists(worked))
+    )
 
 
 def disputes_for(user):

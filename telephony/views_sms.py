@@ -44,7 +44,7 @@ def message_forms_response(request: HttpRequest, lead: Lead, *, status: int = 20
     if with_timeline:
         html += render_to_string(
             "leads/_timeline_block.html",
-            {"lead": lead, "log_form": LogContactForm(), "timeline": lead_timeline(lead)},
+            {"lead": lead, "log_form": LogContactForm(), "timeline": lead_timeline(lead, request.user)},
             request=request,
         )
     return HttpResponse(html, status=status)

@@ -117,7 +117,8 @@ def test_a_lead_the_user_cannot_see_is_not_found_or_a_form_error(store, org, oth
 
 
 def test_a_receptionist_does_not_record_sales(org):
-    assert client_for(org["receptionist"]).get(reverse("coverage:deal_new")).status_code == 404
+    # 403 like the API (coverage.permissions.can_record_deal): there is no object to hide.
+    assert client_for(org["receptionist"]).get(reverse("coverage:deal_new")).status_code == 403
 
 
 # --------------------------------------------------------------------------------------

@@ -218,15 +218,18 @@ def test_cancel_and_cancel_again(client, store, org, lead):
     assert again.status_code == 409 and "already canceled" in again.content.decode()
 
 
-def test_the_receptionist_may_not_confirm_or_cancel(client, store, org):
+def test_the_receptionist_confirms_but_does_not_cancel_what_someone_else_booked(client, store, org):
+    """Issue 12, point 5: the receptionist confirms (a customer calls the front desk to say they
+    are coming) in the browser as in the API; she cancels only what she booked herself."""
     unassigned = LeadFactory(store=store, owner=None)
     appointment = appointments.appointment_set(lead=unassigned, starts_at=local_at(store, 2, 11), by=org["manager"])
     receptionist = login(client, org["receptionist"])
-    for name in ("confirm", "cancel"):
-        response = receptionist.post(reverse(f"leads_appointments:{name}", args=[appointment.pk]))
-        assert response.status_code == 403
+    assert receptionist.post(reverse("leads_appointments:cancel", args=[appointment.pk])).status_code == 403
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.SET
+    assert receptionist.post(reverse("leads_appointments:confirm", args=[appointment.pk])).status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.CONFIRMED
 
 
 def test_a_get_on_an_action_is_refused(client, store, org, lead):
