@@ -57,7 +57,7 @@ from org.models import WEEKDAYS, DealerGroup, Role, Shift, Staff, Store, Team, d
 DEMO_PASSWORD = "demo1234"
 DEMO_GROUP_NAME, DEMO_GROUP_SLUG = "Lakeside Auto Group", "lakeside-auto-group"
 DEMO_STORE_NAME, DEMO_STORE_SLUG = "Lakeside Toyota", "lakeside-toyota"
-DEMO_URL = "http://localhost:8000/"
+DEMO_URL = "http://localhost:8000/"  # settings.PUBLIC_BASE_URL's default; see demo_url()
 DEFAULT_SEED = 1977
 ADMIN_GROUP_NAME = "Dealer admins"
 ADMIN_APPS = ["org", "leads", "coverage", "distribution", "telephony"]
@@ -2134,6 +2134,14 @@ class BuildReport:
     effort: float
     rebuilt_indexes: bool
     stats: dict[str, int]
+
+
+def demo_url() -> str:
+    """Where the running demo answers: PUBLIC_BASE_URL, which `./dev start --port N` sets to
+    http://localhost:N unless it is set already."""
+    from django.conf import settings
+
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/" if settings.PUBLIC_BASE_URL else DEMO_URL
 
 
 def store_slugs(*, large: bool, stores: int) -> list[str]:
