@@ -1973,6 +1973,8 @@ def _live_leads(store_id: int, now: dt.datetime) -> int:
     channels = {SourceType.PHONE_UP: IntakeChannel.PHONE, SourceType.WALK_IN: IntakeChannel.MANUAL}
     latest = min(now, end - dt.timedelta(minutes=1))
     for index, (first, last, phone, source, provider, vehicle) in enumerate(arrivals):
+        if source == SourceType.WALK_IN and not is_open:
+            continue  # a customer on the showroom floor does not wait overnight
         arrived = max(begin, latest - dt.timedelta(minutes=4 + 9 * (len(arrivals) - 1 - index)))
         result = lead_create(store=store, data=LeadData(
             source_type=source, intake_channel=channels.get(source, IntakeChannel.API),
@@ -1980,7 +1982,7 @@ def _live_leads(store_id: int, now: dt.datetime) -> int:
             provider_lead_id=f"LIVE-{index + 1}", vehicles=[vehicle], received_at=arrived,
         ))
         lead_route(lead_id=result.lead.pk, now=arrived)
-    return len(arrivals)
+    return Lead.objects.filter(store=store, provider_lead_id__startswith="LIVE-").count()
 
 
 def _demo_routing(store_id: int) -> int:
