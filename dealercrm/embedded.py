@@ -395,6 +395,22 @@ def _stop_children(children: list[_Child], timeout: float = 20.0) -> None:
             child.reader.join(timeout=2)
 
 
+def web_environment(port: int, environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """PORT and PUBLIC_BASE_URL for a server on `port`: the sandbox's webhooks (and the links the
+    demo prints) go to the port the server really listens on, unless PUBLIC_BASE_URL is set."""
+    return {
+        "PORT": str(port),
+        "PUBLIC_BASE_URL": environ.get("PUBLIC_BASE_URL") or f"http://localhost:{port}",
+    }
+
+
+def running_banner(port: int, public_base_url: str) -> str:
+    banner = f"DealerCRM is running at http://localhost:{port} (Ctrl-C to stop)"
+    if public_base_url.rstrip("/") != f"http://localhost:{port}":
+        banner += f"\nPUBLIC_BASE_URL (webhooks, links) is {public_base_url}"
+    return banner
+
+
 def start_all(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="./dev start", description="Run web, worker and beat.")
     parser.add_argument(
@@ -435,7 +451,7 @@ def start_all(argv: list[str]) -> int:
         os.environ["REDIS_URL"] = resolve_redis_url(DEV_REDIS_DB)
         os.environ.setdefault("DJANGO_DEBUG", "1")
         os.environ.setdefault("TELEPHONY_SANDBOX", "1")  # the demo's telephony: explicitly the sandbox
-        os.environ["PORT"] = str(args.port)
+        os.environ.update(web_environment(args.port, os.environ))
         env = dict(os.environ, PYTHONUNBUFFERED="1")
 
         manage = [sys.executable, str(PROJECT_ROOT / "manage.py")]
@@ -534,7 +550,7 @@ def start_all(argv: list[str]) -> int:
                     return 128 - code if code < 0 else code or 1
             if not announced and _port_open(args.port):
                 announced = True
-                _emit(f"\nDealerCRM is running at http://localhost:{args.port} (Ctrl-C to stop)\n\n")
+                _emit(f"\n{running_banner(args.port, os.environ['PUBLIC_BASE_URL'])}\n\n")
             elif not announced and time.monotonic() - started_at > 60:
                 announced = True
                 _say(f"web is not answering on port {args.port} yet; see the web lines above")

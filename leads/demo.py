@@ -57,7 +57,7 @@ from org.models import WEEKDAYS, DealerGroup, Role, Shift, Staff, Store, Team, d
 DEMO_PASSWORD = "demo1234"
 DEMO_GROUP_NAME, DEMO_GROUP_SLUG = "Lakeside Auto Group", "lakeside-auto-group"
 DEMO_STORE_NAME, DEMO_STORE_SLUG = "Lakeside Toyota", "lakeside-toyota"
-DEMO_URL = "http://localhost:8000/"
+DEMO_URL = "http://localhost:8000/"  # settings.PUBLIC_BASE_URL's default; see demo_url()
 DEFAULT_SEED = 1977
 ADMIN_GROUP_NAME = "Dealer admins"
 ADMIN_APPS = ["org", "leads", "coverage", "distribution", "telephony"]
@@ -1896,17 +1896,22 @@ def _record_demo_deals(store_id: int, rng: random.Random) -> int:
 
 
 def _install_routing_rules(store_id: int) -> None:
-    """Seed 003's ways of handing out leads, one per kind of lead: phone-ups ring on the
-    receptionist's board for the floor; used-car leads go to a claim pool that falls back to
-    round robin after 10 minutes; everything else goes round robin with reassignment after 20
-    minutes among the internet agents, then to the manager after two moves."""
+    """Seed 003's ways of handing out leads, one per kind of lead: phone-ups and walk-ins ring on
+    the receptionist's board for the retail floor ("the receptionist pages the floor, first
+    salesperson to call in gets it"), so a walk-in typed at the desk never goes to an internet
+    agent on the 20-minute rule; used-car leads go to a claim pool that falls back to round robin
+    after 10 minutes; everything else goes round robin with reassignment after 20 minutes among
+    the internet agents, then to the manager after two moves."""
     from distribution.models import RoutingRule, Strategy
     from distribution.pools import rule_save
 
     store = Store.objects.get(pk=store_id)
     rule_save(RoutingRule(store=store, name="Phone-ups ring on the board", position=1, source_type="phone_up",
                           strategy=Strategy.RECEPTIONIST, pool_role=Role.RETAIL), teams=[], staff=[])
-    rule_save(RoutingRule(store=store, name="Used cars: claim pool", position=2, condition="used",
+    rule_save(RoutingRule(store=store, name="Walk-ins: the receptionist pages the floor", position=2,
+                          source_type="walk_in", strategy=Strategy.RECEPTIONIST, pool_role=Role.RETAIL),
+              teams=[], staff=[])
+    rule_save(RoutingRule(store=store, name="Used cars: claim pool", position=3, condition="used",
                           strategy=Strategy.CLAIM_POOL, claim_minutes=10, pool_role=Role.INTERNET_AGENT),
               teams=[], staff=[])
     rule_save(RoutingRule(store=store, name="Internet agents, 20-minute rule", is_fallback=True,
@@ -1914,27 +1919,70 @@ def _install_routing_rules(store_id: int) -> None:
                           pool_role=Role.INTERNET_AGENT), teams=[], staff=[])
 
 
-def _live_leads(store_id: int) -> int:
-    """A few leads arriving now, routed by the rules, so the board, the pool and the queues
-    have something on them when the demo opens."""
+def live_window(store: Store, now: dt.datetime) -> tuple[dt.datetime, dt.datetime, bool]:
+    """The open hours the demo's live work belongs to, and whether the store is open now: the
+    current open interval while the store is open; otherwise the last one before now, whose
+    leftover work (unanswered leads, overdue calls) is what a newcomer finds at night or on the
+    closed day, as in a real store."""
+    from org.hours import open_intervals
+
+    spans = [span for span in open_intervals(store.business_hours, store.tz, now - dt.timedelta(days=14),
+                                             now + dt.timedelta(days=1)) if span[0] <= now]
+    if not spans:  # a store without hours: the last eight hours
+        return now - dt.timedelta(hours=8), now + dt.timedelta(minutes=1), True
+    begin, end = spans[-1]
+    return begin, end, begin <= now < end
+
+
+def appointment_slots(store: Store, after: dt.datetime, days: int) -> list[list[dt.datetime]]:
+    """Half-hour appointment times inside the store's open hours, at least an hour before
+    closing, later than `after`, grouped by open day (the next `days` open days)."""
+    from org.hours import open_intervals
+
+    by_day: dict[dt.date, list[dt.datetime]] = {}
+    for begin, end in open_intervals(store.business_hours, store.tz, after, after + dt.timedelta(days=days + 9)):
+        local = begin.astimezone(store.tz)
+        slot = local.replace(minute=0 if local.minute == 0 else 30, second=0, microsecond=0)
+        if slot < local:
+            slot += dt.timedelta(minutes=30)
+        slot = slot.astimezone(dt.UTC)
+        while slot + dt.timedelta(hours=1) <= end:
+            if slot > after:
+                by_day.setdefault(slot.astimezone(store.tz).date(), []).append(slot)
+            slot += dt.timedelta(minutes=30)
+    return [by_day[day] for day in sorted(by_day)][:days]
+
+
+def _live_leads(store_id: int, now: dt.datetime) -> int:
+    """A few leads arriving in the live window (just now while the store is open, else the last
+    open hour), routed by the rules at their arrival, so the board, the pool and the agents'
+    queues have something on them whenever the demo opens."""
     from distribution.services import lead_route
     from leads.services import LeadData, VehicleData, lead_create
 
     store = Store.objects.get(pk=store_id)
+    begin, end, is_open = live_window(store, now)
     arrivals = [
         ("Maria", "Lopez", "+16125550181", SourceType.PHONE_UP, "Main line", VehicleData(condition="new", make="Toyota", model="RAV4", year=2027)),
         ("Derek", "Olsen", "+16125550182", SourceType.THIRD_PARTY, "CarGurus", VehicleData(condition="used", make="Honda", model="CR-V", year=2022)),
         ("Priya", "Natarajan", "+16125550183", SourceType.OEM, "Toyota.com", VehicleData(condition="new", make="Toyota", model="Camry", year=2027)),
         ("Sam", "Whitaker", "+16125550184", SourceType.DEALER_WEBSITE, "Website", VehicleData(condition="used", make="Ford", model="F-150", year=2021)),
+        ("Grace", "Hollis", "+16125550185", SourceType.WALK_IN, "", VehicleData(condition="new", make="Toyota", model="Tacoma", year=2027)),
+        ("Omar", "Haddad", "+16125550186", SourceType.THIRD_PARTY, "Autotrader", VehicleData(condition="new", make="Toyota", model="Highlander", year=2027)),
     ]
+    channels = {SourceType.PHONE_UP: IntakeChannel.PHONE, SourceType.WALK_IN: IntakeChannel.MANUAL}
+    latest = min(now, end - dt.timedelta(minutes=1))
     for index, (first, last, phone, source, provider, vehicle) in enumerate(arrivals):
+        if source == SourceType.WALK_IN and not is_open:
+            continue  # a customer on the showroom floor does not wait overnight
+        arrived = max(begin, latest - dt.timedelta(minutes=4 + 9 * (len(arrivals) - 1 - index)))
         result = lead_create(store=store, data=LeadData(
-            source_type=source, intake_channel=IntakeChannel.PHONE if source == SourceType.PHONE_UP else IntakeChannel.API,
+            source_type=source, intake_channel=channels.get(source, IntakeChannel.API),
             first_name=first, last_name=last, phones=[(phone, "mobile")], provider=provider,
-            provider_lead_id=f"LIVE-{index + 1}", vehicles=[vehicle],
+            provider_lead_id=f"LIVE-{index + 1}", vehicles=[vehicle], received_at=arrived,
         ))
-        lead_route(lead_id=result.lead.pk)
-    return len(arrivals)
+        lead_route(lead_id=result.lead.pk, now=arrived)
+    return Lead.objects.filter(store=store, provider_lead_id__startswith="LIVE-").count()
 
 
 def _demo_routing(store_id: int) -> int:
@@ -1966,15 +2014,16 @@ def _demo_routing(store_id: int) -> int:
     return len(rows)
 
 
-def _demo_follow_up(store_id: int, rng: random.Random) -> tuple[int, int]:
+def _demo_follow_up(store_id: int, rng: random.Random, now: dt.datetime) -> tuple[int, int]:
     """Open leads get what the follow-up module would have given them: a new lead its cadence,
-    a contacted one its keep-in-touch task, an appointment-set one an appointment (today or in
-    the next days, inside store hours), so the agents' Today pages are full."""
+    a contacted one its keep-in-touch task, an appointment-set one an appointment in the store's
+    open hours (the next open days, the first ones busiest). Each salesperson also has the calls
+    of the live window (see live_window): due through today's open hours, or left overdue from
+    the last ones when the demo is built at night or on the closed day, so Today is never empty."""
     from leads import followup
-    from leads.models import Appointment, LeadStatus, Task
+    from leads.models import Appointment, LeadStatus, Task, TaskKind
 
     store = Store.objects.get(pk=store_id)
-    now = timezone.now()
     leads = Lead.objects.filter(store=store, duplicate_of__isnull=True, owner__isnull=False).select_related("store")
     for lead in leads.filter(status=LeadStatus.NEW, received_at__gte=now - dt.timedelta(days=5)):
         followup.lead_owner_changed(lead=lead, owner_id=lead.owner_id, now=now)
@@ -1984,17 +2033,42 @@ def _demo_follow_up(store_id: int, rng: random.Random) -> tuple[int, int]:
     )
     for lead in leads.filter(status=LeadStatus.CONTACTED):
         followup.keep_in_touch_plan(lead=lead, after=last_two_way.get(lead.pk, lead.received_at))
-    local_today = timezone.localtime(now, store.tz).date()
+
+    days = appointment_slots(store, now, 4)
     made = []
-    for lead in leads.filter(status=LeadStatus.APPOINTMENT_SET):
-        day = local_today + dt.timedelta(days=rng.choice([0, 0, 1, 1, 2, 3]))
-        starts = dt.datetime.combine(day, dt.time(rng.choice([10, 11, 13, 14, 16, 17]), rng.choice([0, 30])), tzinfo=store.tz)
+    for lead in leads.filter(status=LeadStatus.APPOINTMENT_SET).order_by("pk"):
+        if not days:
+            break
+        day = days[min(len(days) - 1, rng.choice([0, 0, 0, 1, 1, 2, 3]))]
+        starts = rng.choice(day)
         made.append(Appointment(
             store=store, lead=lead, customer_id=lead.customer_id, staff_id=lead.owner_id, starts_at=starts,
             created_at=now - dt.timedelta(days=1), reminder_due_at=starts - dt.timedelta(hours=2) if starts > now else None,
             no_show_due_at=starts + dt.timedelta(hours=2),
         ))
     Appointment.objects.bulk_create(made)
+
+    begin, end, is_open = live_window(store, now)
+    if is_open:  # an hour's calls already late, the rest through the day
+        span = (end - dt.timedelta(minutes=30)) - max(begin, now - dt.timedelta(hours=1))
+        start = max(begin, now - dt.timedelta(hours=1))
+    else:  # the last open hours' calls nobody got to
+        span = (end - begin) / 2
+        start = end - span
+    live = []
+    sellers = Staff.objects.filter(store=store, role__in=[Role.INTERNET_AGENT, Role.RETAIL], is_active=True).order_by("pk")
+    for member in sellers:
+        open_leads = list(leads.filter(owner=member, status__in=[LeadStatus.CONTACTED, LeadStatus.APPOINTMENT_SET])
+                          .order_by("-received_at")[:3])
+        for lead in open_leads:
+            due = start + span * rng.random()
+            live.append(Task(
+                store=store, customer_id=lead.customer_id, lead=lead, staff=member, kind=TaskKind.CALL_BACK,
+                channel="call", due_at=due, created_at=min(now, due) - dt.timedelta(hours=20),
+                reason=rng.choice(["Asked for a call back about numbers", "Wants a trade-in figure before coming in",
+                                   "Call back: comparing with another dealer", "Promised payment options today"]),
+            ))
+    Task.objects.bulk_create(live)
     return Task.objects.filter(store=store).count(), len(made)
 
 
@@ -2062,6 +2136,14 @@ class BuildReport:
     effort: float
     rebuilt_indexes: bool
     stats: dict[str, int]
+
+
+def demo_url() -> str:
+    """Where the running demo answers: PUBLIC_BASE_URL, which `./dev start --port N` sets to
+    http://localhost:N unless it is set already."""
+    from django.conf import settings
+
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/" if settings.PUBLIC_BASE_URL else DEMO_URL
 
 
 def store_slugs(*, large: bool, stores: int) -> list[str]:
@@ -2150,9 +2232,11 @@ def build(*, large: bool = False, stores: int = 50, months: float = 3, leads_per
             stats["deals"] = _record_demo_deals(contexts[0].store_id, random.Random(f"{seed}:deals"))
             timings.append(("deals judged", time.monotonic() - deals_started))
             _install_routing_rules(contexts[0].store_id)
-            stats["live leads"] = _live_leads(contexts[0].store_id)
+            live_now = _ts(now_ts)
+            stats["live leads"] = _live_leads(contexts[0].store_id, live_now)
             stats["routing records"] = _demo_routing(contexts[0].store_id)
-            stats["follow-up tasks"], stats["appointments"] = _demo_follow_up(contexts[0].store_id, random.Random(f"{seed}:follow"))
+            stats["follow-up tasks"], stats["appointments"] = _demo_follow_up(
+                contexts[0].store_id, random.Random(f"{seed}:follow"), live_now)
     timings.append(("total", time.monotonic() - started))
     rows = {
         "stores": len(contexts),

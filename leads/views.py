@@ -71,7 +71,8 @@ def lead_detail(request, pk: int, log_form: LogContactForm | None = None, status
         "status_changes": lead.status_changes.select_related("changed_by__user"),
         "assignments": routing_history(lead),
         "log_form": log_form or LogContactForm(),
-        "open_tasks": lead.customer.tasks.filter(completed_at__isnull=True).select_related("staff__user")[:10],
+        "open_tasks": lead.customer.tasks.filter(completed_at__isnull=True, canceled_at__isnull=True)
+        .select_related("staff__user")[:10],
         "next_statuses": [(s, LeadStatus(s).label) for s in lead.allowed_next_statuses()],
         "can_work": can_work_lead(request.user, lead),
         "can_claim": lead.owner_id is None and lead.in_claim_pool and viewer.staff is not None

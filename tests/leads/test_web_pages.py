@@ -378,3 +378,29 @@ def test_browser_lead_list_query_count_does_not_grow_with_leads(browser_for, org
     (few, shown_few), (many, shown_many) = counts
     assert (shown_few, shown_many) == (5, 40)
     assert many == few
+
+
+def test_lead_page_to_do_lists_only_open_tasks_not_the_cadence_a_two_way_call_canceled(browser_for, org, agent_lead):
+    """Seed 002 follow-up: after a two-way call ends the cadence, its canceled tasks leave the
+    lead page's To do; the keep-in-touch task planned by the call stays."""
+    from leads import followup, services
+    from leads.models import Task, TaskKind
+
+    followup.lead_owner_changed(lead=agent_lead, owner_id=org["agent"].pk)
+    cadence = list(Task.objects.filter(lead=agent_lead, kind=TaskKind.CADENCE))
+    assert cadence and all(task.is_open for task in cadence)
+    services.contact_event_log(staff=org["agent"], lead=agent_lead, channel="call", outcome="connected",
+                               spoke_with_customer=True, talk_minutes=6, body="Talked about the RAV4")
+    canceled = Task.objects.filter(lead=agent_lead, kind=TaskKind.CADENCE, canceled_at__isnull=False)
+    assert canceled.count() >= 1
+    done = Task.objects.filter(lead=agent_lead, completed_at__isnull=False)
+    still_open = [t for t in Task.objects.filter(lead=agent_lead) if t.is_open]
+
+    page = browser_for(org["agent"]).get(f"/leads/{agent_lead.pk}/")
+    assert page.status_code == 200
+    shown = {task.pk for task in page.context["open_tasks"]}
+    assert shown == {task.pk for task in still_open}
+    assert not shown & set(canceled.values_list("pk", flat=True))
+    assert not shown & set(done.values_list("pk", flat=True))
+    card = re.search(r'id="open-tasks">(.*?)</ul>', text_of(page), re.S)
+    assert "New-lead cadence" not in (card.group(1) if card else "")

@@ -81,7 +81,7 @@ class Command(BaseCommand):
                 f"{first.slug}-agent3, {first.slug}-retail1, {first.slug}-receptionist, {first.slug}-admin"
             )
             self.stdout.write(f"password: {demo.DEMO_PASSWORD}")
-            self.stdout.write(f"URL: {demo.DEMO_URL}")
+            self.stdout.write(f"URL: {demo.demo_url()}")
         else:
             self._print_logins(stores.first())
         self.stdout.write(self.style.SUCCESS("Done."))
@@ -95,4 +95,5 @@ class Command(BaseCommand):
         member = store.staff.select_related("user").first()
         if member and member.user.check_password(demo.DEMO_PASSWORD):
             self.stdout.write(f"password: {demo.DEMO_PASSWORD} (every demo login)")
-        self.stdout.write(f"Open {demo.DEMO_URL} (Django admin: {demo.DEMO_URL}admin/ as 'admin')")
+        url = demo.demo_url()
+        self.stdout.write(f"Open {url} (Django admin: {url}admin/ as 'admin')")
