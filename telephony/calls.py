@@ -484,7 +484,7 @@ def _call_back_task_create(call: Call) -> None:
         return
     owner_id = call.lead.owner_id if call.lead_id and call.lead.owner_id else call.staff_id
     if Task.objects.filter(customer_id=call.customer_id, staff_id=owner_id, kind=TaskKind.CALL_BACK,
-                           completed_at__isnull=True).exists():
+                           completed_at__isnull=True, canceled_at__isnull=True).exists():
         return
     Task.objects.create(
         store_id=call.store_id,

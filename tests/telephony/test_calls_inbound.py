@@ -182,6 +182,19 @@ def test_a_customer_calling_twice_unanswered_gets_one_open_call_back_task(client
     assert Task.objects.count() == 1
 
 
+def test_a_canceled_call_back_does_not_block_the_next_missed_call(client, org, lines, agent_lead, twilio_http):
+    """Before: a canceled call-back task counted as open, so the next missed call made none."""
+    from django.utils import timezone
+
+    on_shift_all_week(org["agent"])
+    call_sid, _ = ring(client, AGENT_LINE)
+    signed_post(client, DIAL, dial_complete(call_sid, "", "no-answer"))
+    Task.objects.update(canceled_at=timezone.now(), cancel_reason="The customer bought.")
+    call_sid, _ = ring(client, AGENT_LINE)
+    signed_post(client, DIAL, dial_complete(call_sid, "", "no-answer"))
+    assert Task.objects.filter(kind=TaskKind.CALL_BACK, canceled_at__isnull=True, completed_at__isnull=True).count() == 1
+
+
 def test_nobody_to_ring_settles_as_missed_at_once(client, store, org, lines, agent_lead, twilio_http):
     store.main_phone = ""
     store.save(update_fields=["main_phone"])
