@@ -110,9 +110,10 @@ def board_fixture(db):
     for weekday in range(6):
         ShiftFactory(staff=cat, weekday=weekday)
     TimeOff.objects.create(staff=ann, first_day=dt.date(2026, 3, 10), last_day=dt.date(2026, 3, 10))
-    # Today is 6 of the 11 open hours gone (09:00-15:00 of 09:00-20:00): pace = target x 6/11.
-    # Ann: today 100 (pace 54.5), yesterday 100, MTD: 13 weekdays Mar 2..18 less Mar 10 = 12 -> 1200,
-    #   pace 11 x 100 + 54.5 = 1154.5. Bob: MTD Mon-Sat Mar 1..18 = 18 - 3 Sundays = 15 -> 1500.
+    # Pace follows each person's own shift: Ann works 09:00-18:00, so at 15:00 6 of her 9 hours
+    # are gone: pace = target x 6/9. Bob has no shifts: the store's hours (09:00-20:00), 6/11.
+    # Ann: today 100 (pace 66.7), yesterday 100, MTD: 13 weekdays Mar 2..18 less Mar 10 = 12 -> 1200,
+    #   pace 11 x 100 + 66.7. Bob: MTD Mon-Sat Mar 1..18 = 18 - 3 Sundays = 15 -> 1500.
     # Team A today: Ann 100 + Bob 100 + Rita 100 = 300 (Ivy left: no target); MTD 1200 + 1500 + 1500 = 4200.
 
     # ---- Leads, phone-ups and response (limit 20 min) -----------------------------------------
@@ -318,11 +319,14 @@ def test_store_total_counts_everyone_once(snap):
 def test_call_targets_follow_shifts_and_time_off(snap, board_fixture):
     ann, bob = person(snap, board_fixture["ann"]), person(snap, board_fixture["bob"])
     assert (ann["today"].call_target, ann["yesterday"].call_target, ann["mtd"].call_target) == (100, 100, 1200)
-    assert ann["today"].call_pace == pytest.approx(100 * 6 / 11)
+    assert ann["today"].call_pace == pytest.approx(100 * 6 / 9)
     assert ann["yesterday"].call_pace == pytest.approx(100)
-    assert ann["mtd"].call_pace == pytest.approx(1100 + 100 * 6 / 11)
+    assert ann["mtd"].call_pace == pytest.approx(1100 + 100 * 6 / 9)
+    assert (ann["today"].shift, ann["mtd"].shift) == ("9am-6pm", "")
     assert (bob["today"].call_target, bob["mtd"].call_target) == (100, 1500)
-    # 3 calls by 15:00 against a pace of 54.5: behind.
+    assert bob["today"].call_pace == pytest.approx(100 * 6 / 11)
+    assert bob["today"].shift == "store hours"
+    # 3 calls by 15:00 against a pace of 66.7: behind.
     assert ann["today"].below_target
     assert person(snap, board_fixture["ivy"])["mtd"].call_target == 0  # left: no target
     a = team(snap, board_fixture["team_a"])
