@@ -89,7 +89,7 @@ class Cells:
     @property
     def pace_text(self) -> str:
         """The calls against the person's own shift in words a manager reads at a glance:
-        "on pace", "behind: 40 by now", "starts 6pm", "off today", "12 short"."""
+        "on pace", "behind: 40 due", "not started yet", "off today", "12 short"."""
         f = self.f
         if not f.call_target:
             if f.shift == "time off":
@@ -100,12 +100,12 @@ class Cells:
         if f.calls >= f.call_target:
             return "target met"
         if f.call_pace <= 0:
-            return "shift not started"
+            return "not started yet"
         if f.calls >= f.call_pace:
             return "on pace"
         if f.call_pace >= f.call_target:
             return f"{f.call_target - f.calls} short"
-        return f"behind: {f.call_pace:.0f} by now"
+        return f"behind: {f.call_pace:.0f} due"
 
     @property
     def shift_text(self) -> str:
