@@ -176,17 +176,27 @@ def week_save(
 
 def _record_version(staff: Staff, parsed: dict[int, list[tuple[dt.time, dt.time]]], now: dt.datetime) -> None:
     """The schedule history (inside week_save's transaction, the person's row locked)."""
-    today = hours.local_date(staff.store.tz, now)
+    history_baseline(staff, now)
+    history_record(staff, [(day, s, e) for day, spans in parsed.items() for s, e in spans], now)
+
+
+def history_baseline(staff: Staff, now: dt.datetime) -> None:
+    """Before a person's Shift rows change: when their schedule has no history yet, record the
+    week as it stands, in force since always, so the edit cannot rewrite the days before it."""
     if not ScheduleVersion.objects.filter(staff=staff).exists():
         before = Shift.objects.filter(staff=staff).values_list("weekday", "starts", "ends")
         ScheduleVersion.objects.create(
             staff=staff, effective_from=ScheduleVersion.BEGINNING, shifts=ScheduleVersion.encode(before),
             recorded_at=now,
         )
-    week = ScheduleVersion.encode((day, s, e) for day, spans in parsed.items() for s, e in spans)
+
+
+def history_record(staff: Staff, week: list[tuple[int, dt.time, dt.time]], now: dt.datetime) -> None:
+    """After the change: `week` is in force from today (the store's local date at `now`); a
+    second change the same day replaces today's version."""
     ScheduleVersion.objects.update_or_create(
-        staff=staff, effective_from=today,
-        defaults={"shifts": week, "recorded_at": now},
+        staff=staff, effective_from=hours.local_date(staff.store.tz, now),
+        defaults={"shifts": ScheduleVersion.encode(week), "recorded_at": now},
     )
 
 
