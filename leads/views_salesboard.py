@@ -350,7 +350,12 @@ def _group(request, viewer, stores: list, period: str, fmt: str, tv: bool):
             "url": _query(request, store=str(store.pk)),
         })
     if tv:
-        store_rows.sort(key=lambda r: (r["cells"] is None, -(r["cells"].f.calls if r["cells"] else 0)))
+        # Stores that did something, most calls first, numbered (medals for the first three); then the rest.
+        store_rows.sort(key=lambda r: (r["cells"] is None, not (r["cells"] and r["cells"].f.has_activity),
+                                       -(r["cells"].f.calls if r["cells"] else 0)))
+        ranked = [r for r in store_rows if r["cells"] is not None and r["cells"].f.has_activity]
+        for rank, r in enumerate(ranked, start=1):
+            r["rank"] = rank
     oldest = min((snap.computed_at for _, snap in rows if snap is not None), default=timezone.now())
     group_name = viewer.staff.store.group.name if viewer.staff is not None else "All stores"
     context = {
