@@ -19,11 +19,14 @@ over their people, each lead once):
   the share answered within the store's response limit: first_attempt_at <= breach_at, out of
   the leads whose clock is decided (attempted, or breach_at already passed). A lead whose clock
   never started (no breach_at) is in neither.
-- calls: dials (telephony.metrics), against the store's daily_call_target times the days the
-  person works in the period (their weekly shifts, or the store's open days when no shift is
-  entered, less time off). Only salespeople (internet, retail, fleet) carry a target. "Below
-  target" compares with the pace: for today, the target times the share of today's business
-  hours gone by; month to date, the past working days in full plus that share of today.
+- calls: dials (telephony.metrics), against the store's daily_call_target for each day the
+  person works in the period: a day with a shift of their own starting on it (or, when they
+  have no shifts entered, a day the store is open), less time off. Only internet agents carry
+  a target. Each past day uses the schedule in force that day (org.models.ScheduleVersion):
+  editing a week changes today and later, never the days before. "Below target" compares with
+  the pace: the target times the share of the person's OWN shift time of the day gone by (0
+  before their shift starts, all of it once it ends; an overnight shift belongs to the day it
+  starts on); month to date, the past working days in full plus that share of today.
 - connection ratio (dial level: connected calls / dials) and contact rate (lead level: leads
   worked in the period with a two-way contact in it / leads worked), side by side, both from
   telephony.metrics.staff_period; texts and emails sent; verified share of activity
@@ -74,8 +77,8 @@ from django.utils import timezone
 
 from coverage.models import Deal, DealCredit
 from leads.models import Appointment, Lead, LeadStatus, LeadStatusChange, SourceType
-from org import hours
-from org.models import SALES_ROLES, WEEKDAYS, Role, Shift, Staff, Store, Team, TimeOff
+from org import hours, schedules
+from org.models import SALES_ROLES, Role, ScheduleVersion, Shift, Staff, Store, Team, TimeOff
 from telephony import metrics
 
 log = logging.getLogger(__name__)
@@ -160,6 +163,7 @@ class Figures:
     calls: int = 0
     call_target: int = 0
     call_pace: float = 0.0
+    shift: str = ""  # a one-day period's shift for a person with a target: "6pm-2am", "off", "time off"
     connected: int = 0
     leads_worked: int = 0
     leads_contacted: int = 0
@@ -214,8 +218,14 @@ class Figures:
 
     def is_empty(self) -> bool:
         return not any(
-            getattr(self, f.name) for f in fields(self) if f.name not in ("call_target", "call_pace")
+            getattr(self, f.name) for f in fields(self) if f.name not in ("call_target", "call_pace", "shift")
         )
+
+    @property
+    def has_activity(self) -> bool:
+        """Did anything in the period: dialled, texted, emailed, set or showed an appointment, sold."""
+        return bool(self.calls or self.activities or self.texts or self.emails or self.appointments_set
+                    or self.appointments_shown or self.sold)
 
 
 ADDITIVE = [
@@ -473,31 +483,64 @@ def _team_activity(store: Store, period: Period, group_of: dict[int, int]) -> di
 # --------------------------------------------------------------------------------------
 
 
-def _works(store: Store, weekdays: set[int], days_off: set[dt.date], day: dt.date) -> bool:
-    if day in days_off:
-        return False
-    if weekdays:
-        return day.weekday() in weekdays
-    return bool((store.business_hours or {}).get(WEEKDAYS[day.weekday()]))
+Schedule = list[tuple[int, dt.time, dt.time]]  # weekly shifts: (weekday, starts, ends)
 
 
-def _today_elapsed(store: Store, today: dt.date, now: dt.datetime) -> float:
-    """The share of today's business hours gone by at `now` (of the clock day when closed today)."""
-    day_start, day_end = metrics.day_bounds(store, today, today)
-    whole = hours.business_minutes_between(store.business_hours, store.tz, day_start, day_end)
-    if whole <= 0:
-        return min(1.0, max(0.0, (now - day_start) / (day_end - day_start)))
-    return min(1.0, hours.business_minutes_between(store.business_hours, store.tz, day_start, now) / whole)
+def schedule_on(versions: list[tuple[dt.date, Schedule]], current: Schedule, day: dt.date, today: dt.date) -> Schedule:
+    """A person's weekly shifts in force on local date `day`: from today on, the current Shift
+    rows; a past day, the ScheduleVersion in force then (the latest with effective_from <=
+    day; `versions` sorted by date), or the current rows when no version covers it (nobody
+    has edited that person's week since the history began)."""
+    if day >= today:
+        return current
+    in_force = None
+    for effective_from, shifts in versions:
+        if effective_from > day:
+            break
+        in_force = shifts
+    return current if in_force is None else in_force
+
+
+def day_target(per_day: int, shifts: Schedule, tz, day: dt.date, now: dt.datetime, *, off: bool = False) -> tuple[int, float]:
+    """(target, pace) for one person on one local day: no shift starting that day (a day off)
+    or time off: (0, 0). Otherwise the daily target, and as pace the target times the share of
+    that day's own shift time gone by at `now` (0 before the shift starts, all of it once it has
+    ended; an overnight shift belongs to the day it starts on; real minutes across DST)."""
+    if off:
+        return 0, 0.0
+    share = hours.shift_elapsed_share(shifts, tz, day, now)
+    if share is None:
+        return 0, 0.0
+    return per_day, per_day * share
+
+
+def shift_label(own: Schedule, store_hours: Schedule, day: dt.date, *, off: bool) -> str:
+    """What the board says about the person's shift on `day`: "6pm-2am", "9am-1pm, 3pm-7pm",
+    "off", "time off", or "store hours" when they have no shifts entered."""
+    if off:
+        return "time off"
+    spans = [(starts, ends) for weekday, starts, ends in (own or store_hours) if weekday == day.weekday()]
+    if not spans:
+        return "off"
+    return "store hours" if not own else schedules.day_text(spans)
 
 
 def _targets(store: Store, people: list[Staff], periods: dict[str, Period], now: dt.datetime) -> dict:
-    """{staff id: {period: (target, pace)}} for the people who carry a call target. Two queries."""
+    """{staff id: {period: (target, pace, shift label)}} for the people who carry a call target.
+    Three queries: current shifts, the schedule history, time off."""
     ids = [p.pk for p in people if p.role in TARGET_ROLES and p.is_active]
-    weekdays: dict[int, set[int]] = defaultdict(set)
-    for staff_id, weekday in Shift.objects.filter(staff_id__in=ids).values_list("staff_id", "weekday"):
-        weekdays[staff_id].add(weekday)
     first = min(p.first_day for p in periods.values())
     last = max(p.last_day for p in periods.values())
+    current: dict[int, Schedule] = defaultdict(list)
+    for staff_id, weekday, starts, ends in Shift.objects.filter(staff_id__in=ids).values_list(
+        "staff_id", "weekday", "starts", "ends"
+    ):
+        current[staff_id].append((weekday, starts, ends))
+    versions: dict[int, list[tuple[dt.date, Schedule]]] = defaultdict(list)
+    for version in ScheduleVersion.objects.filter(staff_id__in=ids, effective_from__lte=last).order_by(
+        "staff_id", "effective_from"
+    ):
+        versions[version.staff_id].append((version.effective_from, version.as_shifts()))
     days_off: dict[int, set[dt.date]] = defaultdict(set)
     for staff_id, first_off, last_off in TimeOff.objects.filter(
         staff_id__in=ids, first_day__lte=last, last_day__gte=first
@@ -507,16 +550,22 @@ def _targets(store: Store, people: list[Staff], periods: dict[str, Period], now:
             days_off[staff_id].add(day)
             day += dt.timedelta(days=1)
     today = local_today(store, now)
-    elapsed = _today_elapsed(store, today, now)
-    per_day = store.daily_call_target
-    out: dict[int, dict[str, tuple[int, float]]] = {}
+    store_hours = hours.hours_as_shifts(store.business_hours)
+    tz, per_day = store.tz, store.daily_call_target
+    all_days = sorted({d for period in periods.values() for d in period.days})
+    out: dict[int, dict[str, tuple[int, float, str]]] = {}
     for staff_id in ids:
+        daily: dict[dt.date, tuple[int, float, str]] = {}
+        for day in all_days:
+            own = schedule_on(versions[staff_id], current[staff_id], day, today)
+            off = day in days_off[staff_id]
+            target, pace = day_target(per_day, own or store_hours, tz, day, now, off=off)
+            daily[day] = (target, pace, shift_label(own, store_hours, day, off=off))
         mine = {}
         for key, period in periods.items():
-            worked = [d for d in period.days if _works(store, weekdays[staff_id], days_off[staff_id], d)]
-            target = per_day * len(worked)
-            pace = sum(per_day * (elapsed if d == today else 1.0) for d in worked if d <= today)
-            mine[key] = (target, pace)
+            target = sum(daily[d][0] for d in period.days)
+            pace = sum(daily[d][1] for d in period.days)
+            mine[key] = (target, pace, daily[period.first_day][2] if len(period.days) == 1 else "")
         out[staff_id] = mine
     return out
 
@@ -582,8 +631,9 @@ def compute(store: Store, now: dt.datetime | None = None) -> Snapshot:
             people.append(line or person(member.pk))
     targets = _targets(store, [by_id[line.key] for line in people], periods, now)
     for line in people:
-        for key, (target, pace) in targets.get(line.key, {}).items():
-            line.figures[key].call_target, line.figures[key].call_pace = target, pace
+        for key, (target, pace, shift) in targets.get(line.key, {}).items():
+            figures = line.figures[key]
+            figures.call_target, figures.call_pace, figures.shift = target, pace, shift
 
     # Groups: each team's members; the listed people without a team.
     shown = {line.key for line in people}
@@ -628,8 +678,8 @@ def compute(store: Store, now: dt.datetime | None = None) -> Snapshot:
 
 # The queries compute() runs, whatever the staff: staff, teams, leads per person / group /
 # store (3), appointments, sold, credits won, credits lost, staff_period per person and for the
-# store (2 x 3 periods), per group (3), shifts, time off, and the trend (2).
-QUERIES = 22
+# store (2 x 3 periods), per group (3), shifts, schedule history, time off, and the trend (2).
+QUERIES = 23
 
 
 def _trend(store: Store, month: Period, group_of: dict[int, int], groups: dict[int, Line]) -> Trend:

@@ -53,6 +53,7 @@ class Cells:
 
     f: Figures
     limit: int
+    period: str = "today"
 
     @property
     def response_median(self) -> str:
@@ -84,6 +85,32 @@ class Cells:
         if not self.f.call_target:
             return f"{self.f.calls} dials; no call target"
         return f"{self.f.calls} dials of a {self.f.call_target} target; {self.f.call_pace:.0f} by now to be on pace"
+
+    @property
+    def pace_text(self) -> str:
+        """The calls against the person's own shift in words a manager reads at a glance:
+        "on pace", "behind: 40 due", "not started yet", "off today", "12 short"."""
+        f = self.f
+        if not f.call_target:
+            if f.shift == "time off":
+                return "time off"
+            if f.shift == "off":
+                return "off today" if self.period == "today" else "day off"
+            return ""
+        if f.calls >= f.call_target:
+            return "target met"
+        if f.call_pace <= 0:
+            return "not started yet"
+        if f.calls >= f.call_pace:
+            return "on pace"
+        if f.call_pace >= f.call_target:
+            return f"{f.call_target - f.calls} short"
+        return f"behind: {f.call_pace:.0f} due"
+
+    @property
+    def shift_text(self) -> str:
+        shift = self.f.shift
+        return "" if shift in ("", "off", "time off") else f"shift {shift}"
 
     @property
     def connection(self) -> str:
@@ -131,7 +158,7 @@ class Row:
 
 def _row(line: Line, period: str, limit: int, calls_base: str) -> Row:
     url = f"{calls_base}?{urlencode({'staff': line.key})}" if line.kind == "person" and calls_base else ""
-    return Row(line, Cells(line.figures[period], limit), url)
+    return Row(line, Cells(line.figures[period], limit, period), url)
 
 
 # --------------------------------------------------------------------------------------
@@ -271,12 +298,20 @@ def board(request):
         "store_choices": _store_choices(viewer, stores), "csv_url": _query(request, format="csv", tv=""),
         "tv_url": _query(request, tv="1"), "exit_tv_url": _query(request, tv=""), "refresh_url": _query(request),
         "tv": tv, "response_goal": round(salesboard.RESPONSE_GOAL * 100),
-        "tv_people": sorted((r for g in groups for r in g["people"]), key=lambda r: (-r.f.calls, r.line.name)),
+        "tv_people": _tv_ranking([r for g in groups for r in g["people"]]),
     }
     partial = _partial(request)
     if tv:
         return render(request, "leads/_salesboard_tv.html" if partial else "leads/salesboard_tv.html", context)
     return render(request, "leads/_salesboard_board.html" if partial else "leads/salesboard.html", context)
+
+
+def _tv_ranking(rows: list[Row]) -> list[tuple[int | None, Row]]:
+    """The showroom's ranking: people who did something in the period, most calls first,
+    numbered (the first three get medals); then, unnumbered, those who did nothing."""
+    active = sorted((r for r in rows if r.f.has_activity), key=lambda r: (-r.f.calls, r.line.name))
+    idle = sorted((r for r in rows if not r.f.has_activity), key=lambda r: r.line.name)
+    return [(i, r) for i, r in enumerate(active, start=1)] + [(None, r) for r in idle]
 
 
 def _partial(request) -> bool:
@@ -315,7 +350,12 @@ def _group(request, viewer, stores: list, period: str, fmt: str, tv: bool):
             "url": _query(request, store=str(store.pk)),
         })
     if tv:
-        store_rows.sort(key=lambda r: (r["cells"] is None, -(r["cells"].f.calls if r["cells"] else 0)))
+        # Stores that did something, most calls first, numbered (medals for the first three); then the rest.
+        store_rows.sort(key=lambda r: (r["cells"] is None, not (r["cells"] and r["cells"].f.has_activity),
+                                       -(r["cells"].f.calls if r["cells"] else 0)))
+        ranked = [r for r in store_rows if r["cells"] is not None and r["cells"].f.has_activity]
+        for rank, r in enumerate(ranked, start=1):
+            r["rank"] = rank
     oldest = min((snap.computed_at for _, snap in rows if snap is not None), default=timezone.now())
     group_name = viewer.staff.store.group.name if viewer.staff is not None else "All stores"
     context = {

@@ -58,3 +58,19 @@ class StaffAdmin(ScopedAdmin):
     search_fields = ["user__first_name", "user__last_name", "user__username"]
     list_select_related = ["user", "store", "team"]
     inlines = [ShiftInline, TimeOffInline]
+
+    def save_related(self, request, form, formsets, change):
+        """Shifts edited here go into the schedule history like the schedule page's
+        (org.schedules.week_save): past days keep the week in force then."""
+        from django.utils import timezone
+
+        from org import schedules
+
+        staff, now = form.instance, timezone.now()
+        before = sorted(Shift.objects.filter(staff=staff).values_list("weekday", "starts", "ends")) if change else []
+        if change:
+            schedules.history_baseline(staff, now)
+        super().save_related(request, form, formsets, change)
+        after = sorted(Shift.objects.filter(staff=staff).values_list("weekday", "starts", "ends"))
+        if after != before:
+            schedules.history_record(staff, after, now)

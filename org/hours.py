@@ -38,11 +38,14 @@ __all__ = [
     "WEEKDAYS",
     "add_business_minutes",
     "business_minutes_between",
+    "day_shift_intervals",
+    "hours_as_shifts",
     "local_date",
     "next_open",
     "next_shift_start",
     "on_shift",
     "open_intervals",
+    "shift_elapsed_share",
     "shift_intervals",
     "store_is_open",
 ]
@@ -239,3 +242,42 @@ def next_shift_start(shifts: Iterable[tuple[int, time, time]], tz: tzinfo | str,
     at = _utc(at)
     intervals = shift_intervals(shifts, tz, at, at + _NEXT_SHIFT_HORIZON)
     return intervals[0][0] if intervals else None
+
+
+def day_shift_intervals(shifts: Iterable[tuple[int, time, time]], tz: tzinfo | str, day: date) -> list[Interval]:
+    """The intervals of the weekly `shifts` that START on local date `day`: UTC, merged, sorted.
+
+    An overnight shift belongs wholly to the day it starts on: Monday 18:00-02:00 is Monday's
+    shift and runs to Tuesday 02:00. A split shift (9-1, 3-7) gives two intervals."""
+    zone = _zone(tz)
+    template = _shift_template(shifts)
+    return _merge(
+        (_instant(day, begins, zone), _instant(day + timedelta(days=spill), ends, zone))
+        for begins, ends, spill in template[day.weekday()]
+    )
+
+
+def shift_elapsed_share(
+    shifts: Iterable[tuple[int, time, time]], tz: tzinfo | str, day: date, at: datetime
+) -> float | None:
+    """The share (0..1) of the shift time starting on local date `day` that has gone by at
+    instant `at`, measured in real minutes (a DST night is as long as it really is): 0 before
+    the first shift starts, 1 once the last one ends; a split shift's break does not count.
+    None when no shift starts on `day` (a day off)."""
+    at = _utc(at)
+    intervals = day_shift_intervals(shifts, tz, day)
+    whole = _minutes(intervals)
+    if whole <= 0:
+        return None
+    first = intervals[0][0]
+    gone = _minutes(_clip(intervals, first, at)) if at > first else 0.0
+    return min(1.0, max(0.0, gone / whole))
+
+
+def hours_as_shifts(business_hours: dict | None) -> list[tuple[int, time, time]]:
+    """The store's business hours as weekly shifts: the schedule of a person with none entered."""
+    return [
+        (index, begins, ends)
+        for index, day_spans in enumerate(_hours_template(business_hours))
+        for begins, ends, _ in day_spans
+    ]

@@ -187,6 +187,40 @@ class Shift(models.Model):
         return f"{WEEKDAYS[self.weekday]} {self.starts:%H:%M}-{self.ends:%H:%M}{overnight}"
 
 
+class ScheduleVersion(models.Model):
+    """A person's weekly shifts as they stood from `effective_from` (a local date in the store's
+    zone) until the next version's: the sales board reads each past day's targets from the
+    version in force that day, so editing a schedule never rewrites past targets.
+
+    Written only by org.schedules.week_save, in the transaction that replaces the Shift rows:
+    the first edit also records the schedule it replaces, in force since always (BEGINNING).
+    `shifts` is [[weekday, "HH:MM:SS[.ffffff]", "HH:MM:SS[.ffffff]"], ...]; [] means no shift
+    entered (the board then counts the store's open days, as it does for the Shift rows)."""
+
+    BEGINNING = dt.date.min
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="schedule_versions")
+    effective_from = models.DateField()
+    shifts = models.JSONField(default=list, blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["staff", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["staff", "effective_from"], name="schedule_version_one_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff}: from {self.effective_from}"
+
+    def as_shifts(self) -> list[tuple[int, dt.time, dt.time]]:
+        return [(int(day), dt.time.fromisoformat(starts), dt.time.fromisoformat(ends)) for day, starts, ends in self.shifts]
+
+    @staticmethod
+    def encode(shifts) -> list[list]:
+        return [[int(day), starts.isoformat(), ends.isoformat()] for day, starts, ends in sorted(shifts)]
+
+
 class TimeOff(models.Model):
     staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="time_off")
     first_day = models.DateField()

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from org import hours
-from org.models import WEEKDAYS, Shift, Staff, Store, TimeOff
+from org.models import WEEKDAYS, ScheduleVersion, Shift, Staff, Store, TimeOff
 
 MAX_TIME_OFF_DAYS = 366
 MIDNIGHT = dt.time(23, 59, 59, 999999)  # an end "at midnight": the last instant of the day
@@ -144,10 +145,15 @@ def week_of(staff: Staff) -> dict[int, list[tuple[dt.time, dt.time]]]:
     return week
 
 
-def week_save(*, staff: Staff, days: dict[int, str]) -> dict[int, list[tuple[dt.time, dt.time]]]:
+def week_save(
+    *, staff: Staff, days: dict[int, str], now: dt.datetime | None = None
+) -> dict[int, list[tuple[dt.time, dt.time]]]:
     """Replace a person's weekly shifts with what was typed for each weekday (0 = Monday).
 
-    Every day is checked first; any error is a ValidationError naming the day and nothing is saved."""
+    Every day is checked first; any error is a ValidationError naming the day and nothing is saved.
+    The new week takes effect today (the store's local date at `now`) and is recorded as a
+    ScheduleVersion, so past days keep the targets of the schedule in force then: the first edit
+    also records the week it replaces, in force since always."""
     parsed: dict[int, list[tuple[dt.time, dt.time]]] = {}
     errors: dict[str, str] = {}
     for day in range(7):
@@ -159,12 +165,39 @@ def week_save(*, staff: Staff, days: dict[int, str]) -> dict[int, list[tuple[dt.
         raise ValidationError(errors)
     with transaction.atomic():
         Staff.objects.select_for_update().filter(pk=staff.pk).first()
+        _record_version(staff, parsed, now or timezone.now())
         Shift.objects.filter(staff=staff).delete()
         Shift.objects.bulk_create(
             [Shift(staff=staff, weekday=day, starts=s, ends=e) for day, spans in parsed.items() for s, e in spans]
         )
         _nudge_waiting(staff)
     return parsed
+
+
+def _record_version(staff: Staff, parsed: dict[int, list[tuple[dt.time, dt.time]]], now: dt.datetime) -> None:
+    """The schedule history (inside week_save's transaction, the person's row locked)."""
+    history_baseline(staff, now)
+    history_record(staff, [(day, s, e) for day, spans in parsed.items() for s, e in spans], now)
+
+
+def history_baseline(staff: Staff, now: dt.datetime) -> None:
+    """Before a person's Shift rows change: when their schedule has no history yet, record the
+    week as it stands, in force since always, so the edit cannot rewrite the days before it."""
+    if not ScheduleVersion.objects.filter(staff=staff).exists():
+        before = Shift.objects.filter(staff=staff).values_list("weekday", "starts", "ends")
+        ScheduleVersion.objects.create(
+            staff=staff, effective_from=ScheduleVersion.BEGINNING, shifts=ScheduleVersion.encode(before),
+            recorded_at=now,
+        )
+
+
+def history_record(staff: Staff, week: list[tuple[int, dt.time, dt.time]], now: dt.datetime) -> None:
+    """After the change: `week` is in force from today (the store's local date at `now`); a
+    second change the same day replaces today's version."""
+    ScheduleVersion.objects.update_or_create(
+        staff=staff, effective_from=hours.local_date(staff.store.tz, now),
+        defaults={"shifts": ScheduleVersion.encode(week), "recorded_at": now},
+    )
 
 
 def time_off_add(*, staff: Staff, first_day: dt.date, last_day: dt.date | None, reason: str = "") -> TimeOff:

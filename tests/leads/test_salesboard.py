@@ -110,9 +110,10 @@ def board_fixture(db):
     for weekday in range(6):
         ShiftFactory(staff=cat, weekday=weekday)
     TimeOff.objects.create(staff=ann, first_day=dt.date(2026, 3, 10), last_day=dt.date(2026, 3, 10))
-    # Today is 6 of the 11 open hours gone (09:00-15:00 of 09:00-20:00): pace = target x 6/11.
-    # Ann: today 100 (pace 54.5), yesterday 100, MTD: 13 weekdays Mar 2..18 less Mar 10 = 12 -> 1200,
-    #   pace 11 x 100 + 54.5 = 1154.5. Bob: MTD Mon-Sat Mar 1..18 = 18 - 3 Sundays = 15 -> 1500.
+    # Pace follows each person's own shift: Ann works 09:00-18:00, so at 15:00 6 of her 9 hours
+    # are gone: pace = target x 6/9. Bob has no shifts: the store's hours (09:00-20:00), 6/11.
+    # Ann: today 100 (pace 66.7), yesterday 100, MTD: 13 weekdays Mar 2..18 less Mar 10 = 12 -> 1200,
+    #   pace 11 x 100 + 66.7. Bob: MTD Mon-Sat Mar 1..18 = 18 - 3 Sundays = 15 -> 1500.
     # Team A today: Ann 100 + Bob 100 + Rita 100 = 300 (Ivy left: no target); MTD 1200 + 1500 + 1500 = 4200.
 
     # ---- Leads, phone-ups and response (limit 20 min) -----------------------------------------
@@ -318,11 +319,14 @@ def test_store_total_counts_everyone_once(snap):
 def test_call_targets_follow_shifts_and_time_off(snap, board_fixture):
     ann, bob = person(snap, board_fixture["ann"]), person(snap, board_fixture["bob"])
     assert (ann["today"].call_target, ann["yesterday"].call_target, ann["mtd"].call_target) == (100, 100, 1200)
-    assert ann["today"].call_pace == pytest.approx(100 * 6 / 11)
+    assert ann["today"].call_pace == pytest.approx(100 * 6 / 9)
     assert ann["yesterday"].call_pace == pytest.approx(100)
-    assert ann["mtd"].call_pace == pytest.approx(1100 + 100 * 6 / 11)
+    assert ann["mtd"].call_pace == pytest.approx(1100 + 100 * 6 / 9)
+    assert (ann["today"].shift, ann["mtd"].shift) == ("9am-6pm", "")
     assert (bob["today"].call_target, bob["mtd"].call_target) == (100, 1500)
-    # 3 calls by 15:00 against a pace of 54.5: behind.
+    assert bob["today"].call_pace == pytest.approx(100 * 6 / 11)
+    assert bob["today"].shift == "store hours"
+    # 3 calls by 15:00 against a pace of 66.7: behind.
     assert ann["today"].below_target
     assert person(snap, board_fixture["ivy"])["mtd"].call_target == 0  # left: no target
     a = team(snap, board_fixture["team_a"])
@@ -647,3 +651,99 @@ def test_history_restore_gets_the_whole_page(live):
     html = client.get("/sales-board/?period=mtd", HTTP_HX_REQUEST="true",
                       HTTP_HX_HISTORY_RESTORE_REQUEST="true").content.decode()
     assert "<html" in html and '<header class="top">' in html
+
+
+# ------------------------------------------------------------------------------------------
+# Pace against each person's own shift; the schedule in force on a past day (issue 13, point 5)
+# ------------------------------------------------------------------------------------------
+
+EVENING = [(day, dt.time(18), dt.time(2)) for day in range(5)]  # Mon-Fri 6 pm - 2 am
+DAYTIME = [(day, dt.time(9), dt.time(17)) for day in range(5)]  # Mon-Fri 9-5
+
+
+@pytest.mark.parametrize(
+    ("shifts", "clock", "pace"),
+    [
+        (EVENING, (10, 0), 0.0),  # the trial's "6/120, behind pace (114 by now)": her shift starts at 6 pm
+        (EVENING, (17, 59), 0.0),
+        (EVENING, (20, 0), 30.0),  # 2 of 8 hours
+        (EVENING, (23, 0), 75.0),
+        (DAYTIME, (13, 0), 60.0),  # 4 of 8 hours
+        (DAYTIME, (18, 0), 120.0),  # after the shift: all of it
+    ],
+)
+def test_day_target_follows_the_persons_own_shift(shifts, clock, pace):
+    now = dt.datetime(2026, 3, 18, *clock, tzinfo=CHICAGO)
+    assert salesboard.day_target(120, shifts, CHICAGO, dt.date(2026, 3, 18), now) == (120, pytest.approx(pace))
+
+
+def test_day_target_overnight_split_and_days_off():
+    # 1 am Thursday: Wednesday's evening shift is 7/8 gone; Thursday's has not started.
+    now = dt.datetime(2026, 3, 19, 1, 0, tzinfo=CHICAGO)
+    assert salesboard.day_target(120, EVENING, CHICAGO, dt.date(2026, 3, 18), now) == (120, pytest.approx(105))
+    assert salesboard.day_target(120, EVENING, CHICAGO, dt.date(2026, 3, 19), now) == (120, 0.0)
+    split = [(2, dt.time(9), dt.time(13)), (2, dt.time(15), dt.time(19))]
+    at_two = dt.datetime(2026, 3, 18, 14, 0, tzinfo=CHICAGO)
+    assert salesboard.day_target(120, split, CHICAGO, dt.date(2026, 3, 18), at_two) == (120, pytest.approx(60))
+    saturday = dt.date(2026, 3, 21)
+    assert salesboard.day_target(120, EVENING, CHICAGO, saturday, now) == (0, 0.0)  # no shift: no target
+    assert salesboard.day_target(120, EVENING, CHICAGO, dt.date(2026, 3, 18), now, off=True) == (0, 0.0)
+
+
+def test_schedule_on_reads_the_version_in_force():
+    old, new = [(0, dt.time(9), dt.time(17))], [(0, dt.time(18), dt.time(2))]
+    versions = [(dt.date.min, old), (dt.date(2026, 3, 18), new)]
+    today = dt.date(2026, 3, 18)
+    assert salesboard.schedule_on(versions, new, dt.date(2026, 3, 17), today) == old
+    assert salesboard.schedule_on(versions, new, dt.date(2026, 3, 2), today) == old
+    assert salesboard.schedule_on(versions, new, today, today) == new
+    assert salesboard.schedule_on([], new, dt.date(2026, 3, 17), today) == new  # no history: the current week
+    later = [(dt.date(2026, 3, 18), new)]  # a version that starts after the day asked: the current week
+    assert salesboard.schedule_on(later, new, dt.date(2026, 3, 17), today) == new
+
+
+def test_editing_a_shift_today_keeps_past_targets(board_fixture):
+    from org import schedules
+    from org.models import ScheduleVersion
+
+    store, ann = board_fixture["store"], board_fixture["ann"]
+    before = person(salesboard.compute(store, NOW), ann)
+    assert (before["yesterday"].call_target, before["mtd"].call_target) == (100, 1200)
+    # Today (Wednesday) the manager moves Ann to evenings, Tue-Sat 6 pm - 2 am.
+    week = {0: "off", 1: "6pm-2am", 2: "6pm-2am", 3: "6pm-2am", 4: "6pm-2am", 5: "6pm-2am", 6: "off"}
+    schedules.week_save(staff=ann, days=week, now=NOW)
+    after = person(salesboard.compute(store, NOW), ann)
+    # Yesterday and the days before keep the Mon-Fri 9-6 week they were worked under.
+    assert after["yesterday"].call_target == 100 and after["yesterday"].call_pace == pytest.approx(100)
+    assert after["yesterday"].shift == "9am-6pm"
+    assert after["mtd"].call_target == 1200
+    # Today is the new shift: at 3 pm it has not started, so nothing is due yet.
+    assert (after["today"].call_target, after["today"].call_pace, after["today"].shift) == (100, 0.0, "6pm-2am")
+    assert after["mtd"].call_pace == pytest.approx(1100)
+    assert not after["today"].below_target
+    # The history: the week replaced (since always) and the new one from today; a second edit the
+    # same day replaces today's version.
+    assert list(ScheduleVersion.objects.filter(staff=ann).values_list("effective_from", flat=True)) == [
+        dt.date.min, dt.date(2026, 3, 18)]
+    schedules.week_save(staff=ann, days={**week, 2: "off"}, now=NOW + dt.timedelta(hours=1))
+    assert ScheduleVersion.objects.filter(staff=ann).count() == 2
+    later = person(salesboard.compute(store, NOW + dt.timedelta(hours=1)), ann)
+    assert (later["today"].call_target, later["today"].shift, later["mtd"].call_target) == (0, "off", 1100)
+    # A week on (Wednesday Mar 25): Mar 18-24 are past days under the new week (Tue-Sat, but Wed
+    # Mar 18 off after the second edit); the days before Mar 18 still under the old one.
+    week_on = person(salesboard.compute(store, NOW + dt.timedelta(days=7)), ann)
+    # Old week Mar 2-17: 11 working days (Mar 10 off); new week Mar 18-25: Thu 19, Fri 20, Sat 21, Tue 24,
+    # Wed 25 (today: off) -> 4.
+    assert week_on["mtd"].call_target == 100 * (11 + 4)
+
+
+def test_tv_numbers_and_medals_only_people_with_activity(live):
+    html = client_for(live["director"]).get("/sales-board/?tv=1").content.decode()
+    # Ann and Cat called today; Bob, Rita and Finn did nothing: listed, not ranked, no medal.
+    assert html.count('class="medal ') == 2
+    ann_row = html[html.index(f'data-staff="{live["ann"].pk}"'):]
+    assert ann_row.index('class="medal medal-1"') < ann_row.index("</tr>")
+    for idle in ("bob", "rita", "finn"):
+        row = html[html.index(f'data-staff="{live[idle].pk}"'):]
+        row = row[:row.index("</tr>")]
+        assert "medal" not in row and 'class="unranked"' in row

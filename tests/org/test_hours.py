@@ -372,3 +372,86 @@ def test_naive_datetimes_are_refused():
         local_date(CHICAGO, naive)
     with pytest.raises(ValueError):
         shift_intervals(OVERNIGHT_FRIDAY, CHICAGO, naive, naive + timedelta(days=1))
+
+
+# ----------------------------------------------------------------------------- a person's own shift share
+# (the sales board's pace: the share of the shift time starting on a local day that has gone by)
+
+AUCKLAND = ZoneInfo("Pacific/Auckland")
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
+MON_EVENING = [(0, time(18), time(2))]  # Monday 6 pm - 2 am
+
+
+def _at(tz, *parts):
+    return datetime(*parts, tzinfo=tz)
+
+
+@pytest.mark.parametrize(
+    ("local", "share"),
+    [
+        ((2026, 3, 16, 9, 0), 0.0),  # Monday morning: the evening shift has not started
+        ((2026, 3, 16, 17, 59), 0.0),
+        ((2026, 3, 16, 18, 0), 0.0),
+        ((2026, 3, 16, 20, 0), 2 / 8),
+        ((2026, 3, 17, 1, 0), 7 / 8),  # after midnight: still Monday's shift
+        ((2026, 3, 17, 2, 0), 1.0),
+        ((2026, 3, 17, 9, 0), 1.0),
+    ],
+)
+def test_evening_shift_share_runs_past_midnight(local, share):
+    assert hours.shift_elapsed_share(MON_EVENING, CHICAGO, date(2026, 3, 16), _at(CHICAGO, *local)) == pytest.approx(share)
+
+
+def test_evening_shift_belongs_to_the_day_it_starts_on():
+    # Tuesday has no shift of its own: Monday's spill past midnight is not Tuesday's shift.
+    assert hours.shift_elapsed_share(MON_EVENING, CHICAGO, date(2026, 3, 17), _at(CHICAGO, 2026, 3, 17, 1)) is None
+    assert hours.day_shift_intervals(MON_EVENING, CHICAGO, date(2026, 3, 16)) == [
+        (datetime(2026, 3, 16, 23, tzinfo=UTC), datetime(2026, 3, 17, 7, tzinfo=UTC))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("clock", "share"),
+    [((8, 0), 0.0), ((11, 0), 2 / 8), ((13, 0), 4 / 8), ((14, 0), 4 / 8), ((16, 0), 5 / 8), ((19, 30), 1.0)],
+)
+def test_split_shift_share_skips_the_break(clock, share):
+    split = [(2, time(9), time(13)), (2, time(15), time(19))]  # Wednesday 9-1 and 3-7: 8 hours
+    now = _at(CHICAGO, 2026, 3, 18, *clock)
+    assert hours.shift_elapsed_share(split, CHICAGO, date(2026, 3, 18), now) == pytest.approx(share)
+
+
+def test_dst_nights_count_real_minutes():
+    # Spring forward (Sun 8 Mar 2026, 2:00 -> 3:00): Saturday 22:00 - Sunday 06:00 lasts 7 hours.
+    saturday = [(5, time(22), time(6))]
+    at = _at(CHICAGO, 2026, 3, 8, 5, 0)  # 5 am CDT: 6 real hours after 10 pm CST
+    assert hours.shift_elapsed_share(saturday, CHICAGO, date(2026, 3, 7), at) == pytest.approx(6 / 7)
+    # Fall back (Sun 1 Nov 2026, 2:00 -> 1:00): the same shift lasts 9 hours; at 2 am CST 5 are gone.
+    at = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)  # 2:00 CST
+    assert hours.shift_elapsed_share(saturday, CHICAGO, date(2026, 10, 31), at) == pytest.approx(5 / 9)
+    # A day shift on the spring-forward Sunday itself: 9-5 is 8 real hours, the clock change is before it.
+    sunday = [(6, time(9), time(17))]
+    assert hours.shift_elapsed_share(sunday, CHICAGO, date(2026, 3, 8), _at(CHICAGO, 2026, 3, 8, 13)) == pytest.approx(0.5)
+
+
+def test_a_zone_whose_local_date_differs_from_utc():
+    # Auckland (UTC+13 in December): Monday 8 am - noon is Sunday 19:00-23:00 UTC.
+    monday = [(0, time(8), time(12))]
+    now = datetime(2026, 12, 6, 21, 0, tzinfo=UTC)  # Sunday in UTC, Monday 10 am in Auckland
+    assert local_date(AUCKLAND, now) == date(2026, 12, 7)
+    assert hours.shift_elapsed_share(monday, AUCKLAND, date(2026, 12, 7), now) == pytest.approx(0.5)
+    assert hours.shift_elapsed_share(monday, AUCKLAND, date(2026, 12, 6), now) is None  # the UTC date: no shift
+    # Los Angeles: Monday 6 pm - 2 am is Tuesday 02:00-10:00 UTC.
+    now = datetime(2026, 3, 17, 4, 0, tzinfo=UTC)  # Monday 9 pm PDT
+    assert hours.shift_elapsed_share(MON_EVENING, LOS_ANGELES, date(2026, 3, 16), now) == pytest.approx(3 / 8)
+
+
+def test_no_shift_or_naive_time():
+    assert hours.shift_elapsed_share([], CHICAGO, date(2026, 3, 16), _at(CHICAGO, 2026, 3, 16, 12)) is None
+    with pytest.raises(ValueError):
+        hours.shift_elapsed_share(MON_EVENING, CHICAGO, date(2026, 3, 16), datetime(2026, 3, 16, 20))
+
+
+def test_store_hours_as_shifts():
+    assert hours.hours_as_shifts(HOURS)[0] == (0, time(9), time(20))
+    assert {day for day, _, _ in hours.hours_as_shifts(HOURS)} == {0, 1, 2, 3, 4, 5}
+    assert hours.hours_as_shifts(None) == []

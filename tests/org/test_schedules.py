@@ -302,3 +302,49 @@ def test_the_api_sets_a_week_and_time_off_with_the_same_rules(api_for, org, othe
     assert agent.delete(f"{off_url}{made.json()['id']}/").status_code == 403
     assert manager.delete(f"{off_url}{made.json()['id']}/").status_code == 204
     assert not TimeOff.objects.filter(staff=org["agent"]).exists()
+
+
+# --- the schedule history (the sales board's past targets) -----------------------------------
+
+
+def _form_data(form) -> dict:
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value is None or value is False:
+            continue
+        key = form.add_prefix(name)
+        data[key] = [str(v) for v in value] if isinstance(value, list | tuple) else str(value)
+    return data
+
+
+def test_shifts_edited_in_the_admin_keep_the_history(db, client):
+    import datetime as dt
+
+    from django.contrib.auth import get_user_model
+    from factories import ShiftFactory, StaffFactory
+
+    from org.models import ScheduleVersion
+
+    person = StaffFactory()
+    ShiftFactory(staff=person, weekday=0, starts=dt.time(9), ends=dt.time(17))
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw-for-tests-1")
+    client.force_login(root)
+    url = f"/admin/org/staff/{person.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    data = _form_data(page.context["adminform"].form)
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update(_form_data(formset.management_form))
+        for form in formset.forms:
+            data.update(_form_data(form))
+    shift_prefix = next(i.formset.prefix for i in page.context["inline_admin_formsets"] if i.formset.model.__name__ == "Shift")
+    data[f"{shift_prefix}-0-starts"] = "18:00:00"
+    data[f"{shift_prefix}-0-ends"] = "02:00:00"
+    response = client.post(url, data)
+    assert response.status_code == 302, getattr(response, "context", None) and response.context["errors"]
+    versions = list(ScheduleVersion.objects.filter(staff=person).order_by("effective_from"))
+    assert [v.effective_from for v in versions][0] == ScheduleVersion.BEGINNING
+    assert versions[0].as_shifts() == [(0, dt.time(9), dt.time(17))]
+    assert versions[-1].as_shifts() == [(0, dt.time(18), dt.time(2))]
