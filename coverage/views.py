@@ -264,8 +264,8 @@ def deal_new(request):
             initial = {"sold_at": timezone.localtime(timezone.now(), zone).replace(second=0, microsecond=0)}
             if lead is not None:
                 initial["lead"] = lead.pk
-            if viewer.staff.role in CLOSER_ROLES:
-                initial["closer"] = viewer.staff.pk
+            if viewer.staff.role in (Role.INTERNET_AGENT, Role.RETAIL, Role.FLEET):
+                initial["closer"] = viewer.staff.pk  # a manager records others' sales: they pick the closer
             form = DealForm(initial=initial, user=request.user)
         response = render(
             request, "coverage/deal_new.html",
@@ -361,6 +361,8 @@ def deal_detail(request, pk: int, override_form=None, dispute_form=None, status:
     may_override = permissions.may_review(request.user)
     may_dispute = permissions.can_raise_dispute(request.user, deal)
     disputes = list(deal.disputes.select_related("raised_by__user", "resolved_by__user", "deal"))
+    if dispute_form is None and any(d.status == DisputeStatus.OPEN for d in disputes):
+        may_dispute = False  # one open dispute per deal: the form would only answer "already disputed"
     for d in disputes:
         d.can_resolve = d.status == DisputeStatus.OPEN and permissions.can_resolve_dispute(request.user, d)
     if may_override and override_form is None:
