@@ -51,11 +51,11 @@ from org.models import Role  # noqa: E402
 from org.scoping import (  # noqa: E402
     can_manage_store,
     coverage_policies_for,
-    customers_for,
+    customers_recordable_for,
     deals_disputable_by,
     deals_for,
     disputes_for,
-    leads_for,
+    leads_recordable_for,
     staff_for,
     stores_for,
     viewer_for,
@@ -193,9 +193,13 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data = serializer.validated_data
         store = store_of_request(request, data.get("store"))
         # Looked up in the caller's scope: an id they cannot see is answered like one that does not exist.
-        customer = customers_for(request.user).filter(pk=data["customer"]).first()
+        # The record-sale scope (org.scoping.leads_recordable_for), the browser form's too.
+        customer = customers_recordable_for(request.user).filter(pk=data["customer"]).first()
         closer = staff_for(request.user).filter(pk=data["closer"]).first()
-        lead = leads_for(request.user).filter(pk=data["lead"]).first() if data["lead"] else None
+        lead = (
+            leads_recordable_for(request.user).select_related("owner").filter(pk=data["lead"]).first()
+            if data["lead"] else None
+        )
         errors = {}
         if customer is None:
             errors["customer"] = [f"Unknown customer {data['customer']}."]

@@ -14,7 +14,10 @@ from leads.models import ContactEvent
 from org.models import Role, Staff, Store
 from org.scoping import stores_for, viewer_for
 
-RECORD_REFUSED = "Only staff of the store record sales (the receptionist does not)."
+RECORD_REFUSED = (
+    "Only the closer, the closer's sales manager, the sales manager of the lead's owner, the director and "
+    "admins record a sale (the receptionist does not)."
+)
 OVERRIDE_REFUSED = "Only sales managers, the director and admins override credit."
 DISPUTE_RAISE_REFUSED = (
     "Only someone this deal concerns (its closer, whom its decision judged, who holds or held a credit on it, "
@@ -39,12 +42,26 @@ def _in_stores(user, store_id: int) -> bool:
 
 # --- record a sale -------------------------------------------------------------------------------
 
-def can_record_deal(user, store: Store | None = None) -> bool:
-    """Staff of the store other than the receptionist (issue 13 will say more)."""
+def can_record_deal(user, store: Store | None = None, *, closer: Staff | None = None, lead=None) -> bool:
+    """Who records a sale: the closer, the closer's sales manager, the sales manager of the
+    lead's owner, and the store's director and admins. Without a closer (may this user open the
+    record-sale page at all?): staff of the store other than the receptionist."""
     viewer = viewer_for(user)
+    if viewer.everything:
+        return True
     if viewer.staff is None or viewer.role == Role.RECEPTIONIST:
         return False
-    return store is None or _in_stores(user, store.pk)
+    if store is not None and not _in_stores(user, store.pk):
+        return False
+    if closer is None or viewer.is_store_wide or closer.pk == viewer.staff.pk:
+        return True
+    if not viewer.is_manager:
+        return False
+    managed = set(viewer.managed_team_ids())
+    if closer.team_id is not None and closer.team_id in managed:
+        return True
+    owner = getattr(lead, "owner", None) if lead is not None else None
+    return owner is not None and owner.team_id is not None and owner.team_id in managed
 
 
 # --- override credit -----------------------------------------------------------------------------
@@ -71,6 +88,11 @@ def concerned_staff_ids(deal: Deal) -> set[int]:
         try:
             ids.add(int(key))
         except (TypeError, ValueError):
+            continue
+    for skipped in ((deal.decision or {}).get("skipped") or []):
+        try:
+            ids.add(int(skipped["staff_id"]))
+        except (KeyError, TypeError, ValueError):
             continue
     ids |= set(DealCredit.objects.filter(deal_id=deal.pk).values_list("staff_id", flat=True))
     return ids

@@ -7,13 +7,16 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from coverage import engine, permissions, selectors
 from coverage.models import CoveragePolicy, Deal, DealCredit, Dispute, DisputeStatus
-from leads.models import Customer, Lead
+from leads.models import OPEN_STATUSES, Customer, Lead, LeadStatus
+from leads.services import lead_transition
 from org.models import Staff, Store
+
+SALE_CLOSES = [*OPEN_STATUSES, LeadStatus.LOST]  # a lost customer who came back and bought is sold
 
 POLICY_FIELDS = [
     "name", "initial_two_way_required", "keeps_alive", "window_hours", "min_evidence",
@@ -64,7 +67,9 @@ def deal_record(
     """Record a sale and freeze its credit at once: shares add up to 1, each credited person's
     sales manager gets team credit, and the decision is kept with the policy versions."""
     if recorded_by is not None:  # a person; imports and the demo record as the system
-        permissions.require(permissions.can_record_deal(recorded_by.user, store), permissions.RECORD_REFUSED)
+        permissions.require(
+            permissions.can_record_deal(recorded_by.user, store, closer=closer, lead=lead), permissions.RECORD_REFUSED
+        )
     errors = {}
     if customer.store_id != store.pk:
         errors["customer"] = "That customer belongs to another store."
@@ -98,7 +103,20 @@ def deal_record(
             )
             for share in decision.shares
         ])
+        _leads_sold(deal, by=recorded_by)
     return deal
+
+
+def _leads_sold(deal: Deal, *, by: Staff | None) -> None:
+    """A recorded sale is the fact: the deal's lead (and its duplicates) become sold from whatever
+    open status they were in, which ends their cadence and keep-in-touch tasks
+    (leads.followup.lead_closed). A deal without a lead closes the customer's open leads."""
+    if deal.lead_id is not None:
+        leads = Lead.objects.filter(Q(pk=deal.lead_id) | Q(duplicate_of_id=deal.lead_id))
+    else:
+        leads = Lead.objects.filter(customer_id=deal.customer_id)
+    for lead in leads.filter(store_id=deal.store_id, status__in=SALE_CLOSES).order_by("pk"):
+        lead_transition(lead=lead, to_status=LeadStatus.SOLD, by=by, sale_recorded=True)
 
 
 def credit_override(*, deal: Deal, shares: dict[int, Decimal], reason: str, by: Staff) -> list[DealCredit]:
@@ -132,7 +150,8 @@ def credit_override(*, deal: Deal, shares: dict[int, Decimal], reason: str, by: 
 
 def dispute_raise(*, deal: Deal, by: Staff, comment: str) -> Dispute:
     """Someone the deal concerns disputes its credit (coverage.permissions.can_raise_dispute);
-    one open dispute per deal: a second waits for the manager to settle the first."""
+    one open dispute per deal: a second waits for the manager to settle the first; and a split
+    is disputed once by each person: after it was kept, only a changed split may be disputed."""
     permissions.require(permissions.can_raise_dispute(by.user, deal), permissions.DISPUTE_RAISE_REFUSED)
     if not comment.strip():
         raise ValidationError({"comment": "Say what you dispute."})
@@ -143,6 +162,18 @@ def dispute_raise(*, deal: Deal, by: Staff, comment: str) -> Dispute:
             raise ValidationError({"deal": (
                 f"This deal's credit is already disputed by {open_one.raised_by.display_name}; "
                 "the manager settles that dispute first."
+            )})
+        kept = (
+            Dispute.objects.filter(deal=deal, raised_by=by, status=DisputeStatus.UPHELD)
+            .select_related("resolved_by__user").order_by("-resolved_at", "-pk").first()
+        )
+        if kept is not None and not DealCredit.objects.filter(
+            deal=deal, active=True, created_at__gt=kept.resolved_at
+        ).exists():
+            who = f" by {kept.resolved_by.display_name}" if kept.resolved_by else ""
+            raise ValidationError({"deal": (
+                f"You already disputed this split and it was kept{who}: {kept.resolution} "
+                "A split is disputed once; a changed split may be disputed again."
             )})
         return Dispute.objects.create(deal=deal, raised_by=by, comment=comment.strip())
 

@@ -17,9 +17,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from coverage import live, permissions, services
-from coverage.models import Deal, DealCredit, Dispute, DisputeStatus
+from coverage.models import Deal, DealCredit, DisputeStatus
+from coverage.verdicts import viewer_verdict
+from leads.services import lead_search_q
 from org.models import Role, Staff
-from org.scoping import deals_disputable_by, deals_for, disputes_for, leads_for, staff_for, viewer_for
+from org.scoping import (
+    deals_disputable_by,
+    deals_for,
+    disputes_for,
+    leads_for,
+    leads_recordable_for,
+    staff_for,
+    viewer_for,
+)
 
 # Who may do what: coverage.permissions (the API and the services ask the same predicates).
 
@@ -127,13 +137,18 @@ def deal_list(request):
         .annotate(overridden=Exists(DealCredit.objects.filter(deal_id=OuterRef("pk"), active=False)))
         .order_by("-sold_at", "-id")[:500]
     )
+    for deal in deals:  # what the frozen decision says about the viewer, and why
+        deal.verdict = viewer_verdict(deal, viewer.staff.pk if viewer.staff else None)
     disputes = None
     dashboard = None
     if permissions.may_review(request.user):
-        disputes = (
-            Dispute.objects.filter(deal__in=deals_for(request.user), status=DisputeStatus.OPEN)
+        # The same scope the API's review queue reads (GET /disputes/?status=open), narrowed to
+        # the disputes this reviewer may settle (the agent's manager and the closer's alike).
+        disputes = [
+            d for d in disputes_for(request.user).filter(status=DisputeStatus.OPEN)
             .select_related("deal__customer", "raised_by__user").order_by("created_at")
-        )
+            if permissions.can_resolve_dispute(request.user, d)
+        ]
         people, teams, ids = _credit_totals(month)
         misses = near_misses(deals, {d.pk: {c.staff_id for c in d.active_credits} for d in deals})
         ids |= {m["staff_id"] for m in misses}
@@ -167,7 +182,10 @@ class DealForm(forms.Form):
 
     lead = forms.ModelChoiceField(
         queryset=None, widget=forms.NumberInput(attrs={"inputmode": "numeric"}), label="Lead #",
-        error_messages={"invalid_choice": "No lead of yours with that number."},
+        error_messages={
+            "invalid_choice": "No lead of this store with that number: search the customer by name, phone or email.",
+            "required": "Pick the customer: search by name, phone or email.",
+        },
     )
     closer = forms.ModelChoiceField(queryset=None, label="Closer", empty_label="Who closed the sale?")
     sold_at = forms.DateTimeField(
@@ -179,12 +197,28 @@ class DealForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["lead"].queryset = leads_for(user).select_related("customer", "store")
+        self.fields["lead"].queryset = leads_recordable_for(user).select_related("customer", "store", "owner")
         self.fields["closer"].queryset = (
             staff_for(user).filter(is_active=True, role__in=CLOSER_ROLES).select_related("user")
             .order_by("user__first_name", "user__last_name", "pk")
         )
         self.fields["closer"].label_from_instance = lambda s: f"{s.display_name} ({s.get_role_display().lower()})"
+
+
+SEARCH_LIMIT = 20
+
+
+def sale_search(user, term: str) -> list:
+    """The record-sale search: leads of the stores the user records for whose customer matches
+    the name, phone or email (leads.services.lead_search_q), newest first."""
+    term = (term or "").strip()
+    if len(term) < 2:
+        return []
+    return list(
+        leads_recordable_for(user).filter(lead_search_q(term), duplicate_of__isnull=True)
+        .select_related("customer", "owner__user").prefetch_related("customer__phones", "customer__emails")
+        .order_by("-received_at", "-pk")[:SEARCH_LIMIT]
+    )
 
 
 @login_required
@@ -194,11 +228,12 @@ def deal_new(request):
         raise PermissionDenied(permissions.RECORD_REFUSED)
     zone = viewer.staff.store.tz
     lead = None
+    term = request.GET.get("q", "").strip()
     lead_id = request.POST.get("lead") if request.method == "POST" else request.GET.get("lead")
     if request.method == "GET" and lead_id:
         if not str(lead_id).isdigit():
             raise Http404("No such lead.")
-        lead = get_object_or_404(leads_for(request.user).select_related("customer", "store"), pk=lead_id)
+        lead = get_object_or_404(leads_recordable_for(request.user).select_related("customer", "store"), pk=lead_id)
         zone = lead.store.tz
     status = 200
     with timezone.override(zone):
@@ -216,21 +251,26 @@ def deal_new(request):
                 except ValidationError as exc:
                     for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
                         form.add_error("lead" if field == "customer" else field if field in form.fields else None, errors)
+                except PermissionDenied as exc:  # who may record this sale: said on the form, nothing stored
+                    form.add_error("closer", str(exc))
+                    status = 403
                 else:
                     messages.success(request, "Sale recorded; its credit is frozen as judged now.")
                     return redirect("coverage:deal_detail", pk=deal.pk)
             else:
                 lead = form.cleaned_data.get("lead")
-            status = 422
+            status = status if status != 200 else 422
         else:
             initial = {"sold_at": timezone.localtime(timezone.now(), zone).replace(second=0, microsecond=0)}
             if lead is not None:
                 initial["lead"] = lead.pk
-            if viewer.staff.role in CLOSER_ROLES:
-                initial["closer"] = viewer.staff.pk
+            if viewer.staff.role in (Role.INTERNET_AGENT, Role.RETAIL, Role.FLEET):
+                initial["closer"] = viewer.staff.pk  # a manager records others' sales: they pick the closer
             form = DealForm(initial=initial, user=request.user)
         response = render(
-            request, "coverage/deal_new.html", {"form": form, "lead": lead, "zone": zone}, status=status
+            request, "coverage/deal_new.html",
+            {"form": form, "lead": lead, "zone": zone, "q": term, "results": sale_search(request.user, term) if term and lead is None else None},
+            status=status,
         )
     return response
 
@@ -321,6 +361,8 @@ def deal_detail(request, pk: int, override_form=None, dispute_form=None, status:
     may_override = permissions.may_review(request.user)
     may_dispute = permissions.can_raise_dispute(request.user, deal)
     disputes = list(deal.disputes.select_related("raised_by__user", "resolved_by__user", "deal"))
+    if dispute_form is None and any(d.status == DisputeStatus.OPEN for d in disputes):
+        may_dispute = False  # one open dispute per deal: the form would only answer "already disputed"
     for d in disputes:
         d.can_resolve = d.status == DisputeStatus.OPEN and permissions.can_resolve_dispute(request.user, d)
     if may_override and override_form is None:

@@ -33,8 +33,9 @@ over their people, each lead once):
   (verified activity / all activity).
 - appointments set: appointments created in the period, counted for the appointment's
   salesperson (Appointment.staff); shown: appointments with shown_at in the period.
-- sold: leads moved to sold in the period (LeadStatusChange to "sold"), for the lead's owner;
-  sold share: sold / leads of the same period.
+- sold: deals sold in the period (coverage's Deal, by sold_at), for their closer, the figure
+  the deal list shows; sold share: sold / leads of the same period. (Coverage credit shares
+  are "credits won" below.)
 - coverage credits won: active DealCredit rows on deals sold in the period where the person is
   not the closer. Lost: deals sold in the period whose frozen decision judged the person (they
   had worked the customer: `decisions`, or `skipped` for want of a policy), who is not the
@@ -76,7 +77,7 @@ from django.db.models.functions import Extract, TruncDate
 from django.utils import timezone
 
 from coverage.models import Deal, DealCredit
-from leads.models import Appointment, Lead, LeadStatus, LeadStatusChange, SourceType
+from leads.models import Appointment, Lead, SourceType
 from org import hours, schedules
 from org.models import SALES_ROLES, Role, ScheduleVersion, Shift, Staff, Store, Team, TimeOff
 from telephony import metrics
@@ -373,19 +374,18 @@ def _appointments(store: Store, periods: dict[str, Period]) -> dict[int, dict]:
 
 
 def _sold(store: Store, periods: dict[str, Period]) -> dict[int, dict]:
+    """Deals closed in the period, for their closer: the deal list's deals (a recorded sale is
+    the fact; a lead's status only follows it). Each deal has one closer, so teams add up."""
     start, end = _window(periods)
     rows = (
-        LeadStatusChange.objects.filter(
-            to_status=LeadStatus.SOLD, lead__store=store, lead__owner__isnull=False,
-            changed_at__gte=start, changed_at__lt=end,
-        )
+        Deal.objects.filter(store=store, sold_at__gte=start, sold_at__lt=end)
         .order_by()
-        .values("lead__owner_id")
+        .values("closer_id")
     )
     aggregates = {
-        f"{key}_sold": Count("lead_id", distinct=True, filter=_in("changed_at", period)) for key, period in periods.items()
+        f"{key}_sold": Count("id", filter=_in("sold_at", period)) for key, period in periods.items()
     }
-    return {row.pop("lead__owner_id"): row for row in rows.annotate(**aggregates)}
+    return {row.pop("closer_id"): row for row in rows.annotate(**aggregates)}
 
 
 def _credits_won(store: Store, periods: dict[str, Period]) -> dict[int, dict]:

@@ -296,10 +296,15 @@ def _lead_insert(
     return LeadCreateResult(lead=lead, created=True, duplicate=original is not None)
 
 
-def lead_transition(*, lead: Lead, to_status: str, by: Staff | None) -> Lead:
+def lead_transition(*, lead: Lead, to_status: str, by: Staff | None, sale_recorded: bool = False) -> Lead:
+    """Move a lead along ALLOWED_TRANSITIONS. A recorded sale (coverage.services.deal_record,
+    `sale_recorded=True`) is the fact: the lead becomes sold from any status but sold."""
     with transaction.atomic():
         locked = Lead.objects.select_for_update().get(pk=lead.pk)
-        if to_status not in ALLOWED_TRANSITIONS.get(locked.status, set()):
+        allowed = ALLOWED_TRANSITIONS.get(locked.status, set())
+        if sale_recorded and locked.status != LeadStatus.SOLD:
+            allowed = allowed | {LeadStatus.SOLD}
+        if to_status not in allowed:
             allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[locked.status])) or "none (final status)"
             raise ValidationError(
                 {"status": f"A {locked.get_status_display().lower()} lead cannot become {to_status!r}; allowed: {allowed}."}

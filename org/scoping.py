@@ -392,52 +392,82 @@ def coverage_policies_for(user):
     return CoveragePolicy.objects.filter(_store_filter(viewer_for(user)))
 
 
-def _deal_people_q(viewer: Viewer) -> Q:
-    """Deals a non-store-wide viewer is involved in: closed or credited (any credit, an overridden
-    original included); for a sales manager, deals closed or credited by their teams."""
-    from coverage.models import DealCredit
-
+def _deal_people(viewer: Viewer) -> list[int]:
+    """The people whose deals a viewer sees as theirs: themselves, and for a sales manager the
+    members of the teams they manage."""
+    people = [viewer.staff.pk]
     if viewer.is_manager:
-        team_ids = viewer.managed_team_ids()
-        credited = DealCredit.objects.filter(deal_id=OuterRef("pk")).filter(
-            Q(staff__team_id__in=team_ids) | Q(team_manager_id=viewer.staff.pk) | Q(staff_id=viewer.staff.pk)
-        )
-        return Q(closer__team_id__in=team_ids) | Q(closer_id=viewer.staff.pk) | Q(Exists(credited))
-    credited = DealCredit.objects.filter(deal_id=OuterRef("pk"), staff_id=viewer.staff.pk)
-    return Q(closer_id=viewer.staff.pk) | Q(Exists(credited))
+        people += list(Staff.objects.filter(team_id__in=viewer.managed_team_ids()).values_list("pk", flat=True))
+    return people
+
+
+def _deal_concerns_q(viewer: Viewer) -> Q:
+    """Deals that concern a non-store-wide viewer (or, for a sales manager, one of their teams'
+    people): closed by them, credited to them (any credit, an overridden original included),
+    judged by the frozen decision (covered or not: its `decisions`, or `skipped` for want of a
+    policy), or on a customer they worked before the sale (a call typed in late is exactly what
+    a dispute is for). A manager also sees the deals whose team credit is theirs."""
+    from coverage.models import DealCredit
+    from leads.models import ContactEvent
+
+    people = _deal_people(viewer)
+    credited = Q(staff_id__in=people)
+    if viewer.is_manager:
+        credited |= Q(team_manager_id=viewer.staff.pk)
+    judged = Q(decision__decisions__has_any_keys=[str(pk) for pk in people])
+    for pk in people:
+        judged |= Q(decision__skipped__contains=[{"staff_id": pk}])
+    worked = ContactEvent.objects.filter(
+        store_id=OuterRef("store_id"), customer_id=OuterRef("customer_id"), staff_id__in=people,
+        occurred_at__lte=OuterRef("sold_at"),
+    )
+    return (
+        Q(closer_id__in=people) | Q(Exists(DealCredit.objects.filter(credited, deal_id=OuterRef("pk"))))
+        | judged | Q(Exists(worked))
+    )
 
 
 def deals_for(user):
-    """Agents and retail: deals they closed or are credited on; managers: their teams' deals;
-    directors and admins: the store (the group for admins)."""
+    """The deals a user sees, in the deal list, on the lead page and by id (browser and API alike):
+    a salesperson the deals that concern them (closed, credited, judged, or on a customer they
+    worked before the sale); a sales manager those that concern anyone on their teams; directors
+    and admins the store (the group for admins)."""
     from coverage.models import Deal
 
     viewer = viewer_for(user)
     deals = Deal.objects.filter(_store_filter(viewer))
     if viewer.is_store_wide or viewer.staff is None:
         return deals
-    return deals.filter(_deal_people_q(viewer))
+    return deals.filter(_deal_concerns_q(viewer))
 
 
 def deals_disputable_by(user):
-    """The deals a dispute may name (beyond this, 404): the ones the caller sees, those whose
-    credit decision judged them and those on a customer they worked before the sale, which is
-    how an uncredited agent disputes a decision. Whether they may is
-    coverage.permissions.can_raise_dispute."""
-    from coverage.models import Deal
-    from leads.models import ContactEvent
+    """The deals a dispute may name (beyond this, 404): exactly the ones the caller sees
+    (deals_for). Whether they may dispute is coverage.permissions.can_raise_dispute."""
+    return deals_for(user)
+
+
+def leads_recordable_for(user):
+    """The leads a sale may be recorded on, and the record-sale search lists: every lead of the
+    stores the user works in (the retail manager records a sale on the customer an internet
+    agent worked, whose lead they do not otherwise see). Who may record which sale is
+    coverage.permissions.can_record_deal; the receptionist records none."""
+    from leads.models import Lead
 
     viewer = viewer_for(user)
-    deals = Deal.objects.filter(_store_filter(viewer))
-    if viewer.is_store_wide or viewer.staff is None:
-        return deals
-    worked = ContactEvent.objects.filter(
-        store_id=OuterRef("store_id"), customer_id=OuterRef("customer_id"), staff_id=viewer.staff.pk,
-        occurred_at__lte=OuterRef("sold_at"),
-    )
-    return deals.filter(
-        _deal_people_q(viewer) | Q(decision__decisions__has_key=str(viewer.staff.pk)) | Q(Exists(worked))
-    )
+    if viewer.is_receptionist:
+        return Lead.objects.none()
+    return Lead.objects.filter(_store_filter(viewer))
+
+
+def customers_recordable_for(user):
+    """The customers a sale may name: those of the stores the user records sales for."""
+    from leads.models import Customer
+
+    viewer = viewer_for(user)
+    if viewer.is_receptionist:
+        return Customer.objects.none()
+    return Customer.objects.filter(_store_filter(viewer))
 
 
 def disputes_for(user):

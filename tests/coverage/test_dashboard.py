@@ -102,17 +102,19 @@ def test_a_sale_in_the_future_is_a_form_error_on_sold_at_and_saves_nothing(store
     assert not Deal.objects.exists() and not DealCredit.objects.exists()
 
 
-def test_a_lead_the_user_cannot_see_is_not_found_or_a_form_error(store, org, other_store, policies):
+def test_another_stores_lead_is_not_found_or_a_form_error(store, org, other_store, policies):
+    """Issue 13: the record-sale form reaches every lead of the user's store (the closer records a
+    sale on another agent's customer); another store's lead is a 404 or a form error naming the lead."""
     lead = LeadFactory(store=store, owner=org["agent"])
     stranger_lead = LeadFactory(store=other_store)
-    client = client_for(org["agent2"])  # another team's agent: the lead is not theirs
-    assert client.get(reverse("coverage:deal_new") + f"?lead={lead.pk}").status_code == 404
+    client = client_for(org["agent2"])  # another team's agent: the lead is not theirs, the store is
+    assert client.get(reverse("coverage:deal_new") + f"?lead={lead.pk}").status_code == 200
     assert client.get(reverse("coverage:deal_new") + f"?lead={stranger_lead.pk}").status_code == 404
     response = client.post(reverse("coverage:deal_new"), {
-        "lead": lead.pk, "closer": org["agent2"].pk,
+        "lead": stranger_lead.pk, "closer": org["agent2"].pk,
         "sold_at": local_input(timezone.now() - dt.timedelta(minutes=5), store),
     })
-    assert response.status_code == 422 and "No lead of yours with that number." in response.content.decode()
+    assert response.status_code == 422 and "No lead of this store with that number" in response.content.decode()
     assert not Deal.objects.exists()
 
 

@@ -178,11 +178,11 @@ def board_fixture(db):
     appointment(L10, cat, at(18, "13:05"), status="canceled")  # set today, canceled since: still set today
     # Ann: today set 1 shown 1; yesterday set 1 shown 0; MTD set 2 shown 2. Cat today: set 1.
 
-    # ---- Sold (LeadStatusChange to sold, for the lead's owner) ---------------------------------
+    # ---- Lead statuses: not what "sold" counts (the deals below are: D1..D3 this month) -------------
     LeadStatusChange.objects.create(lead=L12, from_status="shown", to_status="sold", changed_at=at(18, "14:00"))
     LeadStatusChange.objects.create(lead=L9, from_status="shown", to_status="sold", changed_at=at(17, "16:00"))
     LeadStatusChange.objects.create(lead=L5, from_status="appointment_set", to_status="shown", changed_at=at(18, "11:00"))
-    # Ann: today 1 (share 1/3), MTD 1 (1/6). Bob: yesterday 1 with no lead yesterday (share "—"), MTD 1 (1/2).
+    # Sold counts deals by closer (issue 13): Ann yesterday 1 (D2), Bob today 1 (D3), Rita today 1 (D1).
 
     # ---- Coverage credit ------------------------------------------------------------------------
     # D1 today: Rita closed, Ann covered: Ann wins a half; Bob was judged and got nothing: Bob lost.
@@ -342,14 +342,17 @@ def test_appointments_set_and_shown(snap, board_fixture):
 
 
 def test_sold_and_sold_share(snap, board_fixture):
-    ann, bob = person(snap, board_fixture["ann"]), person(snap, board_fixture["bob"])
-    assert (ann["today"].sold, ann["yesterday"].sold, ann["mtd"].sold) == (1, 0, 1)
-    assert ann["today"].sold_share == pytest.approx(1 / 3)
+    """Sold is the deals each person closed (issue 13: the board and the deal list agree), not
+    leads moved to sold: L12 and L9 were marked sold without a deal and count for no one."""
+    ann, bob, rita = (person(snap, board_fixture[n]) for n in ("ann", "bob", "rita"))
+    assert (ann["today"].sold, ann["yesterday"].sold, ann["mtd"].sold) == (0, 1, 1)
+    assert ann["today"].sold_share == 0
     assert ann["mtd"].sold_share == pytest.approx(1 / 6)
-    assert (bob["yesterday"].sold, bob["yesterday"].leads) == (1, 0)
-    assert bob["yesterday"].sold_share is None  # no lead yesterday: "—", not a division error
+    assert (bob["today"].sold, bob["yesterday"].sold, bob["mtd"].sold) == (1, 0, 1)
     assert bob["mtd"].sold_share == pytest.approx(0.5)
-    assert snap.total.figures["mtd"].sold == 2  # the other store's sale is not ours
+    assert (rita["today"].sold, rita["mtd"].sold) == (1, 1)  # D4, last month, is not in March
+    assert team(snap, board_fixture["team_a"])["mtd"].sold == 3  # Ann, Bob and Rita's deals: each once
+    assert snap.total.figures["mtd"].sold == 3  # the other store's sale is not ours
 
 
 def test_coverage_credits_won_and_lost(snap, board_fixture):
