@@ -441,10 +441,25 @@ def decide(
 # --------------------------------------------------------------------------------------
 
 
-def _when(value: dt.datetime, zone: ZoneInfo) -> str:
+def clock(local: dt.datetime) -> str:
+    """'10:44 PM': the app's time of day (Django's "g:i A"), locale-independent."""
+    return f"{local.hour % 12 or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
+
+
+def day_words(day: dt.date) -> str:
+    """'Thu Nov 26' (Django's "D M j")."""
+    return f"{day:%a %b} {day.day}"
+
+
+def when(value: dt.datetime, zone: ZoneInfo) -> str:
+    """A moment as every page of the app shows it: 'Thu Nov 26, 10:44 PM' (Django's "D M j, g:i A"),
+    in the store's zone. The date is spelled out: "Thu 10:12" alone is ambiguous once a story
+    spans weeks (seed 000). Frozen explanations keep the format they were written in."""
     local = value.astimezone(zone)
-    # The date is spelled out: "Thu 10:12" alone is ambiguous once a story spans weeks (seed 000).
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+    return f"{day_words(local.date())}, {clock(local)}"
+
+
+_when = when
 
 
 def _duration(seconds: int | None) -> str:
@@ -455,9 +470,10 @@ def _duration(seconds: int | None) -> str:
 
 
 def describe(event: Event, min_talk_seconds: int = 30) -> str:
-    """One event in words: 'a recorded call of 6 min 12 s (CA...)'."""
+    """One event in words, as a person would say it: 'a recorded call of 6 min 12 s', 'an email
+    reply from the customer'. Never by its call SID or Message-ID: those stay in the decision's
+    evidence (Event.evidence_ref in `counted` / `window_started_by`), not in the sentence."""
     level = event.effective_evidence
-    ref = f" ({event.evidence_ref})" if event.evidence_ref else ""
     tag = "" if level == "verified" else f", {level.replace('_', '-')}"
     if event.channel == "call":
         inbound = event.direction == "inbound"
@@ -486,7 +502,7 @@ def describe(event: Event, min_talk_seconds: int = 30) -> str:
         text = "a visit"
     else:
         text = "a note"
-    return f"{text}{ref}{tag}"
+    return f"{text}{tag}"
 
 
 def _noun(event: Event, min_talk_seconds: int) -> tuple[str, str]:
@@ -595,7 +611,7 @@ def _explain(decision: Decision, rejected: Sequence[tuple[Event, str, str]], zon
         parts.append(head + ".")
         window = f"Window {policy.window_hours} h"
         if decision.paused_days:
-            days = ", ".join(f"{day:%a} {day.day} {day:%b}" for day in decision.paused_days)
+            days = ", ".join(day_words(day) for day in decision.paused_days)
             window += f", paused on days off ({days})"
         parts.append(window + ".")
         after = [item for item in rejected if item[1] != AFTER and _order(item[0]) > _order(start)]
