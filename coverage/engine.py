@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
+from coverage.formatting import percent
 from leads import contact
 
 UTC = dt.UTC
@@ -95,7 +96,10 @@ class Policy:
 
     @property
     def label(self) -> str:
-        """How a manager hears the policy named: 'internet-72h' v3."""
+        """How a manager hears the policy named: 'internet-72h' v3; a what-if proposal, which is no
+        saved version (version 0), 'internet-72h + days-off pause' (proposed)."""
+        if self.version == 0:
+            return f"'{self.name}' (proposed)"
         return f"'{self.name}' v{self.version}"
 
     @property
@@ -744,7 +748,7 @@ def credit(
                   policy_name=winner.policy.name, policy_version=winner.policy.version,
                   team_id=teams.get(winner.staff_id))
         )
-        explanation = f"Staff {winner.staff_id} shares the deal ({other_share}). {winner.explanation}"
+        explanation = f"Staff {winner.staff_id} shares the deal ({percent(other_share)}). {winner.explanation}"
         if len(covered) > 1:
             others = ", ".join(str(d.staff_id) for d in covered[1:])
             explanation += f" Also covered, with an earlier two-way contact, for review: {others}."

@@ -15,7 +15,8 @@ from django.utils import timezone
 from factories import ContactEventFactory, LeadFactory, StaffFactory
 from rest_framework.test import APIClient
 
-from coverage import services
+from coverage import selectors, services
+from coverage.models import CoveragePolicy
 from coverage.presets import preset
 from coverage.replay import replay
 from leads.models import EvidenceLevel
@@ -132,12 +133,32 @@ def test_an_empty_range_says_so(store, world):
     assert result.message.startswith("No deals sold between")
 
 
-def _query(world, **extra):
+def proposal_fields(source: str, role: str = "internet_agent", **changes) -> dict:
+    """The form's fields for one role, as a browser sends them after loading `source`
+    ("preset:internet-72h" or "version:<pk>") and editing `changes`."""
+    if source.startswith("preset:"):
+        params = preset(source.split(":", 1)[1]).to_dict()
+    else:
+        params = selectors.to_engine_policy(CoveragePolicy.objects.get(pk=int(source.split(":", 1)[1]))).to_dict()
+    params.update(changes)
+    fields = {f"{role}-source": source, f"{role}-loaded": source}
+    for name in ("initial_two_way_required", "keeps_alive", "window_hours", "min_evidence",
+                 "share_when_other_closes", "pause_on_days_off"):
+        value = params[name]
+        if isinstance(value, bool):
+            if value:
+                fields[f"{role}-{name}"] = "on"
+        else:
+            fields[f"{role}-{name}"] = str(value)
+    return fields
+
+
+def _query(world, source: str = "preset:internet-new-7d", changes: dict | None = None, **extra):
     zone = world["deals"][0].store.time_zone
     start = world["start"].astimezone(zoneinfo.ZoneInfo(zone)).date()
     end = world["end"].astimezone(zoneinfo.ZoneInfo(zone)).date()
     return {"store": world["deals"][0].store_id, "start": start.isoformat(), "end": end.isoformat(),
-            "preset_internet_agent": "internet-new-7d", **extra}
+            **proposal_fields(source, **(changes or {})), **extra}
 
 
 def test_page_shows_tables_chart_and_links_the_changed_deal(client, world):
@@ -147,19 +168,20 @@ def test_page_shows_tables_chart_and_links_the_changed_deal(client, world):
     body = response.content.decode()
     assert "3 deals replayed; 1 would change." in body
     assert f'href="/coverage/deals/{world["deals"][0].pk}/"' in body
-    assert "<svg" in body and 'id="replay-teams"' in body
+    assert 'id="replay-chart"' in body and 'id="replay-teams"' in body
 
 
 def test_page_with_edited_parameters(client, world):
     client.force_login(world["director"].user)
     # The old rule with a 24-hour window: the agent's last attempt (2 days before) and agent2's
     # call (25 hours before) both fall out of coverage.
-    response = client.get(PAGE, _query(world, preset_internet_agent="internet-old-7d",
-                                       params_internet_agent='{"window_hours": 24}'))
+    response = client.get(PAGE, _query(world, "preset:internet-old-7d", {"window_hours": 24}))
     assert response.status_code == 200
-    assert "3 deals replayed; 2 would change." in response.content.decode()
-    bad = client.get(PAGE, _query(world, params_internet_agent='{"window_hours": 0}'))
-    assert bad.status_code == 400 and "window_hours must be positive" in bad.content.decode()
+    body = response.content.decode()
+    assert "3 deals replayed; 2 would change." in body
+    assert "internet-old-7d + 24 h" in body  # named for what it is, not the preset's bare name
+    bad = client.get(PAGE, _query(world, changes={"window_hours": 0}))
+    assert bad.status_code == 400 and "Window (hours) must be from 1 to" in bad.content.decode()
 
 
 def test_page_empty_range_says_so(client, world):
