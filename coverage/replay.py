@@ -83,7 +83,7 @@ class DealReplay:
 
     def split(self, which: str) -> list[tuple[str, str]]:
         shares = self.now if which == "now" else self.proposed
-        ordered = sorted(shares.items(), key=lambda i: -i[1])
+        ordered = sorted(shares.items(), key=lambda i: (-i[1], self.names.get(i[0], "")))  # ties by name
         return [(self.names.get(sid, f"#{sid}"), formatting.percent(share)) for sid, share in ordered]
 
     def split_words(self, which: str) -> str:
