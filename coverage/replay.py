@@ -303,7 +303,9 @@ def replay(
             deal_id=deal.pk, sold_at=deal.sold_at, customer=str(deal.customer), closer=_name(people.get(deal.closer_id), deal.closer_id),
             now=dict(now), proposed=dict(new), explanation=explanation, changed=changed, overridden=overridden,
             names={pk: person(pk).name for pk in set(now) | set(new)},
-            details=[(_name(people.get(pk), pk), d.covered, d.explanation) for pk, d in decision.decisions.items()],
+            # The closer is judged too (their own role's policy) but closed it: say that, not "not covered".
+            details=[(_name(people.get(pk), pk), d.covered, "closed the deal." if pk == deal.closer_id else d.explanation)
+                     for pk, d in decision.decisions.items()],
             sold_local=engine.when(deal.sold_at, store.tz),
         ))
     result.people = sorted(person_rows.values(), key=lambda r: (-abs(r.difference), r.name))
@@ -358,7 +360,7 @@ def bases(store: Store, roles: list[str], moment: dt.datetime) -> dict[str, list
         if version.effective_from > moment:
             label = f"{version.name} v{version.version}, planned from {since}"
         out[version.role].append(Base(
-            key=f"version:{version.pk}", label=f"{label} (this store)", name=f"{version.name} v{version.version}",
+            key=f"version:{version.pk}", label=label, name=f"{version.name} v{version.version}",
             policy=selectors.to_engine_policy(version), in_force=current,
         ))
     for role in roles:

@@ -112,7 +112,8 @@ class ReplayForm(forms.Form):
         self.initial[f"{role}-loaded"] = key if base else ""
         if base is not None:
             for name in replay_rules.PROPOSAL_PARAMETERS:
-                self.initial[f"{role}-{name}"] = getattr(base.policy, name)
+                value = getattr(base.policy, name)
+                self.initial[f"{role}-{name}"] = fmt(value) if isinstance(value, Decimal) else value  # "0.5"
         return base
 
     @classmethod
