@@ -46,7 +46,7 @@ def may_replay(user) -> bool:
 def _choices(bases: list[replay_rules.Base]) -> list:
     saved = [(b.key, b.label) for b in bases if b.key.startswith("version:")]
     presets = [(b.key, b.label) for b in bases if b.key.startswith("preset:")]
-    groups: list = [("", "(no change: the version in force at each sale)")]
+    groups: list = [("", "(no change)")]
     if saved:
         groups.append(("This store's saved versions", saved))
     if presets:

@@ -137,6 +137,16 @@ def test_seed_001_director_compares_the_current_version_with_a_days_off_pause(li
         assert not page.locator("#id_internet_agent-pause_on_days_off").is_checked()
         page.locator("#id_start").fill("2026-10-01")
         page.locator("#id_end").fill("2026-10-31")
+        # Picking another start loads its parameters (and computes nothing); then back to the store's.
+        with page.expect_navigation():
+            source.select_option("preset:internet-5d")
+        assert "Loaded the parameters for Internet agent" in page.locator("#replay-loaded").inner_text()
+        assert page.locator("#id_internet_agent-window_hours").input_value() == "120"
+        assert page.locator("#replay-summary").count() == 0
+        with page.expect_navigation():
+            page.locator("#id_internet_agent-source").select_option(f"version:{story['current'].pk}")
+        assert page.locator("#id_internet_agent-window_hours").input_value() == "72"
+        assert page.locator("#id_start").input_value() == "2026-10-01"
         shot(page, "2-director-form-desk")
 
         # First as it stands: the same version changes nothing.
