@@ -127,7 +127,11 @@ class ReplayResult:
     @property
     def message(self) -> str:
         if self.empty:
-            return f"No deals sold between {self.start:%Y-%m-%d %H:%M} and {self.end:%Y-%m-%d %H:%M}."
+            zone = self.store.tz
+            first = self.start.astimezone(zone)
+            last = (self.end - dt.timedelta(microseconds=1)).astimezone(zone)  # the end is exclusive
+            return (f"No deals sold from {engine.day_words(first.date())}, {first.year} "
+                    f"to {engine.day_words(last.date())}, {last.year}.")
         changed = len(self.changed)
         return f"{len(self.deals)} deal{'s' if len(self.deals) != 1 else ''} replayed; {changed} would change."
 

@@ -1,7 +1,10 @@
 """The what-if replay page: a proposed policy per role against a store's past deals.
 
-GET /coverage/replay/ shows the form; with its parameters it shows the result, and
-`?format=csv` / `?format=json` give the same result as a per-person CSV or as JSON.
+GET /coverage/replay/ shows the form: per role, a start (one of the store's saved versions or a
+preset) and its parameters as edited; picking another start loads its parameters and computes
+nothing. With valid parameters it shows the result; `?format=deals_csv` (a row per deal),
+`?format=csv` (per person) and `?format=json` give the same result. Bad parameters are field
+errors (400), checked by replay.parameter_errors, the API's rule too.
 POST /coverage/replay/api/ takes JSON ({"store", "start", "end", "policies": {role: preset or
 parameters}}) and answers the same JSON. Directors, admins and sales managers, in their stores.
 """

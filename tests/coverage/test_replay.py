@@ -130,7 +130,7 @@ def test_an_empty_range_says_so(store, world):
     result = replay(store=store, proposed={Role.INTERNET_AGENT: preset("internet-new-7d")},
                     start=start, end=start + dt.timedelta(days=5))
     assert result.empty and result.people == [] and result.changed == []
-    assert result.message.startswith("No deals sold between")
+    assert result.message.startswith("No deals sold from")
 
 
 def proposal_fields(source: str, role: str = "internet_agent", **changes) -> dict:
@@ -188,7 +188,7 @@ def test_page_empty_range_says_so(client, world):
     client.force_login(world["director"].user)
     response = client.get(PAGE, _query(world, start="2001-01-01", end="2001-01-31"))
     assert response.status_code == 200
-    assert "No deals sold between 2001-01-01" in response.content.decode()
+    assert "No deals sold from Mon Jan 1, 2001 to Wed Jan 31, 2001." in response.content.decode()
 
 
 def test_csv_export_has_a_header_and_one_row_per_person(client, world):
