@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
+from coverage.formatting import percent
 from leads import contact
 
 UTC = dt.UTC
@@ -95,7 +96,10 @@ class Policy:
 
     @property
     def label(self) -> str:
-        """How a manager hears the policy named: 'internet-72h' v3."""
+        """How a manager hears the policy named: 'internet-72h' v3; a what-if proposal, which is no
+        saved version (version 0), 'internet-72h + days-off pause' (proposed)."""
+        if self.version == 0:
+            return f"'{self.name}' (proposed)"
         return f"'{self.name}' v{self.version}"
 
     @property
@@ -441,10 +445,25 @@ def decide(
 # --------------------------------------------------------------------------------------
 
 
-def _when(value: dt.datetime, zone: ZoneInfo) -> str:
+def clock(local: dt.datetime) -> str:
+    """'10:44 PM': the app's time of day (Django's "g:i A"), locale-independent."""
+    return f"{local.hour % 12 or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
+
+
+def day_words(day: dt.date) -> str:
+    """'Thu Nov 26' (Django's "D M j")."""
+    return f"{day:%a %b} {day.day}"
+
+
+def when(value: dt.datetime, zone: ZoneInfo) -> str:
+    """A moment as every page of the app shows it: 'Thu Nov 26, 10:44 PM' (Django's "D M j, g:i A"),
+    in the store's zone. The date is spelled out: "Thu 10:12" alone is ambiguous once a story
+    spans weeks (seed 000). Frozen explanations keep the format they were written in."""
     local = value.astimezone(zone)
-    # The date is spelled out: "Thu 10:12" alone is ambiguous once a story spans weeks (seed 000).
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+    return f"{day_words(local.date())}, {clock(local)}"
+
+
+_when = when
 
 
 def _duration(seconds: int | None) -> str:
@@ -455,9 +474,10 @@ def _duration(seconds: int | None) -> str:
 
 
 def describe(event: Event, min_talk_seconds: int = 30) -> str:
-    """One event in words: 'a recorded call of 6 min 12 s (CA...)'."""
+    """One event in words, as a person would say it: 'a recorded call of 6 min 12 s', 'an email
+    reply from the customer'. Never by its call SID or Message-ID: those stay in the decision's
+    evidence (Event.evidence_ref in `counted` / `window_started_by`), not in the sentence."""
     level = event.effective_evidence
-    ref = f" ({event.evidence_ref})" if event.evidence_ref else ""
     tag = "" if level == "verified" else f", {level.replace('_', '-')}"
     if event.channel == "call":
         inbound = event.direction == "inbound"
@@ -486,7 +506,7 @@ def describe(event: Event, min_talk_seconds: int = 30) -> str:
         text = "a visit"
     else:
         text = "a note"
-    return f"{text}{ref}{tag}"
+    return f"{text}{tag}"
 
 
 def _noun(event: Event, min_talk_seconds: int) -> tuple[str, str]:
@@ -595,7 +615,7 @@ def _explain(decision: Decision, rejected: Sequence[tuple[Event, str, str]], zon
         parts.append(head + ".")
         window = f"Window {policy.window_hours} h"
         if decision.paused_days:
-            days = ", ".join(f"{day:%a} {day.day} {day:%b}" for day in decision.paused_days)
+            days = ", ".join(day_words(day) for day in decision.paused_days)
             window += f", paused on days off ({days})"
         parts.append(window + ".")
         after = [item for item in rejected if item[1] != AFTER and _order(item[0]) > _order(start)]
@@ -728,7 +748,7 @@ def credit(
                   policy_name=winner.policy.name, policy_version=winner.policy.version,
                   team_id=teams.get(winner.staff_id))
         )
-        explanation = f"Staff {winner.staff_id} shares the deal ({other_share}). {winner.explanation}"
+        explanation = f"Staff {winner.staff_id} shares the deal ({percent(other_share)}). {winner.explanation}"
         if len(covered) > 1:
             others = ", ".join(str(d.staff_id) for d in covered[1:])
             explanation += f" Also covered, with an earlier two-way contact, for review: {others}."

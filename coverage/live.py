@@ -22,11 +22,12 @@ from org.scoping import contact_events_for_coverage, leads_for, staff_for
 
 
 def short_when(value: dt.datetime, zone: ZoneInfo, now: dt.datetime) -> str:
-    """"Sun 10:12" within a few days of now, with the date when further away."""
+    """"Sun 10:12 AM" within a few days of now, "Sun Oct 5, 10:12 AM" further away: the app's
+    one time format (engine.when), so the card and its explanation read alike."""
     local = value.astimezone(zone)
     if abs(value - now) < dt.timedelta(days=5):
-        return f"{local:%a} {local:%H:%M}"
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+        return f"{local:%a} {engine.clock(local)}"
+    return engine.when(value, zone)
 
 
 @dataclass

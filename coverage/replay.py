@@ -13,6 +13,7 @@ are each fetched once and grouped in Python.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
@@ -21,8 +22,9 @@ from decimal import Decimal
 
 from django.db.models import Q
 
-from coverage import engine, selectors
+from coverage import engine, formatting, selectors
 from coverage.models import CoveragePolicy, Deal, DealCredit
+from coverage.presets import PRESETS
 from leads.models import ContactEvent
 from org.models import Shift, Staff, Store, TimeOff
 
@@ -77,11 +79,16 @@ class DealReplay:
     names: dict[int, str] = field(default_factory=dict)
     # Drill-down: each judged person's proposed explanation, (name, covered, explanation).
     details: list[tuple[str, bool, str]] = field(default_factory=list)
+    sold_local: str = ""  # 'Thu Nov 26, 10:44 PM' in the store's zone (engine.when)
 
     def split(self, which: str) -> list[tuple[str, str]]:
         shares = self.now if which == "now" else self.proposed
-        ordered = sorted(shares.items(), key=lambda i: -i[1])
-        return [(self.names.get(sid, f"#{sid}"), fmt(share)) for sid, share in ordered]
+        ordered = sorted(shares.items(), key=lambda i: (-i[1], self.names.get(i[0], "")))  # ties by name
+        return [(self.names.get(sid, f"#{sid}"), formatting.percent(share)) for sid, share in ordered]
+
+    def split_words(self, which: str) -> str:
+        """'Dana Whitfield 50 %; Sam Ortiz 50 %'."""
+        return "; ".join(f"{name} {share}" for name, share in self.split(which))
 
     @property
     def now_split(self) -> list[tuple[str, str]]:
@@ -120,7 +127,11 @@ class ReplayResult:
     @property
     def message(self) -> str:
         if self.empty:
-            return f"No deals sold between {self.start:%Y-%m-%d %H:%M} and {self.end:%Y-%m-%d %H:%M}."
+            zone = self.store.tz
+            first = self.start.astimezone(zone)
+            last = (self.end - dt.timedelta(microseconds=1)).astimezone(zone)  # the end is exclusive
+            return (f"No deals sold from {engine.day_words(first.date())}, {first.year} "
+                    f"to {engine.day_words(last.date())}, {last.year}.")
         changed = len(self.changed)
         return f"{len(self.deals)} deal{'s' if len(self.deals) != 1 else ''} replayed; {changed} would change."
 
@@ -296,8 +307,157 @@ def replay(
             deal_id=deal.pk, sold_at=deal.sold_at, customer=str(deal.customer), closer=_name(people.get(deal.closer_id), deal.closer_id),
             now=dict(now), proposed=dict(new), explanation=explanation, changed=changed, overridden=overridden,
             names={pk: person(pk).name for pk in set(now) | set(new)},
-            details=[(_name(people.get(pk), pk), d.covered, d.explanation) for pk, d in decision.decisions.items()],
+            # The closer is judged too (their own role's policy) but closed it: say that, not "not covered".
+            details=[(_name(people.get(pk), pk), d.covered, "closed the deal." if pk == deal.closer_id else d.explanation)
+                     for pk, d in decision.decisions.items()],
+            sold_local=engine.when(deal.sold_at, store.tz),
         ))
     result.people = sorted(person_rows.values(), key=lambda r: (-abs(r.difference), r.name))
     result.teams = sorted(team_rows.values(), key=lambda r: (-abs(r.difference), r.name))
     return result
+
+
+# --------------------------------------------------------------------------------------
+# The proposal: a base (a preset or one of the store's saved versions), its parameters as
+# edited, checked by one rule for the page's form and the JSON API, and named for what it is.
+# --------------------------------------------------------------------------------------
+
+# The parameters a director edits (DESIGN.md's list, less the role, which is the fieldset's);
+# the minimum talk time stays the base's.
+PROPOSAL_PARAMETERS = [
+    "initial_two_way_required", "keeps_alive", "window_hours", "min_evidence", "share_when_other_closes",
+    "pause_on_days_off",
+]
+PARAMETER_LABELS = {
+    "initial_two_way_required": "Initial two-way contact required",
+    "keeps_alive": "What keeps coverage alive",
+    "window_hours": "Window (hours)",
+    "min_evidence": "Minimum evidence",
+    "share_when_other_closes": "Share when another closes (0 to 1)",
+    "pause_on_days_off": "Window pauses on days off",
+}
+MAX_WINDOW_HOURS = 24 * SCHEDULE_DAYS  # the schedules the replay reads reach that far back
+PROPOSAL_VERSION = 0  # a proposal is no saved version; engine.Policy.label says "(proposed)"
+
+
+@dataclass(frozen=True)
+class Base:
+    """Where a proposal starts: 'preset:internet-72h' or 'version:<pk>' (a saved version)."""
+
+    key: str
+    label: str  # what the select shows
+    name: str  # what a proposal built on it is called: 'internet-72h', 'internet-72h v3'
+    policy: engine.Policy
+    in_force: bool = False
+
+
+def bases(store: Store, roles: list[str], moment: dt.datetime) -> dict[str, list[Base]]:
+    """Per role: the store's saved versions (newest first, the one in force marked) and the presets."""
+    out: dict[str, list[Base]] = {role: [] for role in roles}
+    versions = list(CoveragePolicy.objects.filter(store=store, role__in=roles).order_by("role", "-effective_from"))
+    in_force = {p.pk for p in _versions_in_force(versions, moment).values()}
+    zone = store.tz
+    for version in versions:
+        current = version.pk in in_force
+        since = engine.day_words(version.effective_from.astimezone(zone).date())
+        label = f"{version.name} v{version.version}, {'in force' if current else 'from'} {since}"
+        if version.effective_from > moment:
+            label = f"{version.name} v{version.version}, planned from {since}"
+        out[version.role].append(Base(
+            key=f"version:{version.pk}", label=label, name=f"{version.name} v{version.version}",
+            policy=selectors.to_engine_policy(version), in_force=current,
+        ))
+    for role in roles:
+        own = [name for name, policy in PRESETS.items() if policy.role == role]
+        for name in own or list(PRESETS):  # a role without presets of its own (fleet) may start from any
+            out[role].append(Base(key=f"preset:{name}", label=f"{name} (preset)", name=name,
+                                  policy=dataclasses.replace(PRESETS[name], role=role)))
+    return out
+
+
+def parameter_errors(values: Mapping[str, object]) -> dict[str, str]:
+    """What is wrong with the given parameters, per field, in words a director reads. Only the
+    fields present are checked (the API may give a preset and one change)."""
+    errors: dict[str, str] = {}
+    if "window_hours" in values:
+        hours = values["window_hours"]
+        if isinstance(hours, bool) or not isinstance(hours, int | str | Decimal | float):
+            errors["window_hours"] = "Window (hours): give a whole number of hours."
+        else:
+            try:
+                number = Decimal(str(hours))
+            except ArithmeticError:
+                number = None
+            if number is None or number != number.to_integral_value():
+                errors["window_hours"] = "Window (hours): give a whole number of hours."
+            elif not 1 <= number <= MAX_WINDOW_HOURS:
+                errors["window_hours"] = f"Window (hours) must be from 1 to {MAX_WINDOW_HOURS} (72 h is 3 days)."
+    if "share_when_other_closes" in values:
+        share = values["share_when_other_closes"]
+        try:
+            number = None if isinstance(share, bool) else Decimal(str(share))
+        except ArithmeticError:
+            number = None
+        if number is None or not number.is_finite():
+            errors["share_when_other_closes"] = "Share when another closes: give a number from 0 to 1."
+        elif not Decimal(0) <= number <= Decimal(1):
+            errors["share_when_other_closes"] = (
+                "Share when another closes must be from 0 to 1 (0.5 is a half deal)."
+            )
+    if "keeps_alive" in values and values["keeps_alive"] not in ("any_attempt", "two_way"):
+        errors["keeps_alive"] = "What keeps coverage alive: 'any_attempt' or 'two_way'."
+    if "min_evidence" in values and values["min_evidence"] not in ("verified", "self_reported"):
+        errors["min_evidence"] = "Minimum evidence: 'verified' or 'self_reported'."
+    for flag in ("initial_two_way_required", "pause_on_days_off"):
+        if flag in values and not isinstance(values[flag], bool):
+            errors[flag] = f"{PARAMETER_LABELS[flag]}: true or false."
+    return errors
+
+
+def _changes(base: engine.Policy, policy: engine.Policy) -> list[str]:
+    """What the proposal changes, in short words: ['96 h', 'days-off pause']."""
+    words = []
+    if policy.initial_two_way_required != base.initial_two_way_required:
+        words.append("initial two-way required" if policy.initial_two_way_required else "no initial contact required")
+    if policy.keeps_alive != base.keeps_alive:
+        words.append("two-way keeps alive" if policy.keeps_alive == "two_way" else "any attempt keeps alive")
+    if policy.window_hours != base.window_hours:
+        words.append(f"{policy.window_hours} h")
+    if policy.min_evidence != base.min_evidence:
+        words.append("verified only" if policy.min_evidence == "verified" else "self-reported allowed")
+    if policy.share_when_other_closes != base.share_when_other_closes:
+        words.append(f"share {formatting.percent(policy.share_when_other_closes)}")
+    if policy.pause_on_days_off != base.pause_on_days_off:
+        words.append("days-off pause" if policy.pause_on_days_off else "no days-off pause")
+    return words
+
+
+def summary(policy: engine.Policy) -> str:
+    """Every parameter in short words: '72 h, two-way keeps alive, pause on days off, ...'."""
+    return ", ".join([
+        f"{policy.window_hours} h",
+        "two-way keeps alive" if policy.keeps_alive == "two_way" else "any attempt keeps alive",
+        "initial two-way required" if policy.initial_two_way_required else "no initial contact required",
+        "verified only" if policy.min_evidence == "verified" else "self-reported allowed",
+        f"{formatting.percent(policy.share_when_other_closes)} to the covered person",
+        "pause on days off" if policy.pause_on_days_off else "no pause on days off",
+    ])
+
+
+def name_proposal(base: engine.Policy, base_name: str, policy: engine.Policy) -> engine.Policy:
+    """The proposal named for what it is: the base's name when nothing changed, else the base and
+    its changes ('internet-72h + days-off pause'), never the base's bare name for other rules."""
+    changes = _changes(base, policy)
+    name = base_name if not changes else f"{base_name} + {', '.join(changes)}"
+    return dataclasses.replace(policy, name=name, version=PROPOSAL_VERSION)
+
+
+def build_proposal(base: Base, values: Mapping[str, object], role: str) -> engine.Policy:
+    """The base with the edited parameters (already checked by parameter_errors), named."""
+    changed = {k: values[k] for k in PROPOSAL_PARAMETERS if k in values and values[k] is not None}
+    if "share_when_other_closes" in changed:
+        changed["share_when_other_closes"] = Decimal(str(changed["share_when_other_closes"]))
+    if "window_hours" in changed:
+        changed["window_hours"] = int(Decimal(str(changed["window_hours"])))
+    policy = dataclasses.replace(base.policy, role=role, **changed)
+    return name_proposal(base.policy, base.name, policy)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from coverage import live, permissions, services
+from coverage.formatting import percent_number
 from coverage.models import Deal, DealCredit, DisputeStatus
 from coverage.verdicts import viewer_verdict
 from leads.services import lead_search_q
@@ -287,7 +288,7 @@ class OverrideForm(forms.Form):
         for person in people:
             self.fields[f"share_{person.pk}"] = forms.DecimalField(
                 label=person.display_name, min_value=0, max_value=100, decimal_places=1, required=False,
-                initial=(initial_shares.get(person.pk, Decimal(0)) * 100).normalize(),
+                initial=percent_number(initial_shares.get(person.pk, Decimal(0))),  # "50", not "5E+1"
                 widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
             )
 

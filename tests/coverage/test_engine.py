@@ -144,7 +144,7 @@ def test_dst_spring_forward_168_hours_end_an_hour_later_on_the_wall_clock() -> N
     assert decision.covered_until == at(2025, 3, 15, 11)  # 11:00 CDT, not 10:00
     assert decision.covered_until - contact.occurred_at == dt.timedelta(hours=168)
     assert decision.covered
-    assert "Covered until Sat 15 Mar 11:00" in decision.explanation
+    assert "Covered until Sat Mar 15, 11:00 AM" in decision.explanation
 
 
 def test_dst_fall_back_168_hours_end_an_hour_earlier_on_the_wall_clock() -> None:
@@ -168,7 +168,7 @@ def test_days_off_pause_seed_001_customer_comes_on_the_agent_s_monday_off() -> N
     paused = decide(preset("internet-72h", pause_on_days_off=True), [friday], off_monday, monday_sale)
     assert paused.covered and paused.covered_until == at(2025, 10, 7, 10, 12)
     assert paused.paused_days == [dt.date(2025, 10, 6)]
-    assert "paused on days off (Mon 6 Oct)" in paused.explanation
+    assert "paused on days off (Mon Oct 6)" in paused.explanation
 
 
 def test_days_off_pause_only_counts_days_inside_the_window() -> None:
@@ -291,7 +291,7 @@ def test_seed_000_nine_days_covered_under_the_old_policy_not_the_new() -> None:
     assert not new.covered
     assert new.window_started_by == events[3]
     assert new.covered_until == at(2025, 9, 28, 11)
-    assert "Last two-way contact Sun 21 Sep 11:00, an email reply from the customer (<reply3@mail.example>)" in (
+    assert "Last two-way contact Sun Sep 21, 11:00 AM, an email reply from the customer." in (
         new.explanation
     )
     assert "2 calls unanswered, 3 texts, 3 emails, no reply: attempts do not extend coverage" in new.explanation
@@ -310,13 +310,13 @@ def test_seed_001_thursday_story_under_72_hours() -> None:
     sunday = decide(policy, events, schedule({0}), at(2025, 10, 5, 10, 12))
     assert sunday.covered
     assert sunday.explanation.startswith(
-        "Covered until Sun 5 Oct 10:12: last two-way contact Thu 2 Oct 10:12, a recorded call of 6 min 12 s (CA9f2e). "
+        "Covered until Sun Oct 5, 10:12 AM: last two-way contact Thu Oct 2, 10:12 AM, a recorded call of 6 min 12 s. "
         "Window 72 h. After it: 2 calls unanswered, 1 text, no reply: attempts do not extend coverage under "
         "'internet-72h' v3."
     )
     monday = decide(policy, events, schedule({0}), at(2025, 10, 6, 14))
     assert not monday.covered
-    assert monday.explanation.startswith("Not covered at Mon 6 Oct 14:00: coverage ended Sun 5 Oct 10:12.")
+    assert monday.explanation.startswith("Not covered at Mon Oct 6, 2:00 PM: coverage ended Sun Oct 5, 10:12 AM.")
     assert monday.explanation.endswith("Times in America/Chicago.")
 
 
@@ -499,3 +499,20 @@ def test_property_covered_implies_moment_within_the_window(
         assert elapsed >= policy.window
         if not policy.pause_on_days_off:
             assert elapsed == policy.window
+
+
+def test_explanations_name_events_as_a_person_would_and_keep_the_ids_in_the_evidence() -> None:
+    """Issue 13: no email Message-ID or call SID in the sentence; they stay in the decision's data.
+    Times read as every page shows them: 'Thu Oct 2, 10:12 AM'."""
+    events = [
+        call_connected(at(2025, 10, 2, 10, 12), talk=372, ref="CA9f2e"),
+        ev(at(2025, 10, 3, 18, 40), "email", "reply", direction="inbound", ref="<reply9@mail.example>"),
+    ]
+    decision = decide(preset("internet-72h"), events, schedule(), at(2025, 10, 4, 9))
+    assert decision.covered
+    assert "<reply9@mail.example>" not in decision.explanation and "CA9f2e" not in decision.explanation
+    assert "last two-way contact Fri Oct 3, 6:40 PM, an email reply from the customer." in decision.explanation
+    assert decision.window_started_by is not None and decision.window_started_by.evidence_ref == "<reply9@mail.example>"
+    data = decision.to_dict()
+    assert data["window_started_by"]["evidence_ref"] == "<reply9@mail.example>"
+    assert [e["evidence_ref"] for e in data["counted"]] == ["CA9f2e", "<reply9@mail.example>"]

@@ -74,7 +74,7 @@ def test_seed_001_thursday_story_explanation_matches_the_engine(client):
     ]
     sunday = judge(client, policy={"preset": "internet-72h", "version": 3}, events=events, sold_at=at(2025, 10, 5, 10, 12))
     assert sunday.json()["decisions"]["agent"]["explanation"].startswith(
-        "Covered until Sun 5 Oct 10:12: last two-way contact Thu 2 Oct 10:12, a recorded call of 6 min 12 s (CA9f2e)."
+        "Covered until Sun Oct 5, 10:12 AM: last two-way contact Thu Oct 2, 10:12 AM, a recorded call of 6 min 12 s."
     )
     monday = judge(client, policy="internet-72h", events=events, sold_at=at(2025, 10, 6, 14), days_off=[0])
     assert monday.json()["decisions"]["agent"]["covered"] is False

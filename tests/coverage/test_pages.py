@@ -198,3 +198,9 @@ def test_nav_links(org):
     assert reverse("coverage:ending") in agent_page
     manager_page = client_for(org["manager"]).get(reverse("coverage:deal_list")).content.decode()
     assert reverse("coverage:ending") not in manager_page and ">Deals</a>" in manager_page
+
+
+def test_override_form_prefills_percentages_not_scientific_notation(org, deal):
+    page = client_for(org["manager"]).get(reverse("coverage:deal_detail", args=[deal.pk])).content.decode()
+    assert "E+" not in page
+    assert 'value="50"' in page or 'value="100"' in page

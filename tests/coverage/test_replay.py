@@ -15,7 +15,8 @@ from django.utils import timezone
 from factories import ContactEventFactory, LeadFactory, StaffFactory
 from rest_framework.test import APIClient
 
-from coverage import services
+from coverage import selectors, services
+from coverage.models import CoveragePolicy
 from coverage.presets import preset
 from coverage.replay import replay
 from leads.models import EvidenceLevel
@@ -129,15 +130,35 @@ def test_an_empty_range_says_so(store, world):
     result = replay(store=store, proposed={Role.INTERNET_AGENT: preset("internet-new-7d")},
                     start=start, end=start + dt.timedelta(days=5))
     assert result.empty and result.people == [] and result.changed == []
-    assert result.message.startswith("No deals sold between")
+    assert result.message.startswith("No deals sold from")
 
 
-def _query(world, **extra):
+def proposal_fields(source: str, role: str = "internet_agent", **changes) -> dict:
+    """The form's fields for one role, as a browser sends them after loading `source`
+    ("preset:internet-72h" or "version:<pk>") and editing `changes`."""
+    if source.startswith("preset:"):
+        params = preset(source.split(":", 1)[1]).to_dict()
+    else:
+        params = selectors.to_engine_policy(CoveragePolicy.objects.get(pk=int(source.split(":", 1)[1]))).to_dict()
+    params.update(changes)
+    fields = {f"{role}-source": source, f"{role}-loaded": source}
+    for name in ("initial_two_way_required", "keeps_alive", "window_hours", "min_evidence",
+                 "share_when_other_closes", "pause_on_days_off"):
+        value = params[name]
+        if isinstance(value, bool):
+            if value:
+                fields[f"{role}-{name}"] = "on"
+        else:
+            fields[f"{role}-{name}"] = str(value)
+    return fields
+
+
+def _query(world, source: str = "preset:internet-new-7d", changes: dict | None = None, **extra):
     zone = world["deals"][0].store.time_zone
     start = world["start"].astimezone(zoneinfo.ZoneInfo(zone)).date()
     end = world["end"].astimezone(zoneinfo.ZoneInfo(zone)).date()
     return {"store": world["deals"][0].store_id, "start": start.isoformat(), "end": end.isoformat(),
-            "preset_internet_agent": "internet-new-7d", **extra}
+            **proposal_fields(source, **(changes or {})), **extra}
 
 
 def test_page_shows_tables_chart_and_links_the_changed_deal(client, world):
@@ -147,26 +168,27 @@ def test_page_shows_tables_chart_and_links_the_changed_deal(client, world):
     body = response.content.decode()
     assert "3 deals replayed; 1 would change." in body
     assert f'href="/coverage/deals/{world["deals"][0].pk}/"' in body
-    assert "<svg" in body and 'id="replay-teams"' in body
+    assert 'id="replay-chart"' in body and 'id="replay-teams"' in body
 
 
 def test_page_with_edited_parameters(client, world):
     client.force_login(world["director"].user)
     # The old rule with a 24-hour window: the agent's last attempt (2 days before) and agent2's
     # call (25 hours before) both fall out of coverage.
-    response = client.get(PAGE, _query(world, preset_internet_agent="internet-old-7d",
-                                       params_internet_agent='{"window_hours": 24}'))
+    response = client.get(PAGE, _query(world, "preset:internet-old-7d", {"window_hours": 24}))
     assert response.status_code == 200
-    assert "3 deals replayed; 2 would change." in response.content.decode()
-    bad = client.get(PAGE, _query(world, params_internet_agent='{"window_hours": 0}'))
-    assert bad.status_code == 400 and "window_hours must be positive" in bad.content.decode()
+    body = response.content.decode()
+    assert "3 deals replayed; 2 would change." in body
+    assert "internet-old-7d + 24 h" in body  # named for what it is, not the preset's bare name
+    bad = client.get(PAGE, _query(world, changes={"window_hours": 0}))
+    assert bad.status_code == 400 and "Window (hours) must be from 1 to" in bad.content.decode()
 
 
 def test_page_empty_range_says_so(client, world):
     client.force_login(world["director"].user)
     response = client.get(PAGE, _query(world, start="2001-01-01", end="2001-01-31"))
     assert response.status_code == 200
-    assert "No deals sold between 2001-01-01" in response.content.decode()
+    assert "No deals sold from Mon Jan 1, 2001 to Wed Jan 31, 2001." in response.content.decode()
 
 
 def test_csv_export_has_a_header_and_one_row_per_person(client, world):
@@ -245,3 +267,106 @@ def test_replay_names_people_counts_team_deals_and_flags_overrides(store, world)
     assert world["agent2"].display_name in winner_deal.explanation and "Staff " not in winner_deal.explanation
     assert sum(row.deals for row in result.teams) >= len(result.deals)
     assert all(row.deals > 0 for row in result.teams if row.now or row.proposed)
+
+
+# -- issue 13: the proposal as a form, its name, everyone in the chart, the per-deal CSV ---------
+
+
+def test_form_starts_from_the_store_version_in_force(client, world):
+    client.force_login(world["director"].user)
+    current = CoveragePolicy.objects.get(store=world["deals"][0].store, role=Role.INTERNET_AGENT)
+    body = client.get(PAGE).content.decode()
+    assert f'<option value="version:{current.pk}" selected>' in body
+    assert "internet-old-7d v1, in force" in body and "This store&#x27;s saved versions" in body
+    assert 'name="internet_agent-window_hours" value="168"' in body  # its parameters, loaded
+
+
+def test_picking_another_start_loads_its_parameters_and_computes_nothing(client, world):
+    client.force_login(world["director"].user)
+    query = _query(world, "preset:internet-old-7d")
+    query["internet_agent-source"] = "preset:internet-72h"  # changed, not loaded yet
+    response = client.get(PAGE, query)
+    body = response.content.decode()
+    assert response.status_code == 200 and 'id="replay-summary"' not in body
+    assert "Loaded the parameters for Internet agent" in body
+    assert 'name="internet_agent-window_hours" value="72"' in body
+    assert 'name="internet_agent-loaded" value="preset:internet-72h"' in body
+
+
+def test_a_saved_version_as_the_start_and_a_days_off_pause_is_named_for_it(client, world):
+    client.force_login(world["director"].user)
+    current = CoveragePolicy.objects.get(store=world["deals"][0].store, role=Role.INTERNET_AGENT)
+    response = client.get(PAGE, _query(world, f"version:{current.pk}", {"pause_on_days_off": True}))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "proposed “internet-old-7d v1 + days-off pause”" in body
+    assert "proposed “internet-old-7d”" not in body
+
+
+@pytest.mark.parametrize(("changes", "field", "words"), [
+    ({"window_hours": 0}, "window_hours", "Window (hours) must be from 1 to"),
+    ({"window_hours": "seven"}, "window_hours", "Window (hours): give a whole number of hours."),
+    ({"share_when_other_closes": "1.5"}, "share_when_other_closes", "Share when another closes must be from 0 to 1"),
+    ({"share_when_other_closes": "-0.1"}, "share_when_other_closes", "Share when another closes must be from 0 to 1"),
+    ({"keeps_alive": "sometimes"}, "keeps_alive", "Select a valid choice"),
+    ({"window_hours": ""}, "window_hours", "Window (hours) is required."),
+])
+def test_bad_parameters_are_form_errors_naming_the_field(client, world, changes, field, words):
+    client.force_login(world["director"].user)
+    response = client.get(PAGE, _query(world, changes=changes))
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert words in body and 'id="replay-summary"' not in body
+    assert f'has-error">\n  <label for="id_internet_agent-{field}"' in body
+    csv_response = client.get(PAGE, _query(world, changes=changes, format="deals_csv"))
+    assert csv_response.status_code == 400 and f"internet_agent-{field}" in csv_response.json()["errors"]
+
+
+def test_the_api_checks_parameters_by_the_same_rule_and_names_the_proposal(world):
+    api = APIClient()
+    api.force_authenticate(world["director"].user)
+    body = {"store": world["deals"][0].store_id, "start": world["start"].isoformat(), "end": world["end"].isoformat()}
+    bad = api.post(PAGE + "api/", {**body, "policies": {"internet_agent": {"preset": "internet-72h", "window_hours": 0,
+                                                                           "share_when_other_closes": 2}}},
+                   format="json")
+    assert bad.status_code == 400
+    errors = bad.json()["policies"]["internet_agent"]
+    assert errors["window_hours"][0].startswith("Window (hours) must be from 1 to")
+    assert errors["share_when_other_closes"][0].startswith("Share when another closes must be from 0 to 1")
+    good = api.post(PAGE + "api/", {**body, "policies": {"internet_agent": {"preset": "internet-72h",
+                                                                            "pause_on_days_off": True}}},
+                    format="json")
+    assert good.status_code == 200, good.content
+    assert good.json()["proposed"]["internet_agent"]["name"] == "internet-72h + days-off pause"
+
+
+def test_chart_shows_everyone_whose_credit_changes_however_many(store, world):
+    from coverage.replay import ReplayResult, Row
+    from coverage.views_replay import _chart
+
+    rows = [Row(key=i, name=f"Person {i:02d}", now=Decimal(i % 3), proposed=Decimal(i % 3) + (1 if i % 2 else -1))
+            for i in range(23)]
+    rows.append(Row(key=99, name="Unchanged", now=Decimal(2), proposed=Decimal(2)))
+    result = ReplayResult(store=store, start=world["start"], end=world["end"], proposed={}, people=rows)
+    chart = _chart(result)
+    assert len(chart["bars"]) == 23 and chart["unchanged"] == 1
+    assert "Unchanged" not in {bar["name"] for bar in chart["bars"]}
+
+
+def test_per_deal_csv_has_a_row_per_deal_with_both_splits_and_each_persons_share(client, world):
+    client.force_login(world["director"].user)
+    response = client.get(PAGE, _query(world, format="deals_csv"))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [int(r["deal_id"]) for r in rows] == [d.pk for d in world["deals"]]
+    first = rows[0]
+    agent, retail2 = world["agent"], world["retail2"]
+    assert first["closer"] == retail2.display_name and first["changed"] == "yes"
+    assert set(first["split_now"].split("; ")) == {f"{agent.display_name} 50 %", f"{retail2.display_name} 50 %"}
+    assert first["split_proposed"] == f"{retail2.display_name} 100 %"
+    assert first[f"now: {agent.display_name} (#{agent.pk})"] == "0.5"
+    assert first[f"proposed: {agent.display_name} (#{agent.pk})"] == "0"
+    assert first[f"proposed: {retail2.display_name} (#{retail2.pk})"] == "1"
+    zone = zoneinfo.ZoneInfo(world["deals"][0].store.time_zone)
+    assert first["sold_at"] == world["deals"][0].sold_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    assert rows[2]["changed"] == "no"
