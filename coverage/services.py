@@ -16,7 +16,8 @@ from leads.models import OPEN_STATUSES, Customer, Lead, LeadStatus
 from leads.services import lead_transition
 from org.models import Staff, Store
 
-SALE_CLOSES = [*OPEN_STATUSES, LeadStatus.LOST]  # a lost customer who came back and bought is sold
+# Open leads only: sold and lost are final (a lost customer who comes back arrives as a new lead).
+SALE_CLOSES = OPEN_STATUSES
 
 POLICY_FIELDS = [
     "name", "initial_two_way_required", "keeps_alive", "window_hours", "min_evidence",
@@ -108,7 +109,7 @@ def deal_record(
 
 
 def _leads_sold(deal: Deal, *, by: Staff | None) -> None:
-    """A recorded sale is the fact: the deal's lead (and its duplicates) become sold from whatever
+    """A recorded sale is the fact: the deal's lead and its open duplicates become sold from whatever
     open status they were in, which ends their cadence and keep-in-touch tasks
     (leads.followup.lead_closed). A deal without a lead closes the customer's open leads."""
     if deal.lead_id is not None:
