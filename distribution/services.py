@@ -48,6 +48,7 @@ from org.models import Role, Staff, Store
 log = logging.getLogger(__name__)
 
 WARN_BEFORE_MINUTES = 5
+LAPSE_AFTER_END = dt.timedelta(seconds=1)
 
 
 # --- clocks -----------------------------------------------------------------------------------
@@ -494,7 +495,9 @@ def coverage_lapse_refresh(lead: Lead, routing: LeadRouting, *, now: dt.datetime
         judged = coverage_port.owner_coverage(lead, now)
         since = routing.assigned_at or lead.received_at
         if judged is not None and judged.covered_until is not None and judged.covered_until >= since:
-            lapse_at = judged.covered_until
+            # The window's end is covered (DESIGN.md: a sale exactly at the end is covered): the
+            # lapse is the first second after it.
+            lapse_at = judged.covered_until + LAPSE_AFTER_END
             warn = lapse_at - dt.timedelta(hours=rule.lapse_warn_hours)
             warn_at = max(warn, now) if lapse_at > now and rule.lapse_warn_hours else None
     if (routing.coverage_lapse_at, routing.lapse_warn_at) != (lapse_at, warn_at):

@@ -207,7 +207,7 @@ def coverage_lapses_due(*, now: dt.datetime) -> int:
             if lead.owner_id is not None and lead.is_open and rule is not None \
                     and rule.on_coverage_lapse != OnCoverageLapse.KEEP:
                 judged = coverage_port.owner_coverage(lead, now)
-            if judged is None or judged.covered_until is None or judged.covered_until > now:
+            if judged is None or judged.covered_until is None or judged.covered:
                 # Nothing to act on, or coverage was extended: recompute (or clear) the deadline.
                 routing.coverage_lapse_at = routing.lapse_warn_at = None
                 routing.save(update_fields=["coverage_lapse_at", "lapse_warn_at"])
