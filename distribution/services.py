@@ -674,3 +674,22 @@ def waiting_leads_retry(*, store_id: int) -> int:
     return Lead.objects.filter(store_id=store_id, routed_at__isnull=True, routing__state=RoutingState.WAITING).update(
         routing_due_at=timezone.now()
     )
+
+
+# --- coverage lapse, as the Today page says it ---------------------------------------------------
+
+LAPSE_OUTCOME = {
+    OnCoverageLapse.POOL: "then it goes back to the claim pool",
+    OnCoverageLapse.NEXT_IN_LINE: "then it goes to the next in line",
+}
+
+
+def lapse_outcomes(lead_ids: list[int]) -> dict[int, str]:
+    """For leads whose owner's coverage is ending: what their routing rule does at the lapse
+    ("then it goes back to the claim pool"), where the lead has a lapse deadline. One query."""
+    if not lead_ids:
+        return {}
+    rows = LeadRouting.objects.filter(lead_id__in=lead_ids, coverage_lapse_at__isnull=False).values_list(
+        "lead_id", "rule__on_coverage_lapse"
+    )
+    return {lead_id: LAPSE_OUTCOME[setting] for lead_id, setting in rows if setting in LAPSE_OUTCOME}

@@ -167,3 +167,14 @@ def test_the_port_is_coverages_judge_and_distribution_never_imports_coverage():
         pattern = re.compile(rf"^\s*(from|import)\s+{other}\b", re.M)
         for path in (root / app).rglob("*.py"):
             assert not pattern.search(path.read_text()), path
+
+
+def test_the_today_page_says_what_happens_at_the_lapse(store, setup):
+    from leads.views_today import coverage_for
+
+    team, manager, people = setup
+    lead = lapse_lead(store, team, people, on_coverage_lapse="pool")
+    queue = coverage_for(people["ann"].user, people["ann"], listed=set(), now=at(12, day=WEDNESDAY))
+    [row] = queue.coverage
+    assert row.lead == lead and row.until == "Thu 10:12 AM"
+    assert row.lapse == "then it goes back to the claim pool"
