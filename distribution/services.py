@@ -40,7 +40,7 @@ from distribution.models import (
 )
 from distribution.strategies import BY_NAME, Decision, claim_pool, reassign
 from leads import coverage_port
-from leads.models import OPEN_STATUSES, ContactEvent, Lead, LeadAssignment
+from leads.models import OPEN_STATUSES, ContactEvent, Lead, LeadAssignment, SourceType
 from leads.ownership import LeadTaken
 from org import hours
 from org.models import Role, Staff, Store
@@ -434,7 +434,8 @@ def lead_created_owned(*, lead: Lead, owner: Staff | None, original: Lead | None
     routing = LeadRouting(lead=lead, store=lead.store, state=RoutingState.ASSIGNED)
     # The salesperson met the customer (the walk-in on the floor, the phone-up they took): that
     # meeting is the lead's two-way contact, so it has no breach clock and no reassignment timer.
-    routing.first_two_way_at = lead.received_at
+    if lead.source_type in (SourceType.WALK_IN, SourceType.PHONE_UP):
+        routing.first_two_way_at = lead.received_at
     reason = "Entered by its owner." if by is not None and by.pk == owner.pk else \
         f"Entered by {by.display_name if by else 'staff'} for {owner.display_name}, who met the customer."
     decision = Decision(state=RoutingState.ASSIGNED, owner_id=owner.pk, response_minutes=None, reason=reason)
