@@ -178,3 +178,39 @@ def test_the_today_page_says_what_happens_at_the_lapse(store, setup):
     [row] = queue.coverage
     assert row.lead == lead and row.until == "Thu 10:12 AM"
     assert row.lapse == "then it goes back to the claim pool"
+
+
+def test_the_warning_is_on_the_owners_bell(store, setup):
+    from django.urls import reverse
+
+    from tests.distribution.test_queue_pages import client_for, text
+
+    team, manager, people = setup
+    lapse_lead(store, team, people, on_coverage_lapse="next_in_line", lapse_warn_hours=6)
+    assert LeadRouting.objects.get(lead__owner=people["ann"]).lapse_warn_at == at(4, 12, 1, day=THURSDAY)
+    assert sweeper.lapse_warnings_due(now=at(4, 13, day=THURSDAY)) == 1
+    client = client_for(people["ann"])
+    bell = text(client.get(reverse("distribution_queue:bell")).content.decode())
+    assert bell.strip() == "2"  # the new lead, and the coverage warning
+    page = text(client.get(reverse("distribution_queue:notifications")).content.decode())
+    assert "ends Thu 10:12 AM under 'internet-72h' v1: make two-way contact before then, or the lead goes to the next in line." in page
+
+
+def test_the_rule_form_saves_the_lapse_setting(store, setup):
+    from distribution.forms import RuleForm
+
+    team, manager, people = setup
+    made = rule(store, team=team, name="Internet")
+    form = RuleForm(instance=made, store=store, data={
+        "name": "Internet", "enabled": "on", "is_fallback": "", "strategy": "round_robin", "response_minutes": 20,
+        "max_moves": 2, "pool_teams": [team.pk], "on_coverage_lapse": "pool", "lapse_warn_hours": 12,
+    })
+    assert form.is_valid(), form.errors
+    assert (form.instance.on_coverage_lapse, form.instance.lapse_warn_hours) == ("pool", 12)
+    # Left out (an older client): the defaults.
+    form = RuleForm(instance=made, store=store, data={
+        "name": "Internet", "enabled": "on", "strategy": "round_robin", "response_minutes": 20, "max_moves": 2,
+        "pool_teams": [team.pk],
+    })
+    assert form.is_valid(), form.errors
+    assert (form.instance.on_coverage_lapse, form.instance.lapse_warn_hours) == ("keep", 24)
