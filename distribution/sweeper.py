@@ -180,6 +180,10 @@ def lapse_warnings_due(*, now: dt.datetime) -> int:
             judged = coverage_port.owner_coverage(lead, now)
             if judged is None or not judged.covered or judged.covered_until is None:
                 continue
+            if judged.covered_until - dt.timedelta(hours=rule.lapse_warn_hours) > now:
+                # Contact since (or a changed policy) moved the end: warn later, not now.
+                services.coverage_lapse_refresh(lead, routing, now=now)
+                continue
             services.notify(
                 staff_id=lead.owner_id, store=lead.store, lead=lead, kind=NotificationKind.COVERAGE,
                 text=f"Your coverage on {lead.customer} ends {_short_when(judged.covered_until, lead)} "

@@ -214,3 +214,13 @@ def test_the_rule_form_saves_the_lapse_setting(store, setup):
     })
     assert form.is_valid(), form.errors
     assert (form.instance.on_coverage_lapse, form.instance.lapse_warn_hours) == ("keep", 24)
+
+
+def test_a_stale_warning_is_not_sent_when_coverage_was_extended(store, setup):
+    team, manager, people = setup
+    lead = lapse_lead(store, team, people, on_coverage_lapse="pool", lapse_warn_hours=24)
+    call(lead, people["ann"], at(9, day=WEDNESDAY))
+    LeadRouting.objects.filter(lead=lead).update(lapse_warn_at=at(10, 12, day=WEDNESDAY))  # left behind
+    assert sweeper.lapse_warnings_due(now=at(10, 13, day=WEDNESDAY)) == 0
+    assert not Notification.objects.filter(kind=NotificationKind.COVERAGE).exists()
+    assert LeadRouting.objects.get(lead=lead).lapse_warn_at == at(9, 0, 1, day=WEDNESDAY) + dt.timedelta(hours=48)
