@@ -142,3 +142,27 @@ def coverage_ending(user, staff: Staff, hours: int = 24, now: dt.datetime | None
             ))
     ending.sort(key=lambda row: row.covered_until)
     return True, ending
+
+
+def owner_coverage(lead: Lead, moment: dt.datetime):
+    """The judge coverage registers with leads.coverage_port (distribution's coverage lapse):
+    the lead's owner's coverage on its customer at `moment`, under their role's policy in force.
+    Not scoped to a viewer: the sweeper asks, not a person. None without a policy for the role."""
+    from leads.coverage_port import OwnerCoverage
+
+    owner = Staff.objects.select_related("store").get(pk=lead.owner_id)
+    policy = selectors.policies_in_force(owner.store, moment).get(owner.role)
+    if policy is None:
+        return None
+    events = selectors.customer_events(lead.customer, moment).get(owner.pk, [])
+    schedule = selectors.schedules_for([owner.pk], owner.store, moment)[owner.pk]
+    engine_policy = selectors.to_engine_policy(policy)
+    decision = engine.decide(engine_policy, events, schedule, moment)
+    started = decision.window_started_by
+    if started is None:
+        last = "no contact that counts yet"
+    else:
+        kind = "two-way contact" if engine.is_two_way(started, engine_policy.min_talk_seconds) else "follow-up"
+        last = f"last {kind} {short_when(started.occurred_at, owner.store.tz, moment)}"
+    return OwnerCoverage(covered=decision.covered, covered_until=decision.covered_until,
+                         policy_label=engine_policy.label, last_contact=last)

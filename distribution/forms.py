@@ -10,7 +10,7 @@ from django import forms
 from django.core.validators import MinValueValidator
 from django.db.models import Count, Q
 
-from distribution.models import LeadKind, RoutingRule, Strategy
+from distribution.models import LeadKind, OnCoverageLapse, RoutingRule, Strategy
 from distribution.pools import LeadFacts
 from leads.models import SourceType
 from org.models import SALES_ROLES, Role, Staff, Store, Team
@@ -64,7 +64,7 @@ class RuleForm(forms.ModelForm):
             "source_type", "provider", "condition", "make", "lead_kind", "stock_numbers",
             "strategy", "response_minutes", "max_moves", "claim_minutes",
             "pool_teams", "pool_staff", "pool_role", "weighted", "open_new_cap",
-            "after_hours_staff", "manager",
+            "after_hours_staff", "manager", "on_coverage_lapse", "lapse_warn_hours",
         ]
         labels = {
             "name": "Rule name",
@@ -82,6 +82,8 @@ class RuleForm(forms.ModelForm):
             "pool_role": "Everyone with the role",
             "weighted": "Weighted: people with a lead weight of 2 get twice as many",
             "open_new_cap": "Skip whoever holds this many open new leads",
+            "on_coverage_lapse": "When the owner's coverage lapses",
+            "lapse_warn_hours": "Warn the owner (hours before)",
         }
         help_texts = {
             "provider": "CarGurus, Autotrader…; any case. Blank: any provider.",
@@ -102,6 +104,13 @@ class RuleForm(forms.ModelForm):
             "max_moves": forms.NumberInput(attrs={"min": 0}),
         }
 
+    def clean_on_coverage_lapse(self):
+        return self.cleaned_data.get("on_coverage_lapse") or OnCoverageLapse.KEEP
+
+    def clean_lapse_warn_hours(self):
+        value = self.cleaned_data.get("lapse_warn_hours")
+        return 24 if value is None else value
+
     def __init__(self, *args, store: Store, **kwargs):
         super().__init__(*args, **kwargs)
         self.store = store
@@ -119,6 +128,9 @@ class RuleForm(forms.ModelForm):
         self.fields["after_hours_staff"].queryset = people.filter(is_active=True)
         self.fields["manager"].queryset = people.filter(is_active=True)
         self.fields["strategy"].choices = list(Strategy.choices)
+        # Older clients (and the API) leave the coverage-lapse settings out: the defaults apply.
+        self.fields["on_coverage_lapse"].required = False
+        self.fields["lapse_warn_hours"].required = False
         for name in ("source_type", "condition", "lead_kind"):
             choices = list(self.fields[name].choices)
             self.fields[name].choices = [("", "Any"), *[c for c in choices if c[0] != ""]]

@@ -34,6 +34,12 @@ POOL_ROLES = [(Role.INTERNET_AGENT.value, Role.INTERNET_AGENT.label), (Role.RETA
               (Role.FLEET.value, Role.FLEET.label)]
 
 
+class OnCoverageLapse(models.TextChoices):
+    KEEP = "keep", "Keep it with its owner"
+    POOL = "pool", "Back to the claim pool"
+    NEXT_IN_LINE = "next_in_line", "To the next in line"
+
+
 class RoutingRule(models.Model):
     """When a lead matches (every non-blank field must match), the strategy hands it to the pool."""
 
@@ -68,6 +74,13 @@ class RoutingRule(models.Model):
     )
     claim_minutes = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Claim pool: unclaimed after this many business minutes, round robin."
+    )
+    on_coverage_lapse = models.CharField(
+        max_length=12, choices=OnCoverageLapse.choices, default=OnCoverageLapse.KEEP,
+        help_text="When an open lead's owner lets their coverage on the customer lapse (the store's coverage policy).",
+    )
+    lapse_warn_hours = models.PositiveSmallIntegerField(
+        default=24, help_text="Warn the owner this many hours before their coverage on an open lead lapses.",
     )
     after_hours_staff = models.ForeignKey(
         Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
@@ -141,9 +154,16 @@ class LeadRouting(models.Model):
     claim_due_at = models.DateTimeField(null=True, blank=True)
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     first_two_way_at = models.DateTimeField(null=True, blank=True)
+    # Coverage lapse (the rule's on_coverage_lapse): when the owner's coverage on the customer
+    # ends, and when to warn them; recomputed whenever a contact event is recorded.
+    coverage_lapse_at = models.DateTimeField(null=True, blank=True)
+    lapse_warn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
+            models.Index(fields=["coverage_lapse_at"], condition=Q(coverage_lapse_at__isnull=False),
+                         name="routing_lapse_due"),
+            models.Index(fields=["lapse_warn_at"], condition=Q(lapse_warn_at__isnull=False), name="routing_lapse_warn"),
             models.Index(fields=["response_due_at"], condition=Q(response_due_at__isnull=False), name="routing_response_due"),
             models.Index(fields=["warn_at"], condition=Q(warn_at__isnull=False), name="routing_warn_due"),
             models.Index(fields=["claim_due_at"], condition=Q(claim_due_at__isnull=False), name="routing_claim_due"),
@@ -155,11 +175,34 @@ class LeadRouting(models.Model):
 
     @property
     def breached(self) -> bool:
-        if self.breach_at is None:
-            return False
-        if self.first_attempt_at is not None:
-            return self.first_attempt_at > self.breach_at
-        return timezone.now() >= self.breach_at
+        return is_breach(self, timezone.now())
+
+
+# --- the one definition of a breach ---------------------------------------------------------------
+# A lead is a breach when the store's response limit (breach_at) passed with no first outbound
+# attempt by then, and the customer has had no two-way contact (a connected call, a reply, a
+# visit) since the lead arrived: a customer someone has talked to or met is never a breach. The
+# badge on the lead page (LeadRouting.breached), the manager queue (breach_q) and the Today page
+# all use these two, which tests/distribution/test_contact_stops_clocks.py checks agree.
+
+def is_breach(routing, now) -> bool:
+    if routing.breach_at is None or routing.first_two_way_at is not None:
+        return False
+    if routing.first_attempt_at is not None:
+        return routing.first_attempt_at > routing.breach_at
+    return now >= routing.breach_at
+
+
+def breach_q(now, prefix: str = "") -> Q:
+    """is_breach as a filter; `prefix` is the path to the LeadRouting ("routing__" from Lead)."""
+    f = lambda name: f"{prefix}{name}"  # noqa: E731
+    return (
+        Q(**{f("breach_at__isnull"): False, f("first_two_way_at__isnull"): True})
+        & (
+            Q(**{f("first_attempt_at__isnull"): True, f("breach_at__lte"): now})
+            | Q(**{f("first_attempt_at__gt"): models.F(f("breach_at"))})
+        )
+    )
 
 
 class NotificationKind(models.TextChoices):
@@ -171,6 +214,7 @@ class NotificationKind(models.TextChoices):
     TASK = "task", "Task due"
     CHECK_IN = "check_in", "Customer arrived"
     APPOINTMENT = "appointment", "Appointment"
+    COVERAGE = "coverage", "Coverage ending"
 
 
 class Notification(models.Model):

@@ -32,12 +32,15 @@ from distribution.models import (
     LeadRouting,
     Notification,
     NotificationKind,
+    OnCoverageLapse,
     RoutingRule,
     RoutingState,
     Strategy,
+    is_breach,
 )
 from distribution.strategies import BY_NAME, Decision, claim_pool, reassign
-from leads.models import OPEN_STATUSES, ContactEvent, Lead, LeadAssignment
+from leads import coverage_port
+from leads.models import OPEN_STATUSES, ContactEvent, Lead, LeadAssignment, SourceType
 from leads.ownership import LeadTaken
 from org import hours
 from org.models import Role, Staff, Store
@@ -45,6 +48,7 @@ from org.models import Role, Staff, Store
 log = logging.getLogger(__name__)
 
 WARN_BEFORE_MINUTES = 5
+LAPSE_AFTER_END = dt.timedelta(seconds=1)
 
 
 # --- clocks -----------------------------------------------------------------------------------
@@ -61,6 +65,16 @@ def _start_owner_clock(routing: LeadRouting, store: Store, *, now: dt.datetime, 
         routing.warn_at = business_deadline(store, now, max(minutes - WARN_BEFORE_MINUTES, minutes / 2))
     else:
         routing.response_due_at = routing.warn_at = None
+
+
+def _two_way_since_arrival(lead: Lead) -> dt.datetime | None:
+    """The customer's first current two-way contact (a connected call, a reply, a visit) at or
+    after the lead arrived, by anyone: once there is one, the lead's clocks have stopped."""
+    return (
+        ContactEvent.objects.filter(customer_id=lead.customer_id, is_two_way=True, superseded_by__isnull=True,
+                                    occurred_at__gte=lead.received_at)
+        .order_by("occurred_at").values_list("occurred_at", flat=True).first()
+    )
 
 
 def _start_breach_clock(routing: LeadRouting, lead: Lead, store: Store, *, start: dt.datetime) -> None:
@@ -168,15 +182,25 @@ def _apply(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision:
             lead.routing_due_at = lead.routing_due_at or now
         # The store's response clock runs from arrival; a lead that waited for a shift starts it now.
         _start_breach_clock(routing, lead, store, start=now if was_waiting else lead.received_at)
+        if routing.first_two_way_at is None:
+            routing.first_two_way_at = _two_way_since_arrival(lead)
         if decision.owner_id is not None:
-            _start_owner_clock(routing, store, now=now, minutes=decision.response_minutes)
+            # Contact stops the clocks: a customer someone has talked to or met is not moved on
+            # by the response timer.
+            minutes = None if routing.first_two_way_at is not None else decision.response_minutes
+            _start_owner_clock(routing, store, now=now, minutes=minutes)
         else:
             routing.assigned_at = None
             routing.response_due_at = routing.warn_at = None
         if decision.state == RoutingState.POOL and decision.claim_minutes:
             routing.claim_due_at = business_deadline(store, now, decision.claim_minutes)
+    if previous != lead.owner_id:
+        # Coverage lapse is the owner's: a new owner (or none) starts with no lapse deadline.
+        routing.coverage_lapse_at = routing.lapse_warn_at = None
     lead.save(update_fields=["owner", "in_claim_pool", "routed_at", "routing_due_at"])
     routing.save(force_insert=routing._state.adding)
+    if previous != lead.owner_id and lead.owner_id is not None:
+        coverage_lapse_refresh(lead, routing, now=now)
     if not (decision.state == RoutingState.WAITING and was_waiting):
         LeadAssignment.objects.create(
             lead=lead, from_staff_id=previous, to_staff_id=decision.owner_id, assigned_by=by,
@@ -222,9 +246,9 @@ def _announce(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decisi
         else:
             text = f"New lead: {label}."
         notify(staff_id=decision.owner_id, store=store, lead=lead, kind=kind, text=text, sms=store.notify_owner_by_sms)
-    if previous is not None and previous != decision.owner_id and decision.moved:
+    if previous is not None and previous != decision.owner_id and (decision.moved or decision.state == RoutingState.POOL):
         notify(staff_id=previous, store=store, lead=lead, kind=NotificationKind.REASSIGNED,
-               text=f"{label} was moved away from you: no first attempt in time.", sms=False)
+               text=f"{label} was moved away from you: {decision.lost_text}.", sms=False)
     if decision.state == RoutingState.MANAGER:
         for manager in pools.managers_of(rule, store):
             notify(staff_id=manager.pk, store=store, lead=lead, kind=NotificationKind.MANAGER,
@@ -408,6 +432,10 @@ def lead_created_owned(*, lead: Lead, owner: Staff | None, original: Lead | None
     if owner is None:
         return
     routing = LeadRouting(lead=lead, store=lead.store, state=RoutingState.ASSIGNED)
+    # The salesperson met the customer (the walk-in on the floor, the phone-up they took): that
+    # meeting is the lead's two-way contact, so it has no breach clock and no reassignment timer.
+    if lead.source_type in (SourceType.WALK_IN, SourceType.PHONE_UP):
+        routing.first_two_way_at = lead.received_at
     reason = "Entered by its owner." if by is not None and by.pk == owner.pk else \
         f"Entered by {by.display_name if by else 'staff'} for {owner.display_name}, who met the customer."
     decision = Decision(state=RoutingState.ASSIGNED, owner_id=owner.pk, response_minutes=None, reason=reason)
@@ -431,9 +459,16 @@ def contact_event_recorded(event: ContactEvent) -> None:
     if event.supersedes_id is not None and not event.is_attempt \
             and ContactEvent.objects.filter(pk=event.supersedes_id, is_attempt=True).exists():
         first_attempt_recompute(customer_id=event.customer_id)
+    routings = LeadRouting.objects.filter(lead__customer_id=event.customer_id, lead__status__in=OPEN_STATUSES)
+    if event.staff_id is not None:
+        # Any event may move the owner's coverage (a retail policy counts notes): the lapse
+        # deadline is recomputed (leads.coverage_port; coverage judges).
+        for routing in routings.filter(lead__owner_id=event.staff_id).exclude(
+            rule__on_coverage_lapse=OnCoverageLapse.KEEP
+        ).exclude(rule__isnull=True).select_related("lead__store", "lead__customer", "rule"):
+            coverage_lapse_refresh(routing.lead, routing, now=timezone.now())
     if not (event.is_attempt or event.is_two_way):
         return
-    routings = LeadRouting.objects.filter(lead__customer_id=event.customer_id, lead__status__in=OPEN_STATUSES)
     if event.is_attempt:
         routings.filter(first_attempt_at__isnull=True, lead__received_at__lte=event.occurred_at).update(
             first_attempt_at=event.occurred_at
@@ -442,9 +477,33 @@ def contact_event_recorded(event: ContactEvent) -> None:
             response_due_at=None, warn_at=None
         )
     if event.is_two_way:
-        routings.filter(first_two_way_at__isnull=True, lead__received_at__lte=event.occurred_at).update(
-            first_two_way_at=event.occurred_at
-        )
+        since_arrival = routings.filter(lead__received_at__lte=event.occurred_at)
+        since_arrival.filter(first_two_way_at__isnull=True).update(first_two_way_at=event.occurred_at)
+        # Contact stops the clocks: whoever talked to or met the customer, the owner is not moved
+        # on by the response timer any more (seed 003: a customer who was shown stays with the
+        # salesperson who met them).
+        since_arrival.filter(response_due_at__isnull=False).update(response_due_at=None, warn_at=None)
+
+
+def coverage_lapse_refresh(lead: Lead, routing: LeadRouting, *, now: dt.datetime) -> None:
+    """Recompute the lead's coverage-lapse deadline (and the owner's warning) from coverage's
+    judgement through leads.coverage_port. Only coverage the owner holds now counts and only
+    where the lead's rule acts on a lapse; a lapse the sweeper must act on at once is stored as
+    due now. Written with a plain UPDATE of the two columns: safe to repeat."""
+    rule = routing.rule
+    lapse_at = warn_at = None
+    if rule is not None and rule.on_coverage_lapse != OnCoverageLapse.KEEP and lead.owner_id and lead.is_open:
+        judged = coverage_port.owner_coverage(lead, now)
+        since = routing.assigned_at or lead.received_at
+        if judged is not None and judged.covered_until is not None and judged.covered_until >= since:
+            # The window's end is covered (DESIGN.md: a sale exactly at the end is covered): the
+            # lapse is the first second after it.
+            lapse_at = judged.covered_until + LAPSE_AFTER_END
+            warn = lapse_at - dt.timedelta(hours=rule.lapse_warn_hours)
+            warn_at = max(warn, now) if lapse_at > now and rule.lapse_warn_hours else None
+    if (routing.coverage_lapse_at, routing.lapse_warn_at) != (lapse_at, warn_at):
+        routing.coverage_lapse_at, routing.lapse_warn_at = lapse_at, warn_at
+        LeadRouting.objects.filter(pk=routing.pk).update(coverage_lapse_at=lapse_at, lapse_warn_at=warn_at)
 
 
 def first_attempt_recompute(*, customer_id: int) -> int:
@@ -477,23 +536,55 @@ class ResponseTimes:
     first_attempt_business_minutes: float | None
     breach: bool
     breach_at: dt.datetime | None
+    # The lead page's clock, all in business minutes (the unit of every limit stated beside it).
+    limit_minutes: int | None = None  # the limit that set breach_at (not today's setting)
+    waited_business_minutes: int | None = None  # running: no attempt and no contact yet
+    open_now: bool = True
+    opens_at: dt.datetime | None = None  # closed now: when the clock runs again
+    contacted: bool = False  # two-way contact or a visit since arrival: the clocks stopped
+    reassign_limit_minutes: int | None = None  # the rule's limit that set response_due_at
+    reassign_left_minutes: int | None = None
+    reassign_ticks: bool = False  # business minutes left == wall minutes left: a live countdown is true
 
 
-def response_times(lead: Lead, routing: LeadRouting | None) -> ResponseTimes:
+def _business(store: Store, start: dt.datetime, end: dt.datetime) -> int:
+    return round(hours.business_minutes_between(store.business_hours, store.tz, start, end))
+
+
+def response_times(lead: Lead, routing: LeadRouting | None, now: dt.datetime | None = None) -> ResponseTimes:
     if routing is None:
         return ResponseTimes(None, None, None, False, None)
+    now = now or timezone.now()
     store = lead.store
     start = routing.clock_started_at or lead.received_at
     attempt = routing.first_attempt_at
-    return ResponseTimes(
+    contacted = routing.first_two_way_at is not None
+    open_now = hours.store_is_open(store.business_hours, store.tz, now)
+    times = ResponseTimes(
         first_attempt=attempt - lead.received_at if attempt else None,
         first_two_way=routing.first_two_way_at - lead.received_at if routing.first_two_way_at else None,
         first_attempt_business_minutes=(
             round(hours.business_minutes_between(store.business_hours, store.tz, start, attempt), 1) if attempt else None
         ),
-        breach=routing.breached,
+        breach=is_breach(routing, now),
         breach_at=routing.breach_at,
+        open_now=open_now,
+        opens_at=None if open_now else hours.next_open(store.business_hours, store.tz, now),
+        contacted=contacted,
     )
+    if routing.breach_at is not None and routing.clock_started_at is not None:
+        times.limit_minutes = _business(store, routing.clock_started_at, routing.breach_at)
+    if attempt is None and not contacted and routing.clock_started_at is not None:
+        times.waited_business_minutes = _business(store, start, max(now, start))
+    if routing.response_due_at is not None and lead.owner_id is not None:
+        times.reassign_limit_minutes = (
+            _business(store, routing.assigned_at, routing.response_due_at) if routing.assigned_at
+            else (routing.rule.response_minutes if routing.rule else None)
+        )
+        times.reassign_left_minutes = _business(store, now, routing.response_due_at) if now < routing.response_due_at else 0
+        wall_left = max(0.0, (routing.response_due_at - now).total_seconds() / 60)
+        times.reassign_ticks = open_now and abs(wall_left - times.reassign_left_minutes) < 1
+    return times
 
 
 # --- notifications -----------------------------------------------------------------------------
@@ -584,3 +675,22 @@ def waiting_leads_retry(*, store_id: int) -> int:
     return Lead.objects.filter(store_id=store_id, routed_at__isnull=True, routing__state=RoutingState.WAITING).update(
         routing_due_at=timezone.now()
     )
+
+
+# --- coverage lapse, as the Today page says it ---------------------------------------------------
+
+LAPSE_OUTCOME = {
+    OnCoverageLapse.POOL: "then it goes back to the claim pool",
+    OnCoverageLapse.NEXT_IN_LINE: "then it goes to the next in line",
+}
+
+
+def lapse_outcomes(lead_ids: list[int]) -> dict[int, str]:
+    """For leads whose owner's coverage is ending: what their routing rule does at the lapse
+    ("then it goes back to the claim pool"), where the lead has a lapse deadline. One query."""
+    if not lead_ids:
+        return {}
+    rows = LeadRouting.objects.filter(lead_id__in=lead_ids, coverage_lapse_at__isnull=False).values_list(
+        "lead_id", "rule__on_coverage_lapse"
+    )
+    return {lead_id: LAPSE_OUTCOME[setting] for lead_id, setting in rows if setting in LAPSE_OUTCOME}

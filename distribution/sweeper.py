@@ -17,8 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from distribution import pools, services
-from distribution.models import LeadRouting, Notification, NotificationKind, RoutingState, Strategy
-from distribution.strategies import claim_pool, reassign
+from distribution.models import LeadRouting, Notification, NotificationKind, OnCoverageLapse, RoutingState, Strategy
+from distribution.strategies import claim_pool, reassign, round_robin
+from distribution.strategies.base import Decision
+from leads import coverage_port
 from leads.models import OPEN_STATUSES, ContactEvent, Lead, LeadAssignment
 
 BATCH = 500
@@ -32,6 +34,8 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         "claims": claims_due(now=now),
         "warned": warnings_due(now=now),
         "reassigned": responses_due(now=now),
+        "lapse_warned": lapse_warnings_due(now=now),
+        "lapsed": coverage_lapses_due(now=now),
         "texts": texts_due(now=now),
     }
 
@@ -107,7 +111,8 @@ def warnings_due(*, now: dt.datetime) -> int:
             lead, routing = found
             routing.warn_at = None
             routing.save(update_fields=["warn_at"])
-            if lead.owner_id is None or not lead.is_open or routing.response_due_at is None or _owner_attempted(lead, routing):
+            if lead.owner_id is None or not lead.is_open or routing.response_due_at is None \
+                    or routing.first_two_way_at is not None or _owner_attempted(lead, routing):
                 continue
             left = max(1, round((routing.response_due_at - now).total_seconds() / 60))
             services.notify(
@@ -130,8 +135,9 @@ def responses_due(*, now: dt.datetime) -> int:
             lead, routing = found
             attempted = _owner_attempted(lead, routing) if lead.owner_id else None
             rule = routing.rule
+            # Contact stops the clock: a customer someone talked to or met is never moved on.
             if lead.owner_id is None or not lead.is_open or attempted is not None or rule is None \
-                    or rule.strategy != Strategy.ROUND_ROBIN_REASSIGN:
+                    or rule.strategy != Strategy.ROUND_ROBIN_REASSIGN or routing.first_two_way_at is not None:
                 routing.response_due_at = routing.warn_at = None
                 if attempted is not None and routing.first_attempt_at is None:
                     routing.first_attempt_at = attempted
@@ -149,6 +155,89 @@ def responses_due(*, now: dt.datetime) -> int:
     return done
 
 
+def _short_when(value: dt.datetime, lead: Lead) -> str:
+    return f"{value.astimezone(lead.store.tz):%a %-I:%M %p}"
+
+
+LAPSE_GOES = {OnCoverageLapse.POOL: "goes back to the claim pool", OnCoverageLapse.NEXT_IN_LINE: "goes to the next in line"}
+
+
+def lapse_warnings_due(*, now: dt.datetime) -> int:
+    """The rule's lapse_warn_hours before the owner's coverage on an open lead lapses, they are
+    told (once; a bell notification), with coverage judged again under the lock."""
+    done = 0
+    for lead_id in _due_ids("lapse_warn_at", now):
+        with transaction.atomic():
+            found = _locked(lead_id, lapse_warn_at__lte=now)
+            if found is None:
+                continue
+            lead, routing = found
+            routing.lapse_warn_at = None
+            routing.save(update_fields=["lapse_warn_at"])
+            rule = routing.rule
+            if lead.owner_id is None or not lead.is_open or rule is None or rule.on_coverage_lapse == OnCoverageLapse.KEEP:
+                continue
+            judged = coverage_port.owner_coverage(lead, now)
+            if judged is None or not judged.covered or judged.covered_until is None:
+                continue
+            if judged.covered_until - dt.timedelta(hours=rule.lapse_warn_hours) > now:
+                # Contact since (or a changed policy) moved the end: warn later, not now.
+                services.coverage_lapse_refresh(lead, routing, now=now)
+                continue
+            services.notify(
+                staff_id=lead.owner_id, store=lead.store, lead=lead, kind=NotificationKind.COVERAGE,
+                text=f"Your coverage on {lead.customer} ends {_short_when(judged.covered_until, lead)} "
+                     f"under {judged.policy_label}: make two-way contact before then, or the lead "
+                     f"{LAPSE_GOES[rule.on_coverage_lapse]}.",
+                sms=lead.store.notify_owner_by_sms,
+            )
+            done += 1
+    return done
+
+
+def coverage_lapses_due(*, now: dt.datetime) -> int:
+    """An open lead whose owner let coverage lapse goes where its rule says (the claim pool or
+    the next in line), with the reason in its history. Coverage is judged again under the lock:
+    contact made since (or a changed policy) moves the deadline instead."""
+    done = 0
+    for lead_id in _due_ids("coverage_lapse_at", now):
+        with transaction.atomic():
+            found = _locked(lead_id, coverage_lapse_at__lte=now)
+            if found is None:
+                continue
+            lead, routing = found
+            rule = routing.rule
+            judged = None
+            if lead.owner_id is not None and lead.is_open and rule is not None \
+                    and rule.on_coverage_lapse != OnCoverageLapse.KEEP:
+                judged = coverage_port.owner_coverage(lead, now)
+            if judged is None or judged.covered_until is None or judged.covered:
+                # Nothing to act on, or coverage was extended: recompute (or clear) the deadline.
+                routing.coverage_lapse_at = routing.lapse_warn_at = None
+                routing.save(update_fields=["coverage_lapse_at", "lapse_warn_at"])
+                if judged is not None and judged.covered_until is not None:
+                    services.coverage_lapse_refresh(lead, routing, now=now)
+                continue
+            reason = judged.lapse_reason
+            if rule.on_coverage_lapse == OnCoverageLapse.POOL:
+                decision = Decision(state=RoutingState.POOL, reason=f"{reason}; back to the claim pool.",
+                                    claim_minutes=rule.claim_minutes)
+            else:
+                ctx = pools.context(rule, now=now, exclude={lead.owner_id}, lock=True)
+                decision = round_robin.route(ctx)
+                if decision.state != RoutingState.ASSIGNED:
+                    decision = Decision(state=RoutingState.MANAGER,
+                                        reason=f"{reason}; nobody else in the pool can take it now, so it goes to the manager.")
+                else:
+                    decision.reason = f"{reason}; {decision.reason[0].lower()}{decision.reason[1:]}"
+                    decision.response_minutes = ctx.response_minutes if rule.strategy == Strategy.ROUND_ROBIN_REASSIGN else None
+                decision.moved = decision.owner_id is not None
+            decision.lost_text = f"your coverage lapsed ({judged.last_contact})"
+            services._apply(lead, routing, rule, decision, now=now, by=None)
+            done += 1
+    return done
+
+
 def texts_due(*, now: dt.datetime) -> int:
     """Texts to staff whose Celery message was lost: sent once by whoever locks them first."""
     due = list(
@@ -157,4 +246,5 @@ def texts_due(*, now: dt.datetime) -> int:
     return sum(1 for pk in due if services.notification_sms_send(notification_id=pk))
 
 
-__all__ = ["sweep", "route_due", "claims_due", "warnings_due", "responses_due", "texts_due", "OPEN_STATUSES"]
+__all__ = ["sweep", "route_due", "claims_due", "warnings_due", "responses_due", "lapse_warnings_due",
+           "coverage_lapses_due", "texts_due", "OPEN_STATUSES"]

@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from distribution import pools, services
-from distribution.models import LeadRouting, Notification, RoutingRule, RoutingState
+from distribution.models import LeadRouting, Notification, RoutingRule, RoutingState, breach_q
 from distribution.strategies.base import skip_reason
 from leads.models import OPEN_STATUSES, Lead, LeadAssignment
 from org import hours
@@ -87,7 +87,8 @@ def lead_choices(lead: Lead, now: dt.datetime | None = None) -> list[Choice]:
 
 def _late(lead: Lead, now: dt.datetime) -> float:
     store = lead.store
-    return round(hours.business_minutes_between(store.business_hours, store.tz, lead.routing.breach_at, now))
+    until = lead.routing.first_attempt_at or now  # a late first attempt was late by this much
+    return round(hours.business_minutes_between(store.business_hours, store.tz, lead.routing.breach_at, until))
 
 
 @login_required
@@ -113,7 +114,7 @@ def queue(request, status: int = 200):
         unowned.filter(routing__state=RoutingState.WAITING).order_by(F("routing_due_at").asc(nulls_last=True), "pk")[:QUEUE_LIMIT]
     )
     breaches = list(
-        base.filter(routing__breach_at__lte=now, routing__first_attempt_at__isnull=True)
+        base.filter(breach_q(now, prefix="routing__"))
         .exclude(pk__in=[lead.pk for lead in manager + waiting])
         .order_by("routing__breach_at", "pk")[:QUEUE_LIMIT]
     )

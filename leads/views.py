@@ -16,7 +16,7 @@ from dealercrm.pagination import paginate_without_count
 from distribution import views_queue as distribution_views
 from leads import ownership, services
 from leads.forms import LeadEntryForm, LeadFilterForm, LogContactForm, WebLeadForm
-from leads.models import Channel, IntakeChannel, LeadStatus, Outcome, SourceType
+from leads.models import Channel, IntakeChannel, Lead, LeadStatus, Outcome, SourceType
 from leads.selectors import lead_timeline
 from leads.views_appointments import card_context as appointments_card
 from org.models import SALES_ROLES, Staff, Store
@@ -178,8 +178,17 @@ def lead_status(request, pk: int):
 @login_required
 @require_POST
 def lead_claim(request, pk: int):
-    lead = get_object_or_404(leads_for(request.user), pk=pk)
     staff = viewer_for(request.user).staff
+    lead = leads_for(request.user).filter(pk=pk).first()
+    if lead is None:
+        # Claimed by someone else since this page showed it, so no longer visible to this agent:
+        # say who has it (as a lost race does) rather than "Not Found".
+        taken = Lead.objects.filter(pk=pk, store_id=staff.store_id, owner__isnull=False).select_related(
+            "owner__user").first() if staff else None
+        if taken is None:
+            raise Http404("No such lead.")
+        messages.error(request, str(ownership.LeadTaken(taken.owner)))
+        return redirect("leads:list")
     try:
         ownership.writer().lead_claim(lead=lead, staff=staff)
         messages.success(request, "The lead is yours. Make your first call now: the response clock is running.")

@@ -33,7 +33,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from coverage.live import EndingSoon, coverage_ending
-from distribution.services import business_deadline
+from distribution.services import business_deadline, lapse_outcomes
 from distribution.views_queue import span_text
 from leads import appointments as appointment_services
 from leads import followup
@@ -146,6 +146,7 @@ class Row:
     appointment: Appointment | None = None
     manual_task_ids: list[int] = field(default_factory=list)
     until: str = ""
+    lapse: str = ""  # coverage rows: what happens to the lead when it lapses (the routing rule's setting)
     urls: dict[str, str] = field(default_factory=dict)
     # Filled in for rows with a lead (leads.views_today._contact_details): the first phone, whether
     # there is an email address, and the vehicle the customer asked about.
@@ -376,6 +377,9 @@ def coverage_for(user, staff: Staff, listed: set[int], now: dt.datetime | None =
         row = Row(key=f"cov-{soon.lead.pk}", section="coverage", customer=soon.lead.customer, lead=soon.lead,
                   ending=soon, until=dateformat.format(local, "g:i A" if local.date() == today else "D g:i A"))
         (flagged if soon.lead.customer_id in listed else rows).append(row)
+    lapses = lapse_outcomes([row.lead.pk for row in rows])
+    for row in rows:
+        row.lapse = lapses.get(row.lead.pk, "")
     _contact_details(rows)
     return Queue(
         now=now, new=[], tasks=[], coverage=rows, has_coverage_policy=has_policy, appointments=[], flagged=flagged,

@@ -54,6 +54,7 @@ class Decision:
     claim_minutes: int | None = None  # claim pool: round robin after this many business minutes
     retry_at: dt.datetime | None = None  # waiting: try again at this time
     moved: bool = False
+    lost_text: str = "no first attempt in time"  # told to the previous owner when it moved
 
 
 def skip_reason(member: Member, ctx: RouteContext) -> str | None:

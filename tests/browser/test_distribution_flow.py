@@ -102,7 +102,7 @@ def test_lead_page_history_shows_a_reassignment(live_server, desktop_page, scree
     expect(moved).to_contain_text("automatic")
     expect(page.locator("#assignment-history li").first).to_contain_text("Skipped: Dan Agent (time off)")
     # The new owner's clock is live, and the manager can move it on by hand.
-    expect(page.locator(".countdown").first).to_contain_text("has made no first attempt: it moves on in")
+    expect(page.locator(".countdown").first).to_contain_text("has made no first attempt: it moves on after")
     expect(page.get_by_role("button", name="Next in line")).to_be_visible()
     panel.scroll_into_view_if_needed()
     screenshot(page, "distribution-2-lead-routing-desktop")
@@ -125,7 +125,7 @@ def test_lead_routing_panel_on_a_phone(live_server, phone_page, screenshot, shop
     log_in(page, "bob", PASSWORD)
     page.goto(f"{live_server.url}/leads/{lead.pk}/")
     # The owner sees their clock at the top, before the timeline, and can release the lead.
-    expect(page.locator(".head-alerts .countdown")).to_contain_text("Your first attempt is due: it moves on in")
+    expect(page.locator(".head-alerts .countdown")).to_contain_text("Your first attempt is due: it moves on after")
     expect(page.get_by_role("button", name="Release")).to_be_visible()
     expect(page.locator("#available-switch")).to_be_visible()
     assert_no_horizontal_overflow(page, "lead page (phone)")

@@ -17,12 +17,12 @@ CHICAGO = ZoneInfo("America/Chicago")
 MONDAY = dt.date(2026, 11, 23)
 
 
-def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=CHICAGO)
+def local(day: dt.date, hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute, second), tzinfo=CHICAGO)
 
 
-def at(hour: int, minute: int = 0, day: dt.date = MONDAY) -> dt.datetime:
-    return local(day, hour, minute)
+def at(hour: int, minute: int = 0, second: int = 0, day: dt.date = MONDAY) -> dt.datetime:
+    return local(day, hour, minute, second)
 
 
 def agent(store, team, name: str, *, days=range(6), starts=dt.time(9), ends=dt.time(18), **kwargs):
