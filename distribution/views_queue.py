@@ -180,7 +180,8 @@ def lead_assign(request, pk: int):
             messages.error(request, "Pick the salesperson to give this lead to.")
             return _back(request, pk, 400)
     try:
-        lead = services.lead_reassign(lead=lead, to_staff=to_staff, by=viewer.staff)
+        lead = services.lead_reassign(lead=lead, to_staff=to_staff, by=viewer.staff,
+                                      reason=request.POST.get("reason", "").strip()[:300])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return _back(request, pk, 400)

@@ -27,7 +27,7 @@ class LogContactForm(forms.Form):
     outcome = forms.ChoiceField(choices=CALL_OUTCOMES, required=False, label="Call outcome")
     talk_minutes = forms.DecimalField(
         required=False, min_value=0.1, max_value=600, decimal_places=1, label="Minutes talked (optional)",
-        widget=forms.NumberInput(attrs={"step": "0.5", "inputmode": "decimal", "placeholder": "e.g. 5"}),
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal", "placeholder": "e.g. 5"}),
     )
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What happened?"}), required=False, max_length=10000)
     outside_company_channels = forms.BooleanField(

@@ -210,6 +210,8 @@ class ContactEventLogSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         defaults = {Channel.NOTE: Outcome.NOTE, Channel.VISIT: Outcome.VISITED}
+        if attrs.get("spoke_with_customer") and attrs["channel"] == Channel.CALL:
+            defaults[Channel.CALL] = Outcome.CONNECTED
         if "outcome" not in attrs:
             if attrs["channel"] not in defaults:
                 raise serializers.ValidationError({"outcome": "A call needs an outcome."})

@@ -349,7 +349,11 @@ def contact_event_log(
     given, must meet the store's minimum talk time."""
     if channel not in SELF_REPORTED_CHANNELS:
         raise ValidationError({"channel": f"Unknown channel {channel!r}."})
-    if channel == Channel.CALL and spoke_with_customer:
+    if spoke_with_customer and channel != Channel.CALL:
+        raise ValidationError({"spoke_with_customer": "Only a call can say you spoke with the customer."})
+    if spoke_with_customer and outcome not in ("", Outcome.CONNECTED):
+        raise ValidationError({"outcome": f"A call where you spoke with the customer is connected, not {outcome!r}."})
+    if spoke_with_customer:
         outcome = Outcome.CONNECTED
     if outcome not in MANUAL_OUTCOMES[channel]:
         allowed = ", ".join(sorted(MANUAL_OUTCOMES[channel]))

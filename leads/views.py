@@ -215,7 +215,7 @@ def lead_assign(request, pk: int):
     viewer = viewer_for(request.user)
     try:
         ownership.writer().lead_owner_set(
-            lead=lead, to_staff=to_staff, by=viewer.staff, reason=f"Assigned by {viewer.staff or request.user}."
+            lead=lead, to_staff=to_staff, by=viewer.staff, reason=request.POST.get("reason", "").strip()[:300] or f"Assigned by {viewer.staff or request.user}."
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

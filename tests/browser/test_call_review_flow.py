@@ -176,7 +176,7 @@ def test_the_receptionist_checks_a_customer_in_from_arrivals(live_server, deskto
 
     page.evaluate("window.__sameDocument = true")
     with page.expect_response(lambda r: r.url.endswith(f"/appointments/{appointment.pk}/check-in/")) as answer:
-        row.get_by_role("button", name="Checked in: Maria Gonzalez").click()
+        row.get_by_role("button", name="Check in: Maria Gonzalez").click()
     assert answer.value.status == 200
     page.locator(f"#arrival-{appointment.pk} .arr-done").wait_for()
     assert page.evaluate("window.__sameDocument") is True  # htmx swapped the list, no reload
@@ -203,7 +203,7 @@ def test_the_receptionist_checks_a_customer_in_from_arrivals(live_server, deskto
     with phone.expect_navigation():
         phone.get_by_role("button", name="Find").click()
     result = phone.locator("#walk-in-results li").filter(has_text="Jun Park")
-    button = result.get_by_role("button", name="Checked in: Jun Park")
+    button = result.get_by_role("button", name="Check in: Jun Park")
     assert button.bounding_box()["height"] >= 44  # thumb-sized
     screenshot(phone, "phone-arrivals-walk-in")
     with phone.expect_navigation():

@@ -84,3 +84,23 @@ def test_a_typed_conversation_counts_under_self_reported_policies_and_not_under_
     assert not internet.covered
     assert internet.not_counted[0].reason == "a typed call, self-reported: not accepted under verified-only"
     assert "typed call: spoke with the customer" in engine.describe(events[0])
+
+
+def test_the_api_refuses_a_conversation_that_contradicts_itself(store, org, api_for):
+    lead = LeadFactory(store=store, owner=org["agent"])
+    client = api_for(org["agent"])
+    wrong_outcome = client.post("/api/v1/contact-events/", {
+        "lead": lead.pk, "channel": "call", "outcome": "voicemail", "spoke_with_customer": True,
+    }, format="json")
+    assert wrong_outcome.status_code == 400 and "outcome" in wrong_outcome.data
+    on_a_note = client.post("/api/v1/contact-events/", {
+        "lead": lead.pk, "channel": "note", "body": "x", "spoke_with_customer": True,
+    }, format="json")
+    assert on_a_note.status_code == 400 and "spoke_with_customer" in on_a_note.data
+    assert not ContactEvent.objects.filter(lead=lead).exists()
+
+
+def test_whole_minutes_are_a_valid_step_in_the_browser_form(store, org):
+    lead = LeadFactory(store=store, owner=org["agent"])
+    page = logged_in(org["agent"]).get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert 'name="talk_minutes"' in page and 'step="any"' in page
