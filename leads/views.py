@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import InvalidPage
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
@@ -73,6 +74,7 @@ def lead_detail(request, pk: int, log_form: LogContactForm | None = None, status
         "log_form": log_form or LogContactForm(),
         "open_tasks": lead.customer.tasks.filter(completed_at__isnull=True, canceled_at__isnull=True)
         .select_related("staff__user")[:10],
+        "now": timezone.now(),
         "next_statuses": [(s, LeadStatus(s).label) for s in lead.allowed_next_statuses()],
         "can_work": can_work_lead(request.user, lead),
         "can_claim": lead.owner_id is None and lead.in_claim_pool and viewer.staff is not None

@@ -404,3 +404,22 @@ def test_lead_page_to_do_lists_only_open_tasks_not_the_cadence_a_two_way_call_ca
     assert not shown & set(done.values_list("pk", flat=True))
     card = re.search(r'id="open-tasks">(.*?)</ul>', text_of(page), re.S)
     assert "New-lead cadence" not in (card.group(1) if card else "")
+
+
+def test_lead_page_to_do_flags_a_task_past_due_and_not_one_still_to_come(browser_for, org, agent_lead):
+    """The To do card's "overdue" flag: it compared the timeuntil filter's output with
+    "0 minutes", but Django writes "0\xa0minutes" (a non-breaking space), so no task was ever
+    flagged. A task due an hour ago is overdue; one due in an hour is not."""
+    from leads.models import Task, TaskKind
+
+    now = timezone.now()
+    for hours, reason in [(-1, "Past due"), (1, "Still to come")]:
+        Task.objects.create(store=agent_lead.store, customer=agent_lead.customer, lead=agent_lead, staff=org["agent"],
+                            kind=TaskKind.FOLLOW_UP, due_at=now + dt.timedelta(hours=hours), reason=reason)
+    page = browser_for(org["agent"]).get(f"/leads/{agent_lead.pk}/")
+    card = re.search(r'id="open-tasks">(.*?)</ul>', page.content.decode(), re.S).group(1)
+    items = re.findall(r"<li>(.*?)</li>", card, re.S)
+    assert len(items) == 2
+    past, coming = sorted(items, key=lambda item: "Still to come" in item)
+    assert "Past due" in past and 'class="pill flag">overdue' in past
+    assert "Still to come" in coming and "overdue" not in coming
