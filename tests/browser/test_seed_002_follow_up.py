@@ -268,6 +268,10 @@ def test_seed_002_follow_up_at_the_hour_the_lead_came_and_calls_the_manager_can_
             verified = row.locator('td[data-label="Verified"]')
             assert text(verified) == "50%"
             assert verified.get_attribute("title") == "1 of 2 activities verified by the phone, text or email system"
+            # Both calls count as dials (the typed one too), so the verified share is what tells them apart.
+            assert text(row.locator("td.calls")).startswith("2 / 120")
+            assert text(row.locator('td[data-label="Conn."]')) == "50%"
+            assert text(row.locator('td[data-label="Reached"]')) == "100%"
             shot(manager, "8_marcus_board_desk")
             assert manager.js_errors == []
 
