@@ -106,9 +106,9 @@ def test_the_owner_is_warned_once_then_the_lead_goes_back_to_the_pool(store, set
     assert routing.coverage_lapse_at is None and routing.lapse_warn_at is None
     moved = lead.assignments.last()
     assert moved.from_staff == people["ann"] and moved.to_staff is None
-    assert moved.reason == "Coverage lapsed under 'internet-72h' v1: last two-way contact Mon 10:12; back to the claim pool."
+    assert moved.reason == "Coverage lapsed under 'internet-72h' v1: last two-way contact Mon 10:12 AM; back to the claim pool."
     told = Notification.objects.filter(staff=people["ann"], kind=NotificationKind.REASSIGNED).last()
-    assert "was moved away from you: your coverage lapsed (last two-way contact Mon 10:12)" in told.text
+    assert "was moved away from you: your coverage lapsed (last two-way contact Mon 10:12 AM)" in told.text
 
 
 def test_next_in_line_on_lapse(store, setup):
@@ -118,7 +118,7 @@ def test_next_in_line_on_lapse(store, setup):
     lead.refresh_from_db()
     assert lead.owner == people["bob"]
     reason = lead.assignments.last().reason
-    assert reason.startswith("Coverage lapsed under 'internet-72h' v1: last two-way contact Mon 10:12; ")
+    assert reason.startswith("Coverage lapsed under 'internet-72h' v1: last two-way contact Mon 10:12 AM; ")
     assert "Bob" in reason
 
 
