@@ -175,6 +175,7 @@ class Figures:
     sold: int = 0
     activities: int = 0
     verified: int = 0
+    personal: int = 0  # done from a personal phone or address (seed 002): never verified
     credits_won: int = 0
     credit_share_won: Decimal = Decimal(0)
     credits_lost: int = 0
@@ -231,8 +232,8 @@ class Figures:
 
 ADDITIVE = [
     "leads", "phone_ups", "response_within", "response_judged", "calls", "connected", "texts", "emails",
-    "appointments_set", "appointments_shown", "sold", "activities", "verified", "credits_won", "credit_share_won",
-    "credits_lost", "call_target", "call_pace",
+    "appointments_set", "appointments_shown", "sold", "activities", "verified", "personal", "credits_won",
+    "credit_share_won", "credits_lost", "call_target", "call_pace",
 ]
 
 
@@ -446,7 +447,8 @@ def _credits_lost(store: Store, periods: dict[str, Period]) -> dict[int, dict]:
 
 ACTIVITY_FIELDS = {
     "dials": "calls", "connected_calls": "connected", "texts_sent": "texts", "emails_sent": "emails",
-    "activities": "activities", "verified": "verified", "leads_worked": "leads_worked",
+    "activities": "activities", "verified": "verified", "outside_company_channels": "personal",
+    "leads_worked": "leads_worked",
     "leads_contacted": "leads_contacted",
 }
 

@@ -138,7 +138,8 @@ class Cells:
 
     @property
     def verified_title(self) -> str:
-        return f"{self.f.verified} of {self.f.activities} activities verified by the phone, text or email system"
+        personal = f"; {self.f.personal} from a personal phone or address" if self.f.personal else ""
+        return f"{self.f.verified} of {self.f.activities} activities verified by the phone, text or email system{personal}"
 
     @property
     def won_title(self) -> str:

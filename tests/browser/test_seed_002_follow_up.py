@@ -266,8 +266,11 @@ def test_seed_002_follow_up_at_the_hour_the_lead_came_and_calls_the_manager_can_
             manager.locator("#board").wait_for()
             row = manager.locator(f'tbody .sb-row.person[data-staff="{tess.pk}"]')
             verified = row.locator('td[data-label="Verified"]')
-            assert text(verified) == "50%"
-            assert verified.get_attribute("title") == "1 of 2 activities verified by the phone, text or email system"
+            # The call from her own cell is named, not just left out of the verified share (seed 002).
+            assert text(verified) == "50% 1 personal"
+            assert verified.get_attribute("title") == (
+                "1 of 2 activities verified by the phone, text or email system; 1 from a personal phone or address"
+            )
             # Both calls count as dials (the typed one too), so the verified share is what tells them apart.
             assert text(row.locator("td.calls")).startswith("2 / 120")
             assert text(row.locator('td[data-label="Conn."]')) == "50%"
@@ -282,7 +285,7 @@ def test_seed_002_follow_up_at_the_hour_the_lead_came_and_calls_the_manager_can_
             manager_phone.locator("#board").wait_for()
             assert_no_horizontal_overflow(manager_phone, "seed 002 sales board on a phone")
             phone_row = manager_phone.locator(f'tbody .sb-row.person[data-staff="{tess.pk}"]')
-            assert text(phone_row.locator('td[data-label="Verified"]')) == "50%"
+            assert text(phone_row.locator('td[data-label="Verified"]')) == "50% 1 personal"
             shot(manager_phone, "9_marcus_board_phone")
             assert manager_phone.js_errors == []
     finally:
