@@ -89,6 +89,15 @@ def deal_record(
     decision, in_force = deal_judge(store=store, customer=customer, closer=closer, sold_at=sold_at)
     _, _, managers = selectors.staff_roles_and_teams([s.staff_id for s in decision.shares])
     with transaction.atomic():
+        if lead is not None:
+            # One sale per inquiry: the lead's row lock makes two people recording it at once see each other.
+            Lead.objects.select_for_update().filter(pk=lead.pk).first()
+            earlier = Deal.objects.filter(lead_id=lead.pk).order_by("pk").first()
+            if earlier is not None:
+                when = timezone.localtime(earlier.sold_at, store.tz)
+                raise ValidationError({"lead": f"This lead is already sold: deal #{earlier.pk} on "
+                                               f"{when:%a %b} {when.day}. A second car for this customer is "
+                                               "recorded without this lead."})
         deal = Deal.objects.create(
             store=store, customer=customer, lead=lead, vehicle=vehicle[:200], stock_number=stock_number[:40],
             closer=closer, sold_at=sold_at, source=source, external_id=external_id, recorded_by=recorded_by,

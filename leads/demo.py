@@ -2101,11 +2101,13 @@ def _create_dealer_numbers(store_id: int) -> None:
         DealerNumber(store=store, number=f"+1{code}55501{51 + i}", purpose=NumberPurpose.AGENT, staff=agent)
         for i, agent in enumerate(agents)
     ]
+    # A call to a tracking number is a phone-up (it rings on the board, seed 003); the provider says
+    # which listing or button it came from.
     numbers += [
         DealerNumber(store=store, number=f"+1{code}5550170", purpose=NumberPurpose.TRACKING,
-                     source_type="third_party", provider="Cars.com listing"),
+                     source_type="phone_up", provider="Cars.com listing"),
         DealerNumber(store=store, number=f"+1{code}5550171", purpose=NumberPurpose.TRACKING,
-                     source_type="dealer_website", provider="Website call button"),
+                     source_type="phone_up", provider="Website call button"),
     ]
     DealerNumber.objects.bulk_create(numbers)
 

@@ -190,3 +190,23 @@ def test_a_manager_of_neither_team_does_not_see_the_deal(store, world, deal):
     outsider = StaffFactory(store=store, role=Role.SALES_MANAGER, user__username="otto")
     assert browser(outsider).get(reverse("coverage:deal_detail", args=[deal.pk])).status_code == 404
     assert api_client_for(outsider).get(f"{DEALS}{deal.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize("channel", ["browser", "api"])
+def test_a_lead_already_sold_is_not_sold_again(store, world, deal, channel):
+    """From a trial: a second manager recorded the same car eight minutes later and the agent got
+    two half deals for one sale."""
+    lead = deal.lead
+    if channel == "browser":
+        response = browser(world["rita"]).post(reverse("coverage:deal_new"), {
+            "lead": lead.pk, "closer": world["sam"].pk,
+            "sold_at": timezone.localtime(world["sold_at"], store.tz).strftime("%Y-%m-%dT%H:%M"),
+        })
+        assert response.status_code == 422 and f"This lead is already sold: deal #{deal.pk}" in response.content.decode()
+    else:
+        response = api_client_for(world["rita"]).post(DEALS, {
+            "customer": lead.customer_id, "lead": lead.pk, "closer": world["sam"].pk,
+            "sold_at": world["sold_at"].isoformat(),
+        }, format="json")
+        assert response.status_code == 400 and f"deal #{deal.pk}" in str(response.json()["lead"])
+    assert Deal.objects.count() == 1
