@@ -33,6 +33,7 @@ from leads.models import (
     LeadVehicle,
     Outcome,
     RejectedIntake,
+    SourceType,
 )
 from leads.normalize import email_normalize, phone_to_e164
 from leads.ownership import lead_created
@@ -390,6 +391,20 @@ def contact_event_log(
         answered_by_person=True if spoke else None,
         talk_seconds=round(talk_minutes * 60) if spoke and talk_minutes is not None else None,
     )
+
+
+def met_customer_log(*, staff: Staff, lead: Lead) -> ContactEvent | None:
+    """A walk-in or phone-up typed by the salesperson who met the customer: the meeting itself is
+    the first contact (self-reported: typed, not checked in or recorded), so the lead starts
+    contacted, its new-lead cadence does not start, and their coverage runs from it."""
+    if lead.source_type == SourceType.WALK_IN:
+        return contact_event_log(staff=staff, lead=lead, channel=Channel.VISIT, outcome=Outcome.VISITED,
+                                 body="Met in the showroom (entered with the walk-in).")
+    if lead.source_type == SourceType.PHONE_UP:
+        return contact_event_log(staff=staff, lead=lead, channel=Channel.CALL, outcome=Outcome.CONNECTED,
+                                 direction=Direction.INBOUND, spoke_with_customer=True,
+                                 body="Took the customer's call (entered with the phone-up).")
+    return None
 
 
 @dataclass

@@ -265,6 +265,8 @@ def lead_new(request):
                 form.add_error(field if field in form.fields else None, errors)
         else:
             lead = result.lead
+            if owner is not None:
+                services.met_customer_log(staff=owner, lead=lead)
             if result.duplicate:
                 # Work the customer's open lead, not a second "new" one; the duplicate is kept, linked.
                 messages.info(

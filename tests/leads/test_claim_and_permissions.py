@@ -232,3 +232,23 @@ def test_email_sent_from_a_personal_address_is_logged_self_reported_and_flagged(
     event = ContactEvent.objects.get(lead=lead)
     assert (event.channel, event.outcome, event.evidence_level) == ("email", "sent", EvidenceLevel.SELF_REPORTED)
     assert event.outside_company_channels is True
+
+
+@pytest.mark.parametrize(("source", "channel"), [("walk_in", "visit"), ("phone_up", "call")])
+def test_a_walk_in_or_phone_up_typed_by_the_salesperson_who_met_the_customer_starts_contacted(
+    client, org, source, channel
+):
+    """From a trial: the routing card said the clock was stopped, but the status stayed New, the
+    timeline said "No contact yet", the five-day cadence started and the retail policy saw no contact."""
+    from leads.models import ContactEvent, Task, TaskKind
+
+    client.force_login(org["retail"].user)
+    client.post("/leads/new/", {"source_type": source, "first_name": "Walter", "last_name": "Kowalczyk",
+                                "phone": "312-555-0166"})
+    lead = Lead.objects.get()
+    assert lead.owner == org["retail"] and lead.status == "contacted"
+    [met] = ContactEvent.objects.filter(lead=lead)
+    assert (met.channel, met.evidence_level, met.staff, met.is_two_way) == (channel, "self_reported", org["retail"], True)
+    assert not Task.objects.filter(lead=lead, kind=TaskKind.CADENCE, canceled_at__isnull=True,
+                                   completed_at__isnull=True).exists()
+    assert "No contact yet" not in client.get(f"/leads/{lead.pk}/").content.decode()
