@@ -11,10 +11,12 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from coverage import engine, permissions, selectors
+from coverage.formatting import percent_number
 from coverage.models import CoveragePolicy, Deal, DealCredit, Dispute, DisputeStatus
+from leads import notices
 from leads.models import OPEN_STATUSES, Customer, Lead, LeadStatus
 from leads.services import lead_transition
-from org.models import Staff, Store
+from org.models import Role, Staff, Store
 
 # Open leads only: sold and lost are final (a lost customer who comes back arrives as a new lead).
 SALE_CLOSES = OPEN_STATUSES
@@ -114,7 +116,47 @@ def deal_record(
             for share in decision.shares
         ])
         _leads_sold(deal, by=recorded_by)
+        _tell_deal_recorded(deal, recorded_by=recorded_by)
     return deal
+
+
+def _judged(deal: Deal) -> list[int]:
+    return [int(key) for key in ((deal.decision or {}).get("decisions") or {}) if str(key).isdigit()]
+
+
+def _tell_deal_recorded(deal: Deal, *, recorded_by: Staff | None) -> None:
+    """Everyone the deal concerns hears of it on their bell (not the person who recorded it):
+    a sale recorded on someone else's lead is never silent."""
+    shares = {c.staff_id: c.share for c in DealCredit.objects.filter(deal=deal, active=True)}
+    owner_id = deal.lead.owner_id if deal.lead_id else None
+    concerned = [owner_id, deal.closer_id, *shares, *_judged(deal)]
+    when = timezone.localtime(deal.sold_at, deal.store.tz)
+    head = f"Deal #{deal.pk}: {deal.customer} bought from {deal.closer.display_name} ({when:%a %b} {when.day})"
+    for staff_id in dict.fromkeys(pk for pk in concerned if pk is not None):
+        if recorded_by is not None and staff_id == recorded_by.pk:
+            continue
+        share = shares.get(staff_id)
+        yours = f"your share {percent_number(share)} %" if share else "no share for you: see why on the deal"
+        notices.tell(staff_ids=[staff_id], store=deal.store, lead=deal.lead, kind=notices.DEAL, text=f"{head}; {yours}.")
+
+
+def _managers_of(deal: Deal, people: list[int]) -> list[int]:
+    """Who settles a dispute: the people's team managers, else the store's directors."""
+    managers = [m for m in Staff.objects.filter(pk__in=people, team__isnull=False)
+                .values_list("team__manager_id", flat=True) if m]
+    if managers:
+        return managers
+    return list(Staff.objects.filter(store_id=deal.store_id, role=Role.INTERNET_DIRECTOR, is_active=True)
+                .values_list("pk", flat=True))
+
+
+def _tell_dispute_settled(dispute: Dispute, *, by: Staff, changed: bool) -> None:
+    if dispute.raised_by_id == by.pk:
+        return
+    verb = "changed the split" if changed else "kept the split"
+    notices.tell(staff_ids=[dispute.raised_by_id], store=dispute.deal.store, lead=dispute.deal.lead,
+                 kind=notices.DISPUTE,
+                 text=f"Your dispute of deal #{dispute.deal_id}: {by.display_name} {verb}: {dispute.resolution}")
 
 
 def _leads_sold(deal: Deal, *, by: Staff | None) -> None:
@@ -152,9 +194,13 @@ def credit_override(*, deal: Deal, shares: dict[int, Decimal], reason: str, by: 
             )
             for staff_id, share in shares.items() if share > 0
         ])
-        Dispute.objects.filter(deal=deal, status=DisputeStatus.OPEN).update(
+        settled = list(Dispute.objects.filter(deal=deal, status=DisputeStatus.OPEN))
+        Dispute.objects.filter(pk__in=[d.pk for d in settled]).update(
             status=DisputeStatus.CHANGED, resolved_by=by, resolved_at=timezone.now(), resolution=reason.strip()
         )
+        for dispute in settled:
+            dispute.resolution = reason.strip()
+            _tell_dispute_settled(dispute, by=by, changed=True)
     return credits
 
 
@@ -185,7 +231,13 @@ def dispute_raise(*, deal: Deal, by: Staff, comment: str) -> Dispute:
                 f"You already disputed this split and it was kept{who}: {kept.resolution} "
                 "A split is disputed once; a changed split may be disputed again."
             )})
-        return Dispute.objects.create(deal=deal, raised_by=by, comment=comment.strip())
+        dispute = Dispute.objects.create(deal=deal, raised_by=by, comment=comment.strip())
+        notices.tell(
+            staff_ids=[pk for pk in _managers_of(deal, [by.pk, deal.closer_id]) if pk != by.pk], store=deal.store,
+            lead=deal.lead, kind=notices.DISPUTE,
+            text=f"{by.display_name} disputes deal #{deal.pk} ({deal.customer}): “{comment.strip()[:150]}”",
+        )
+        return dispute
 
 
 def dispute_uphold(*, dispute: Dispute, by: Staff, resolution: str) -> Dispute:
@@ -200,4 +252,5 @@ def dispute_uphold(*, dispute: Dispute, by: Staff, resolution: str) -> Dispute:
         dispute.status, dispute.resolved_by, dispute.resolved_at = DisputeStatus.UPHELD, by, timezone.now()
         dispute.resolution = resolution.strip()
         dispute.save(update_fields=["status", "resolved_by", "resolved_at", "resolution"])
+        _tell_dispute_settled(dispute, by=by, changed=False)
     return dispute

@@ -6,7 +6,9 @@ class DistributionConfig(AppConfig):
 
     def ready(self) -> None:
         from distribution import services, signals  # noqa: F401
-        from leads import ownership
+        from leads import notices, ownership
 
         # Leads' pages and API change owners through distribution's one writer (leads.ownership).
         ownership.writer_register(services)
+        # Coverage tells people about deals and disputes on the bell through leads.notices.
+        notices.sender_register(services.notify)

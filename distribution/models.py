@@ -215,6 +215,8 @@ class NotificationKind(models.TextChoices):
     CHECK_IN = "check_in", "Customer arrived"
     APPOINTMENT = "appointment", "Appointment"
     COVERAGE = "coverage", "Coverage ending"
+    DEAL = "deal", "Deal recorded"
+    DISPUTE = "dispute", "Deal dispute"
 
 
 class Notification(models.Model):

@@ -210,3 +210,25 @@ def test_a_lead_already_sold_is_not_sold_again(store, world, deal, channel):
         }, format="json")
         assert response.status_code == 400 and f"deal #{deal.pk}" in str(response.json()["lead"])
     assert Deal.objects.count() == 1
+
+
+def test_the_sale_the_dispute_and_its_settlement_reach_the_bells_of_those_concerned(world, deal):
+    """From a trial: a sale recorded on someone else's lead, a dispute and its outcome told nobody."""
+    from distribution.models import Notification
+
+    def bell(name):
+        return list(Notification.objects.filter(staff=world[name]).order_by("pk").values_list("kind", "text"))
+
+    [(kind, text)] = bell("dana")  # the lead's owner, judged not covered
+    assert kind == "deal" and text.startswith(f"Deal #{deal.pk}: ") and "bought from Sam Ortiz" in text
+    assert text.endswith("no share for you: see why on the deal.")
+    assert bell("sam")[0][1].endswith("your share 100 %.")
+    assert bell("rita") == []  # she recorded it
+    services.dispute_raise(deal=deal, by=world["dana"], comment="Nine days of work.")
+    for manager in ("mike", "rita"):  # the agent's manager and the closer's
+        assert bell(manager)[-1] == ("dispute", f"Dana Whitfield disputes deal #{deal.pk} (Maria Gonzalez): “Nine days of work.”")
+    assert bell("lee") == [] and bell("director") == []
+    services.credit_override(deal=deal, shares={world["dana"].pk: Decimal("0.5"), world["sam"].pk: Decimal("0.5")},
+                             reason="She carried the customer for nine days.", by=world["mike"])
+    assert bell("dana")[-1] == ("dispute", f"Your dispute of deal #{deal.pk}: Mike Reyes changed the split: "
+                                           "She carried the customer for nine days.")
