@@ -77,10 +77,14 @@ def _two_way_since_arrival(lead: Lead) -> dt.datetime | None:
     )
 
 
-def _start_breach_clock(routing: LeadRouting, lead: Lead, store: Store, *, start: dt.datetime) -> None:
+def _start_breach_clock(routing: LeadRouting, lead: Lead, store: Store, *, start: dt.datetime,
+                        minutes: int | None = None) -> None:
+    """The first person who gets the lead answers for its first response within the limit: the
+    rule's own response limit where it has one, else the store's (one limit per lead, the one the
+    page states)."""
     if routing.clock_started_at is None:
         routing.clock_started_at = start
-        routing.breach_at = business_deadline(store, start, store.response_limit_minutes)
+        routing.breach_at = business_deadline(store, start, minutes or store.response_limit_minutes)
 
 
 # --- routing ----------------------------------------------------------------------------------
@@ -160,6 +164,11 @@ def _apply(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision:
     store = lead.store
     previous = lead.owner_id
     was_waiting = not routing._state.adding and routing.state == RoutingState.WAITING
+    # A lead that sat unowned (waiting for a shift, on the board, in the pool, with a manager): its
+    # first owner's clock starts when they get it, not when it arrived (a trial: a board lead from
+    # Saturday evening was "1 d 8 h past the limit" for the salesperson handed it on Monday).
+    was_queued = not routing._state.adding and routing.state in (
+        RoutingState.WAITING, RoutingState.BOARD, RoutingState.POOL, RoutingState.MANAGER)
     if rule is not None:
         routing.rule, routing.rule_name, routing.strategy = rule, rule.name, rule.strategy
         if decision.credits is not None:
@@ -180,11 +189,13 @@ def _apply(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision:
             # A lead created with its owner has neither a routing due time nor needs one.
             lead.routed_at = now
             lead.routing_due_at = lead.routing_due_at or now
-        # The store's response clock runs from arrival; a lead that waited for a shift starts it now.
-        _start_breach_clock(routing, lead, store, start=now if was_waiting else lead.received_at)
         if routing.first_two_way_at is None:
             routing.first_two_way_at = _two_way_since_arrival(lead)
         if decision.owner_id is not None:
+            # The response clock runs from arrival for a lead routed to a person at once; from now
+            # for one that sat unowned in a queue.
+            _start_breach_clock(routing, lead, store, start=now if was_queued else lead.received_at,
+                                minutes=decision.response_minutes)
             # Contact stops the clocks: a customer someone has talked to or met is not moved on
             # by the response timer.
             minutes = None if routing.first_two_way_at is not None else decision.response_minutes

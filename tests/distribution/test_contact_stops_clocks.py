@@ -14,12 +14,14 @@ import itertools
 import pytest
 import time_machine
 from django.urls import reverse
+from factories import StaffFactory
 
 from distribution import services, sweeper
 from distribution.models import LeadRouting, RoutingState, breach_q, is_breach
 from leads.events import contact_event_record
 from leads.models import Channel, Direction, EvidenceLevel, IntakeChannel, Outcome, SourceType
 from leads.services import LeadData, lead_create
+from org.models import Role
 from tests.distribution.floor import MONDAY, at, floor, new_lead, rule
 from tests.distribution.test_queue_pages import client_for, page, route, text
 
@@ -188,23 +190,24 @@ def test_a_late_first_attempt_is_a_breach_on_the_badge_and_the_queue_alike(store
 def test_the_lead_page_clock_counts_business_minutes_on_a_closed_sunday_night(store):
     """Saturday 5:55 PM a web lead arrives, the store closes at 6 and is shut on Sunday. At 11 PM
     on Sunday the page used to say the reassignment was ~10 hours away in wall time beside a
-    limit stated in business minutes; it says 5 of 20 used, and that the clock is stopped."""
+    limit stated in business minutes; it says 5 of 6 used (the rule's limit is the lead's one
+    limit), and that the clock is stopped."""
     team, manager, people = floor(store, names=("ann", "bob"))
     for person in people.values():  # on shift through the weekend so routing happens at 5:55 PM
         person.shifts.update(ends=dt.time(23))
     rule(store, team=team, strategy="round_robin_reassign", response_minutes=6)
     lead = route(new_lead(store, received_at=at(17, 55, day=SATURDAY)), at(17, 55, day=SATURDAY))
     routing = LeadRouting.objects.get(lead=lead)
-    assert routing.breach_at == at(9, 15, day=MONDAY)  # 5 minutes Saturday, 15 Monday morning
+    assert routing.breach_at == at(9, 1, day=MONDAY)  # the rule's 6: 5 minutes Saturday, 1 Monday morning
     assert routing.response_due_at == at(9, 1, day=MONDAY)  # the rule's 6: 5 Saturday, 1 Monday
     with time_machine.travel(at(23, 0, day=SUNDAY), tick=False):
         status, html = page(people["ann"], lead)
         times = services.response_times(lead, routing)
     body = text(html)
     assert status == 200
-    assert times.waited_business_minutes == 5 and times.limit_minutes == 20
+    assert times.waited_business_minutes == 5 and times.limit_minutes == 6
     assert times.reassign_limit_minutes == 6 and times.reassign_left_minutes == 1
-    assert "5 of 20 business minutes used" in body
+    assert "5 of 6 business minutes used" in body
     assert "The store is closed: the clock is stopped until Mon 9:00 AM" in body
     assert "it moves to the next in line after 1 business min (limit 6; at Mon 9:01 AM)" in body
     assert "it moves on after 1 business min (store closed)" in body
@@ -229,3 +232,20 @@ def test_the_stated_limit_is_the_one_that_set_the_deadline(store):
         body = text(page(people["ann"], lead)[1])
     assert "3 of 6 business minutes used" in body
 
+
+
+def test_a_lead_handed_from_the_board_starts_its_owners_clock_when_handed(store):
+    """From a trial: a board lead that waited from Saturday evening was "1 d 8 h past the limit"
+    for the salesperson the receptionist handed it to on Monday, and a breach on the queue in
+    their name."""
+    team, manager, people = floor(store, names=("ann",))
+    desk = StaffFactory(store=store, role=Role.RECEPTIONIST)
+    rule(store, team=team, strategy="receptionist")
+    lead = route(new_lead(store, received_at=at(17, 10, day=SATURDAY)), at(17, 10, day=SATURDAY))
+    assert LeadRouting.objects.get(lead=lead).breach_at is None  # on the board: nobody's clock yet
+    with time_machine.travel(at(9, 30, day=MONDAY), tick=False):
+        services.lead_hand(lead=lead, to_staff=people["ann"], by=desk)
+        routing = LeadRouting.objects.get(lead=lead)
+        assert routing.clock_started_at == at(9, 30, day=MONDAY)
+        assert routing.breach_at == at(9, 50, day=MONDAY) and not routing.breached
+        assert "Breach" not in text(page(people["ann"], lead)[1])
