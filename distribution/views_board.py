@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -235,7 +235,15 @@ def board_hand(request, lead_id: int, staff_id: int):
     store = _board_store(request.user)
     if store is None:
         return _answer(request, None, 403, DENIED)
-    lead = get_object_or_404(leads_for(request.user).filter(store=store).select_related("customer", "store"), pk=lead_id)
+    lead = leads_for(request.user).filter(store=store).select_related("customer", "store").filter(pk=lead_id).first()
+    if lead is None:
+        # A board lead handed a moment ago leaves the receptionist's sight: a second click is told who
+        # has it (as the README promises), not "not found".
+        handed = (Lead.objects.filter(store=store, pk=lead_id, owner__isnull=False, routing__strategy=Strategy.RECEPTIONIST)
+                  .select_related("owner__user").first())
+        if handed is None:
+            raise Http404("No such lead on this board.")
+        return _answer(request, store, 409, f"{handed.owner.display_name} already has this lead.")
     to_staff = staff_for(request.user).filter(store=store, pk=staff_id).select_related("user").first()
     if to_staff is None:
         return _answer(request, store, 400, "There is no such salesperson at this store; pick a name on the board.")

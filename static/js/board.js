@@ -170,7 +170,7 @@
     e.stopPropagation();
     var code = e.detail.xhr.status;
     if (isPoll(e)) setStatus("offline", code === 403 ? "Not allowed: reload" : "Server error " + code + ": retrying");
-    else flash(code === 404 ? "That lead is no longer on this board." : "Not handed: the server answered " + code + ". Try again.");
+    else flash(code === 404 ? "That lead is no longer on this board: someone handed it." : "Not handed: the server answered " + code + ". Try again.");
   });
   board.addEventListener("htmx:sendError", function (e) {
     e.stopPropagation();

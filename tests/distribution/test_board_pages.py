@@ -156,6 +156,23 @@ def test_one_click_hands_the_lead_once_and_a_second_click_names_who_has_it(clien
     assert handed.count() == 1
 
 
+def test_a_second_click_on_a_lead_from_another_day_still_names_who_has_it(client, floor):
+    """From a trial: once handed, a lead from Saturday left the receptionist's sight (she sees the
+    store's unassigned and today's leads), so the second click said "no longer on this board"."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    maria = board_lead(floor.store)
+    client = logged_in(client, floor.receptionist)
+    assert client.post(hand_url(maria, floor.bob)).status_code == 302
+    type(maria).objects.filter(pk=maria.pk).update(received_at=timezone.now() - dt.timedelta(days=2))
+    again = client.post(hand_url(maria, floor.ann), **HTMX)
+    assert again.status_code == 409 and "Bob Agent already has this lead." in text(again)
+    maria.refresh_from_db()
+    assert maria.owner == floor.bob
+
+
 def test_handing_to_someone_outside_the_pool_is_refused(client, floor, other_store):
     maria = board_lead(floor.store)
     outsider = StaffFactory(store=floor.store, role=Role.RETAIL, user__first_name="Olga", user__last_name="Outside")
