@@ -58,6 +58,11 @@ def at(day: dt.date, hour: int, minute: int) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=CHICAGO)
 
 
+def day(date) -> str:
+    """How the lead page writes a day: "Tue Dec 1"."""
+    return f"{date:%a %b} {date.day}"
+
+
 def text(locator) -> str:
     return re.sub(r"\s+", " ", locator.inner_text()).strip()
 
@@ -155,11 +160,11 @@ def test_seed_002_follow_up_at_the_hour_the_lead_came_and_calls_the_manager_can_
             assert len(todo) == 10
             # Today's steps fell due at 3:30 PM: a minute later they are flagged overdue; later days are not.
             for line in todo[:3]:
-                assert line.startswith(f"New-lead cadence · due {tuesday:%a} 3:30 PM overdue"), line
+                assert line.startswith(f"New-lead cadence · due {day(tuesday)}, 3:30 PM overdue"), line
             for line in todo[3:6]:
-                assert line.startswith(f"New-lead cadence · due {wednesday:%a} 3:30 PM") and "overdue" not in line, line
+                assert line.startswith(f"New-lead cadence · due {day(wednesday)}, 3:30 PM") and "overdue" not in line, line
             for line in todo[6:9]:
-                assert line.startswith(f"New-lead cadence · due {tuesday + dt.timedelta(days=2):%a} 3:30 PM"), line
+                assert line.startswith(f"New-lead cadence · due {day(tuesday + dt.timedelta(days=2))}, 3:30 PM"), line
             assert any("Call · day 2 of the new-lead cadence · Tess Rivera" in line for line in todo)
             shot(agent, "2_tess_lead_tuesday_desk")
             assert agent.js_errors == []
@@ -235,7 +240,7 @@ def test_seed_002_follow_up_at_the_hour_the_lead_came_and_calls_the_manager_can_
             todo = _todo(agent)
             assert len(todo) == 1, todo
             friday = wednesday + dt.timedelta(days=2)
-            assert todo[0].startswith(f"Keep in touch · due {friday:%a} 3:30 PM"), todo
+            assert todo[0].startswith(f"Keep in touch · due {day(friday)}, 3:30 PM"), todo
             assert "Keep in touch: stay inside your coverage window. · Tess Rivera" in todo[0]
             shot(agent, "5_tess_lead_after_dealer_call_desk")
             assert agent.js_errors == []

@@ -76,7 +76,7 @@ def test_lead_page_explains_the_rule_strategy_skipped_and_response_times(store):
     assert "Rule “Internet leads”" in body and "Round robin (next in line)" in body
     assert "Skipped: Ann Agent (time off), Bob Agent (off shift)" in body
     assert "New lead → Cat Agent" in body and "automatic" in body
-    assert "First attempt 6 min after it arrived · 6.0 business min" in body
+    assert "First attempt 6 min after it arrived · 6 business min" in body
     assert "Two-way contact 6 min after it arrived" in body
     assert "Breach" not in body
 
