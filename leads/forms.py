@@ -69,7 +69,7 @@ class LeadEntryForm(forms.Form):
     make = forms.CharField(max_length=60, required=False)
     model = forms.CharField(max_length=80, required=False)
     stock_number = forms.CharField(max_length=40, required=False)
-    comments = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    comments = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10_000)
 
     def clean(self):
         data = super().clean()

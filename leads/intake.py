@@ -14,7 +14,19 @@ from django.db import transaction
 
 from leads import adf
 from leads.models import IntakeChannel, SourceType
-from leads.services import LeadCreateResult, LeadData, VehicleData, lead_create, rejected_intake_record
+from leads.services import (
+    MAX_COMMENTS,
+    MAX_EMAILS,
+    MAX_PHONES,
+    MAX_VEHICLES,
+    LeadCreateResult,
+    LeadData,
+    VehicleData,
+    implausible_odometer,
+    lead_create,
+    rejected_intake_record,
+    text_for_db,
+)
 from org.models import Store
 
 
@@ -54,32 +66,58 @@ def guess_source_type(provider: str, vehicles: list[adf.ParsedVehicle]) -> str:
 
 
 def lead_data_from_adf(parsed: adf.ParsedLead, *, channel: str, source_type: str | None) -> LeadData:
+    """ADF is messy and a lead a provider sent is never lost: what is over the bounds (extra
+    phones, emails or vehicles, an impossible odometer, an endless comment) is dropped, and the
+    lead's comments say what was dropped so a person can look at the original document."""
+    notes: list[str] = []
+    phones, emails, vehicles = parsed.phones, parsed.emails, parsed.vehicles
+    if len(phones) > MAX_PHONES:
+        notes.append(f"{len(phones)} phone numbers sent; the first {MAX_PHONES} kept.")
+        phones = phones[:MAX_PHONES]
+    if len(emails) > MAX_EMAILS:
+        notes.append(f"{len(emails)} email addresses sent; the first {MAX_EMAILS} kept.")
+        emails = emails[:MAX_EMAILS]
+    if len(vehicles) > MAX_VEHICLES:
+        notes.append(f"{len(vehicles)} vehicles sent; the first {MAX_VEHICLES} kept.")
+        vehicles = vehicles[:MAX_VEHICLES]
+    vehicle_datas = []
+    for index, v in enumerate(vehicles):
+        odometer = v.odometer
+        if implausible_odometer(odometer):
+            notes.append(f"Vehicle {index + 1}: odometer {odometer} is not a plausible reading; left out.")
+            odometer = None
+        vehicle_datas.append(VehicleData(
+            interest=v.interest,
+            condition=v.condition,
+            year=v.year,
+            make=v.make,
+            model=v.model,
+            trim=v.trim,
+            stock_number=v.stock_number,
+            vin=v.vin,
+            odometer=odometer,
+        ))
+    note = "\n".join(f"[Intake] {n}" for n in notes)
+    comments = parsed.customer_comments
+    room = MAX_COMMENTS - len(note) - 2
+    if len(comments) > room:
+        cut = f"[Intake] The comments were {len(comments)} characters; cut to fit."
+        note = "\n".join(filter(None, [note, cut]))
+        comments = comments[: max(0, MAX_COMMENTS - len(note) - 2)]
     return LeadData(
         source_type=source_type or guess_source_type(parsed.provider_name, parsed.vehicles),
         intake_channel=channel,
         first_name=parsed.first_name,
         last_name=parsed.last_name,
-        phones=[(p.number, p.kind) for p in parsed.phones],
-        emails=parsed.emails,
+        phones=[(p.number, p.kind) for p in phones],
+        emails=emails,
         provider=parsed.provider_name or parsed.vendor_name,
         provider_lead_id=parsed.provider_lead_id,
-        comments=parsed.customer_comments,
+        comments="\n\n".join(filter(None, [comments, note])),
         received_at=parsed.request_date,
-        vehicles=[
-            VehicleData(
-                interest=v.interest,
-                condition=v.condition,
-                year=v.year,
-                make=v.make,
-                model=v.model,
-                trim=v.trim,
-                stock_number=v.stock_number,
-                vin=v.vin,
-                odometer=v.odometer,
-            )
-            for v in parsed.vehicles
-        ],
-        original_document=parsed.raw,
+        vehicles=vehicle_datas,
+        # Text after </adf> is kept as received but may hold NUL, which PostgreSQL text refuses.
+        original_document=text_for_db(parsed.raw),
     )
 
 

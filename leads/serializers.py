@@ -18,7 +18,15 @@ from leads.models import (
     SourceType,
     VehicleInterest,
 )
-from leads.services import LeadData, VehicleData
+from leads.services import (
+    MAX_COMMENTS,
+    MAX_EMAILS,
+    MAX_PHONES,
+    MAX_VEHICLES,
+    LeadData,
+    VehicleData,
+    implausible_odometer,
+)
 
 
 class VehicleSerializer(serializers.ModelSerializer):
@@ -113,16 +121,31 @@ class IntakeVehicleSerializer(serializers.Serializer):
     vin = serializers.CharField(max_length=17, required=False, allow_blank=True, default="")
     odometer = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
 
+    def validate_odometer(self, value):
+        if implausible_odometer(value):
+            raise serializers.ValidationError(f"{value} is not a plausible odometer reading.")
+        return value
+
 
 class IntakeCustomerSerializer(serializers.Serializer):
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    phones = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list)
+    phones = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, default=list, max_length=MAX_PHONES,
+        error_messages={"max_length": f"A lead may carry at most {MAX_PHONES} phone numbers."},
+    )
     email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
-    emails = serializers.ListField(child=serializers.CharField(max_length=254), required=False, default=list)
+    emails = serializers.ListField(
+        child=serializers.CharField(max_length=254), required=False, default=list, max_length=MAX_EMAILS,
+        error_messages={"max_length": f"A lead may carry at most {MAX_EMAILS} email addresses."},
+    )
 
     def validate(self, attrs):
+        if len([p for p in [attrs["phone"], *attrs["phones"]] if p.strip()]) > MAX_PHONES:
+            raise serializers.ValidationError({"phones": f"A lead may carry at most {MAX_PHONES} phone numbers."})
+        if len([e for e in [attrs["email"], *attrs["emails"]] if e.strip()]) > MAX_EMAILS:
+            raise serializers.ValidationError({"emails": f"A lead may carry at most {MAX_EMAILS} email addresses."})
         if not any(p.strip() for p in [attrs["phone"], *attrs["phones"], attrs["email"], *attrs["emails"]]):
             raise serializers.ValidationError("A lead needs a phone number or an email address to answer it.")
         return attrs
@@ -136,9 +159,10 @@ class LeadIntakeSerializer(serializers.Serializer):
     provider = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     provider_lead_id = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     received_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    comments = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+    comments = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_COMMENTS)
     customer = IntakeCustomerSerializer()
-    vehicles = IntakeVehicleSerializer(many=True, required=False, default=list)
+    # max_length is checked before any vehicle is validated, so 2,000 vehicles cost nothing.
+    vehicles = IntakeVehicleSerializer(many=True, required=False, default=list, max_length=MAX_VEHICLES)
 
     def to_lead_data(self, *, intake_channel: str, original_document: str) -> LeadData:
         data = self.validated_data

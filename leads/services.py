@@ -39,6 +39,25 @@ from leads.normalize import email_normalize, phone_to_e164
 from leads.ownership import lead_created
 from org.models import Staff, Store
 
+# Bounds on what one lead may carry (issue 14): a real lead has a phone or two, an email, one
+# to three vehicles. Every intake path checks them before it writes; the service checks again.
+MAX_PHONES = 5
+MAX_EMAILS = 5
+MAX_VEHICLES = 10
+MAX_COMMENTS = 10_000
+# A seven-digit odometer is the most any car shows; more is a typo or a test, and would not
+# fit PostgreSQL's integer column anyway past 2147483647.
+MAX_ODOMETER = 9_999_999
+
+
+def implausible_odometer(value: int | None) -> bool:
+    return value is not None and not 0 <= value <= MAX_ODOMETER
+
+
+def text_for_db(value: str) -> str:
+    """PostgreSQL text cannot hold NUL: replace it with U+FFFD (the replacement character)."""
+    return value.replace("\x00", "\ufffd")
+
 
 @dataclass
 class VehicleData:
@@ -94,6 +113,7 @@ class LeadCreateResult:
 
 def normalized_contacts(data: LeadData) -> tuple[list[tuple[str, str]], list[str]]:
     """E.164 phones and normalized emails; raises ValidationError naming the field."""
+    lead_data_check_bounds(data)
     phones: list[tuple[str, str]] = []
     for index, (raw, kind) in enumerate(data.phones):
         number = phone_to_e164(raw, field="phone" if index == 0 else f"phones[{index}]")
@@ -107,6 +127,32 @@ def normalized_contacts(data: LeadData) -> tuple[list[tuple[str, str]], list[str
     if not phones and not emails and not (data.first_name or data.last_name):
         raise ValidationError({"customer": "A lead needs at least a name, a phone number or an email address."})
     return phones, emails
+
+
+def lead_data_check_bounds(data: LeadData) -> None:
+    """Refuse a lead over the bounds, naming the field; intake paths check first with their own words."""
+    errors: dict[str, str] = {}
+    if len(data.phones) > MAX_PHONES:
+        errors["phones"] = f"{len(data.phones)} phone numbers; a lead may carry at most {MAX_PHONES}."
+    if len(data.emails) > MAX_EMAILS:
+        errors["emails"] = f"{len(data.emails)} email addresses; a lead may carry at most {MAX_EMAILS}."
+    if len(data.vehicles) > MAX_VEHICLES:
+        errors["vehicles"] = f"{len(data.vehicles)} vehicles; a lead may carry at most {MAX_VEHICLES}."
+    if len(data.comments) > MAX_COMMENTS:
+        errors["comments"] = f"{len(data.comments)} characters; the limit is {MAX_COMMENTS}."
+    for index, vehicle in enumerate(data.vehicles):
+        if implausible_odometer(vehicle.odometer):
+            errors[f"vehicles[{index}].odometer"] = f"{vehicle.odometer} is not a plausible odometer reading."
+    texts = {
+        "first_name": data.first_name, "last_name": data.last_name, "comments": data.comments,
+        "provider": data.provider, "provider_lead_id": data.provider_lead_id,
+        "original_document": data.original_document,
+    }
+    for name, value in texts.items():
+        if "\x00" in value:
+            errors.setdefault(name, "A NUL character is not allowed.")
+    if errors:
+        raise ValidationError(errors)
 
 
 def customer_match(*, store: Store, phones: Iterable[str], emails: Iterable[str]) -> Customer | None:
@@ -452,12 +498,13 @@ def rejected_intake_record(
     *, store: Store | None, channel: str, reason: str, message: str, body: bytes | str, remote_addr: str | None
 ) -> RejectedIntake:
     raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    # What was refused may be anything, NUL bytes included, which PostgreSQL text cannot hold.
     return RejectedIntake.objects.create(
         store=store,
         channel=channel,
-        reason=reason[:40],
-        message=message,
-        body_excerpt=raw[:4000],
+        reason=text_for_db(reason[:40]),
+        message=text_for_db(message),
+        body_excerpt=text_for_db(raw[:4000]),
         body_size=len(body),
         remote_addr=remote_addr or None,
     )

@@ -287,3 +287,141 @@ def test_adf_intake_with_token_auth(org):
     assert Lead.objects.count() == 2
     assert post_adf(APIClient(), two_valid_prospects()).status_code in (401, 403)
 
+
+
+# --- Odd input (issue 14): never a 500, never half-written, always recorded ---------------------
+
+
+def assert_refusal_recorded(reason: str) -> RejectedIntake:
+    rejected = RejectedIntake.objects.get()
+    assert rejected.reason == reason
+    return rejected
+
+
+def test_json_odometer_over_the_integer_range_is_400_naming_the_field(director_api):
+    vehicles = [{"make": "Honda", "model": "Civic"}, {"make": "Ford", "odometer": 99999999999}]
+    response = post_lead(director_api, payload(vehicles=vehicles))
+    assert response.status_code == 400, response.content
+    assert response.json()["vehicles"]["1"]["odometer"] == ["99999999999 is not a plausible odometer reading."]
+    assert "99999999999 is not a plausible odometer reading" in assert_refusal_recorded("invalid_lead").message
+    assert_nothing_stored()
+
+
+@pytest.mark.parametrize(
+    ("customer", "field"),
+    [
+        ({"first_name": "Maria", "phones": [f"(312) 555-{n:04d}" for n in range(5000)]}, "phones"),
+        ({"first_name": "Maria", "phone": "(312) 555-0100", "phones": [f"(312) 555-{n:04d}" for n in range(5)]}, "phones"),
+        ({"first_name": "Maria", "emails": [f"m{n}@example.com" for n in range(6)]}, "emails"),
+        ({"first_name": "M" * 101, "phone": "(312) 555-0100"}, "first_name"),
+    ],
+    ids=["5000 phones", "phone plus 5 phones", "6 emails", "long name"],
+)
+def test_json_customer_over_the_bounds_is_400_naming_the_field(director_api, customer, field):
+    response = post_lead(director_api, payload(customer=customer))
+    assert response.status_code == 400, response.content
+    assert field in response.json()["customer"]
+    assert field in assert_refusal_recorded("invalid_lead").message
+    assert_nothing_stored()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"vehicles": [{"make": "Honda"}] * 2000}, "vehicles"),
+        ({"comments": "x" * 10001}, "comments"),
+    ],
+    ids=["2000 vehicles", "long comments"],
+)
+def test_json_lead_over_the_bounds_is_400_naming_the_field(director_api, overrides, field):
+    response = post_lead(director_api, payload(**overrides))
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert_refusal_recorded("invalid_lead")
+    assert_nothing_stored()
+
+
+def test_json_with_nul_in_a_field_is_400_and_recorded(director_api):
+    response = post_lead(director_api, payload(comments="Is it\x00 available?"))
+    assert response.status_code == 400, response.content
+    assert "comments" in response.json()
+    assert_refusal_recorded("invalid_lead")
+    assert_nothing_stored()
+
+
+def test_unparseable_body_with_nul_bytes_is_recorded(director_api):
+    response = director_api.post("/api/v1/leads/", b'{"store": "\x00\x00', content_type="application/json")
+    assert response.status_code == 400
+    rejected = assert_refusal_recorded("invalid_json")
+    assert "\x00" not in rejected.body_excerpt and rejected.body_excerpt.startswith('{"store": "')
+    assert_nothing_stored()
+
+
+def deeply_nested(depth: int = 50_000) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_json_nested_too_deeply_is_400_and_recorded(director_api):
+    response = director_api.post("/api/v1/leads/", deeply_nested(), content_type="application/json")
+    assert response.status_code == 400, response.content[:300]
+    assert "JSON nested too deeply" in response.json()["detail"]
+    assert "nested too deeply" in assert_refusal_recorded("invalid_json").message
+    assert_nothing_stored()
+
+
+def test_json_nested_past_the_depth_limit_but_not_recursion_is_400(director_api):
+    response = director_api.post("/api/v1/leads/", deeply_nested(100), content_type="application/json")
+    assert response.status_code == 400
+    assert "JSON nested too deeply" in response.json()["detail"]
+
+
+def test_contact_event_nested_too_deeply_is_400(director_api):
+    response = director_api.post("/api/v1/contact-events/", deeply_nested(), content_type="application/json")
+    assert response.status_code == 400, response.content[:300]
+    assert "JSON nested too deeply" in response.json()["detail"]
+
+
+def adf_with(customer: str = "", vehicles: str = "") -> bytes:
+    return (
+        "<adf><prospect><id source='LeadHub'>LH-77</id><requestdate>2026-03-02T10:00:00-06:00</requestdate>"
+        f"{vehicles}<customer><contact><name part='full'>Maria Lopez</name>{customer}</contact>"
+        "<comments>Call me</comments></customer><provider><name>LeadHub</name></provider></prospect></adf>"
+    ).encode()
+
+
+def test_adf_odometer_over_the_integer_range_keeps_the_lead_without_it(director_api):
+    vehicle = "<vehicle interest='trade-in'><make>Ford</make><odometer>99999999999</odometer></vehicle>"
+    response = post_adf(director_api, adf_with("<phone>(312) 555-0142</phone>", vehicle))
+    assert response.status_code == 201, response.content
+    lead = Lead.objects.get()
+    assert lead.vehicles.get().odometer is None
+    assert "odometer 99999999999 is not a plausible reading" in lead.comments
+    assert lead.comments.startswith("Call me")
+
+
+def test_adf_over_the_bounds_keeps_the_first_and_says_so(director_api):
+    phones = "".join(f"<phone>(312) 555-{n:04d}</phone>" for n in range(5000))
+    emails = "".join(f"<email>m{n}@example.com</email>" for n in range(8))
+    vehicles = "<vehicle><make>Honda</make><odometer>12000</odometer></vehicle>" * 2000
+    response = post_adf(director_api, adf_with(phones + emails, vehicles))
+    assert response.status_code == 201, response.content
+    lead = Lead.objects.get()
+    assert lead.customer.phones.count() == 5 and lead.customer.emails.count() == 5
+    assert lead.vehicles.count() == 10
+    assert "5000 phone numbers sent; the first 5 kept." in lead.comments
+    assert "8 email addresses sent; the first 5 kept." in lead.comments
+    assert "2000 vehicles sent; the first 10 kept." in lead.comments
+
+
+def test_adf_with_nul_bytes_is_400_and_recorded(director_api):
+    response = post_adf(director_api, adf_with("<phone>(312) 555-0142\x00</phone>"))
+    assert response.status_code == 400, response.content
+    rejected = assert_refusal_recorded("not_xml")
+    assert "\x00" not in rejected.body_excerpt and "555-0142" in rejected.body_excerpt
+    assert_nothing_stored()
+
+
+def test_adf_with_nul_after_the_document_keeps_the_lead(director_api):
+    response = post_adf(director_api, adf_with("<phone>(312) 555-0142</phone>") + b"\n-- sent by\x00 LeadHub")
+    assert response.status_code == 201, response.content
+    assert "\x00" not in Lead.objects.get().original_document
