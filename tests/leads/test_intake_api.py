@@ -425,3 +425,12 @@ def test_adf_with_nul_after_the_document_keeps_the_lead(director_api):
     response = post_adf(director_api, adf_with("<phone>(312) 555-0142</phone>") + b"\n-- sent by\x00 LeadHub")
     assert response.status_code == 201, response.content
     assert "\x00" not in Lead.objects.get().original_document
+
+
+def test_truncate_of_contact_events_is_refused():
+    """The append-only trigger covers TRUNCATE too (a session must opt in, as the test flush does)."""
+    from django.db import DatabaseError, connection, transaction
+
+    with pytest.raises(DatabaseError, match="TRUNCATE refused"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL dealercrm.allow_truncate = 'off'")
+        cursor.execute("TRUNCATE leads_contactevent CASCADE")
