@@ -34,6 +34,9 @@ from leads import contact
 
 UTC = dt.UTC
 
+# The longest coverage window a policy may set: a year. The API and the policy form both hold to it.
+MAX_WINDOW_HOURS = 24 * 365
+
 KeepsAlive = Literal["any_attempt", "two_way"]
 MinEvidence = Literal["verified", "self_reported"]
 StaffId = int | str

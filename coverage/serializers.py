@@ -3,8 +3,11 @@ Everything is validated here into engine dataclasses; the engine decides."""
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
+import functools
+from collections.abc import Mapping
+from zoneinfo import ZoneInfo, available_timezones
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -17,6 +20,26 @@ PARAMETERS = [
     "initial_two_way_required", "keeps_alive", "window_hours", "min_evidence", "share_when_other_closes",
     "pause_on_days_off", "min_talk_seconds",
 ]
+
+
+class PolicyParametersSerializer(serializers.Serializer):
+    """A policy's parameters, each with its own type and bounds (those of the stored policy and its form)."""
+
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    role = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    initial_two_way_required = serializers.BooleanField()
+    keeps_alive = serializers.ChoiceField(choices=["any_attempt", "two_way"])
+    window_hours = serializers.IntegerField(min_value=1, max_value=engine.MAX_WINDOW_HOURS)
+    min_evidence = serializers.ChoiceField(choices=["verified", "self_reported"])
+    share_when_other_closes = serializers.DecimalField(
+        max_digits=4, decimal_places=3, min_value=0, max_value=1, required=False
+    )
+    pause_on_days_off = serializers.BooleanField(required=False)
+    min_talk_seconds = serializers.IntegerField(min_value=0, max_value=32767, required=False)
+
+    def validate_share_when_other_closes(self, value):
+        return value.normalize()  # "0.3" stays 0.3 (the field quantizes it to 0.300)
 
 
 @extend_schema_field(
@@ -35,40 +58,52 @@ class PolicyField(serializers.Field):
     def to_internal_value(self, data) -> engine.Policy:
         if isinstance(data, str):
             data = {"preset": data}
-        if not isinstance(data, dict):
+        if not isinstance(data, Mapping):
             self.fail("invalid", presets=", ".join(PRESETS))
         unknown = set(data) - {"preset", "name", "version", "role", *PARAMETERS}
         if unknown:
             raise serializers.ValidationError(f"Unknown policy parameter(s): {', '.join(sorted(unknown))}.")
+        given = {k: v for k, v in data.items() if k != "preset"}
+        if "preset" in data:
+            # The overrides are checked on their own (partial), then laid over the preset.
+            overrides = PolicyParametersSerializer(data=given, partial=True)
+            overrides.is_valid(raise_exception=True)
+            name = data["preset"]
+            if not isinstance(name, str) or name not in PRESETS:
+                raise serializers.ValidationError(
+                    {"preset": [f"Unknown coverage preset {name!r}; known: {', '.join(PRESETS)}."]}
+                )
+            values = {**overrides.validated_data}
+            base = preset(name, pause_on_days_off=values.get("pause_on_days_off", False))
+            values = {**base.to_dict(), **values}
+        else:
+            parameters = PolicyParametersSerializer(data=given)
+            parameters.is_valid(raise_exception=True)
+            values = dict(parameters.validated_data)
         try:
-            if "preset" in data:
-                base = preset(data["preset"], pause_on_days_off=bool(data.get("pause_on_days_off", False)))
-            else:
-                missing = [p for p in ("initial_two_way_required", "keeps_alive", "window_hours", "min_evidence")
-                           if p not in data]
-                if missing:
-                    raise serializers.ValidationError(f"Missing policy parameter(s): {', '.join(missing)}.")
-                base = None
-            values = {**(base.to_dict() if base else {}), **{k: v for k, v in data.items() if k != "preset"}}
             return engine.Policy(
                 name=str(values.get("name") or "proposed"),
                 version=int(values.get("version") or 1),
                 role=str(values.get("role") or ""),
-                initial_two_way_required=bool(values["initial_two_way_required"]),
+                initial_two_way_required=values["initial_two_way_required"],
                 keeps_alive=values["keeps_alive"],
-                window_hours=int(values["window_hours"]),
+                window_hours=values["window_hours"],
                 min_evidence=values["min_evidence"],
                 share_when_other_closes=values.get("share_when_other_closes", "0.5"),
-                pause_on_days_off=bool(values.get("pause_on_days_off", False)),
-                min_talk_seconds=int(values.get("min_talk_seconds", 30)),
+                pause_on_days_off=values.get("pause_on_days_off", False),
+                min_talk_seconds=values.get("min_talk_seconds", 30),
             )
-        except KeyError as exc:
-            raise serializers.ValidationError(str(exc).strip("'\"")) from None
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:  # the engine's own checks, should a bound above miss one
             raise serializers.ValidationError(str(exc)) from None
 
     def to_representation(self, value):
         return value.to_dict()
+
+
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA zone names, read from disk once (listing them costs milliseconds)."""
+    return frozenset(available_timezones())
 
 
 class JudgeStaffSerializer(serializers.Serializer):
@@ -76,6 +111,11 @@ class JudgeStaffSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
     days_off = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=6), required=False, default=list)
     team = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+    def validate_days_off(self, value: list[int]) -> list[int]:
+        if len(set(value)) == 7:
+            raise serializers.ValidationError("A schedule cannot have every weekday off.")
+        return value
 
 
 class JudgeEventSerializer(serializers.Serializer):
@@ -108,9 +148,24 @@ class JudgeSerializer(serializers.Serializer):
     events = JudgeEventSerializer(many=True, max_length=10000)
     sale = JudgeSaleSerializer()
 
+    def to_internal_value(self, data):
+        # A time given without a zone is read in the request's time zone, not the server's.
+        name = data.get("time_zone") if isinstance(data, Mapping) else None
+        if isinstance(name, str) and name in time_zone_names():
+            with timezone.override(ZoneInfo(name)):
+                return super().to_internal_value(data)
+        return super().to_internal_value(data)
+
     def validate_time_zone(self, value: str) -> str:
-        if value not in available_timezones():
+        if value not in time_zone_names():
             raise serializers.ValidationError(f"Unknown time zone {value!r}; use an IANA name like America/Chicago.")
+        return value
+
+    def validate_staff(self, value: list[dict]) -> list[dict]:
+        seen: set[str] = set()
+        duplicated = sorted({person["id"] for person in value if person["id"] in seen or seen.add(person["id"])})
+        if duplicated:
+            raise serializers.ValidationError(f"Staff id(s) given more than once: {', '.join(duplicated)}.")
         return value
 
     def validate(self, attrs):

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from coverage import services
+from coverage.engine import MAX_WINDOW_HOURS
 from coverage.models import CoveragePolicy, KeepsAlive, MinEvidence
 from coverage.presets import PRESETS
 from org.models import SALES_ROLES, Role, Store
@@ -139,7 +140,7 @@ class PolicyVersionForm(forms.Form):
     )
     initial_two_way_required = forms.BooleanField(label="Two-way contact required first", required=False)
     keeps_alive = forms.ChoiceField(label="What keeps it alive", choices=KeepsAlive.choices)
-    window_hours = forms.IntegerField(label="Window (hours)", min_value=1)
+    window_hours = forms.IntegerField(label="Window (hours)", min_value=1, max_value=MAX_WINDOW_HOURS)
     min_evidence = forms.ChoiceField(label="Minimum evidence", choices=MinEvidence.choices)
     share_when_other_closes = forms.DecimalField(
         label="Share when another closes (0 to 1)", min_value=0, max_value=1, max_digits=4, decimal_places=3,

@@ -106,6 +106,18 @@ def test_a_duplicate_effective_from_is_a_form_error_and_nothing_is_saved(store, 
     assert CoveragePolicy.objects.count() == before
 
 
+def test_a_window_longer_than_a_year_is_a_form_error_as_in_the_judge(store, org, history):
+    """The form holds to the same bound as the API (coverage.engine.MAX_WINDOW_HOURS, 8760 h)."""
+    before = CoveragePolicy.objects.count()
+    response = client_for(org["director"]).post(
+        reverse("coverage_policies:new"),
+        form_data("internet-72h", store, timezone.now() + dt.timedelta(days=1), window_hours="8761"),
+    )
+    assert response.status_code == 200
+    assert "window_hours" in response.context["form"].errors
+    assert CoveragePolicy.objects.count() == before
+
+
 @pytest.mark.parametrize("who", ["agent", "manager", "retail", "receptionist"])
 def test_only_directors_and_admins_see_the_policy_pages(store, org, history, who):
     old, current = history
