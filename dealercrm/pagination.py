@@ -82,6 +82,20 @@ class FastPageNumberPagination(BasePagination):
             )
         return Response(OrderedDict([("next", next_url), ("previous", previous_url), ("results", data)]))
 
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.page_query_param, "in": "query", "required": False,
+                "description": "The page, from 1; a page that is not a whole number is 404.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+            {
+                "name": self.page_size_query_param, "in": "query", "required": False,
+                "description": f"Rows a page, 1 to {MAX_PAGE_SIZE} (others are brought into that range).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+            },
+        ]
+
     def get_paginated_response_schema(self, schema):
         return {
             "type": "object",

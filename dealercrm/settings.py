@@ -175,7 +175,8 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the 400/401/403/404 answers each operation can give.
+    "DEFAULT_SCHEMA_CLASS": "dealercrm.schema.AutoSchema",
     "EXCEPTION_HANDLER": "dealercrm.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {

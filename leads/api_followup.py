@@ -8,7 +8,6 @@ from __future__ import annotations
 import django_filters
 from django.utils import timezone
 from django_filters.widgets import BooleanWidget
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -16,6 +15,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from dealercrm.api import scoped_choice
+from dealercrm.schema import AutoSchema
 from leads import appointments, followup, permissions
 from leads.api import staff_of_request
 from leads.models import Appointment, AppointmentStatus, Cadence, Task, TaskKind

@@ -70,9 +70,11 @@ class StaffViewSet(viewsets.ReadOnlyModelViewSet):
             raise PermissionDenied("Only the store's director, admins and the person's sales manager change a schedule.")
         return person
 
+    # The week and the time off are short lists answered whole: no page, no list filters (a
+    # filter here would only narrow which person the id finds).
     @extend_schema(request=WeekSerializer, responses=ShiftSerializer(many=True),
                    summary="Replace a person's weekly shifts (400 names each mistyped day; nothing is saved then)")
-    @action(detail=True, methods=["put"])
+    @action(detail=True, methods=["put"], pagination_class=None, filter_backends=[])
     def week(self, request, pk=None):
         person = self._editable()
         typed = WeekSerializer(data=request.data)
@@ -86,7 +88,7 @@ class StaffViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(methods=["get"], responses=TimeOffSerializer(many=True), summary="A person's time off from today on")
     @extend_schema(methods=["post"], request=TimeOffSerializer, responses={201: TimeOffSerializer},
                    summary="Add time off")
-    @action(detail=True, methods=["get", "post"], url_path="time-off")
+    @action(detail=True, methods=["get", "post"], url_path="time-off", pagination_class=None, filter_backends=[])
     def time_off(self, request, pk=None):
         if request.method == "GET":
             person = self.get_object()
@@ -104,7 +106,7 @@ class StaffViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(TimeOffSerializer(off).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None}, summary="Remove time off")
-    @action(detail=True, methods=["delete"], url_path=r"time-off/(?P<off_id>\d+)")
+    @action(detail=True, methods=["delete"], url_path=r"time-off/(?P<off_id>\d+)", filter_backends=[])
     def time_off_remove(self, request, pk=None, off_id=None):
         person = self._editable()
         schedules.time_off_remove(time_off=get_object_or_404(person.time_off.all(), pk=off_id))
