@@ -358,6 +358,7 @@ class ReplayApiView(APIView):
         data = serializer.validated_data
         store = stores_for(request.user).filter(pk=data["store"]).first()
         if store is None:
-            return Response({"store": ["No such store."]}, status=404)
+            # A body's field naming nothing the caller may see: 400, as every API body answers it.
+            return Response({"store": [f"Unknown store {data['store']}."]}, status=400)
         result = replay(store=store, proposed=data["policies"], start=data["start"], end=data["end"])
         return Response(result.to_dict())

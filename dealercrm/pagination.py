@@ -16,6 +16,8 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 MAX_PAGE_SIZE = 200
+# PostgreSQL's OFFSET is a bigint; no table here comes near it, so a page past it is simply absent.
+MAX_OFFSET = 2**63 - 1 - MAX_PAGE_SIZE
 
 
 class NoCountPage:
@@ -47,6 +49,8 @@ def paginate_without_count(queryset, page_param: str | None, page_size: int) -> 
     except ValueError:
         raise InvalidPage("The page must be a whole number.") from None
     offset = (number - 1) * page_size
+    if offset > MAX_OFFSET:
+        raise InvalidPage("No such page.")
     rows = list(queryset[offset : offset + page_size + 1])
     return NoCountPage(rows, number, page_size)
 

@@ -9,7 +9,8 @@ own `extend_schema` already documents that status:
 - 401 `Error` when it needs a signed-in caller;
 - 403 `Error` when it writes (a session without its CSRF token, and the role checks of every
   write) or a permission class beyond "signed in" guards it;
-- 404 `Error` when its path names an object, or it pages (a page that is not a number).
+- 404 `Error` when its path names an object, or it pages (a page that is not a number);
+- 415 `Error` when it reads a body in the media types it lists only.
 
 A read that refuses some roles in its code says so with `responses={403: ERROR}`.
 """
@@ -56,7 +57,8 @@ DESCRIPTIONS = {
     "400": "The request is invalid; the body names each problem.",
     "401": "No valid credentials were given.",
     "403": "The caller may not do this.",
-    "404": "Not found, or not in the caller's stores (or a page that is not a number).",
+    "404": "Not found, or not in the caller's stores (or a page that is not a number or past the last).",
+    "415": "The body's Content-Type is not one the operation reads.",
 }
 
 
@@ -91,6 +93,8 @@ class AutoSchema(SpectacularAutoSchema):
                 codes.append("403")
         if any(p["in"] == "path" for p in parameters) or self._pages():
             codes.append("404")
+        if "requestBody" in operation and all(parser.media_type != "*/*" for parser in self.view.get_parsers()):
+            codes.append("415")
         return codes
 
     def _pages(self) -> bool:

@@ -7,6 +7,7 @@ import json
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
+from django.http.request import RawPostDataException
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
@@ -15,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dealercrm.api import scoped_choice
+from dealercrm.schema import VALIDATION_ERROR
 from distribution.serializers import ConflictSerializer, LeadReassignSerializer
 from leads import intake, ownership, services
 from leads.models import ContactEvent, Customer, IntakeChannel, Lead, RejectedIntake, SourceType
@@ -130,7 +132,8 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=LeadIntakeSerializer, responses={201: IntakeReceiptSerializer, 200: IntakeReceiptSerializer})
+    @extend_schema(request=LeadIntakeSerializer,
+                   responses={201: IntakeReceiptSerializer, 200: IntakeReceiptSerializer, 413: VALIDATION_ERROR})
     def create(self, request):
         refused = refuse_oversized(request, IntakeChannel.API)
         if refused is not None:
@@ -149,7 +152,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             services.rejected_intake_record(
                 store=viewer_for(request.user).staff.store if viewer_for(request.user).staff else None,
                 channel=IntakeChannel.API, reason="invalid_json" if isinstance(exc, ParseError) else "invalid_lead",
-                message=json.dumps(detail, default=str)[:2000], body=request.body,
+                message=json.dumps(detail, default=str)[:2000], body=body_as_received(request),
                 remote_addr=request.META.get("REMOTE_ADDR"),
             )
             raise
@@ -239,6 +242,14 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return Response(LeadSerializer(with_relations(Lead.objects.filter(pk=lead.pk)).get()).data)
 
 
+def body_as_received(request) -> bytes | str:
+    """The body as sent; a multipart body is streamed by its parser, so then the fields it read."""
+    try:
+        return request.body
+    except RawPostDataException:
+        return json.dumps(request.data, default=str)
+
+
 def refuse_oversized(request, channel: str, store=None) -> Response | None:
     """A 413 before a body over INTAKE_MAX_BYTES is read into memory, kept as a rejected intake."""
     from django.conf import settings
@@ -279,7 +290,8 @@ class AdfIntakeView(APIView):
             OpenApiParameter("store", OpenApiTypes.STR, required=True),
             OpenApiParameter("source_type", OpenApiTypes.STR, enum=SourceType.values),
         ],
-        responses={201: IntakeReceiptSerializer(many=True), 200: IntakeReceiptSerializer(many=True)},
+        responses={201: IntakeReceiptSerializer(many=True), 200: IntakeReceiptSerializer(many=True),
+                   413: VALIDATION_ERROR},
     )
     def post(self, request):
 

@@ -15,7 +15,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from dealercrm.api import scoped_choice
-from dealercrm.schema import AutoSchema
+from dealercrm.schema import ERROR, AutoSchema
 from leads import appointments, followup, permissions
 from leads.api import staff_of_request
 from leads.models import Appointment, AppointmentStatus, Cadence, Task, TaskKind
@@ -272,7 +272,8 @@ class CadenceViewSet(viewsets.GenericViewSet):
         }
         return Response(CadenceSerializer(body).data)
 
-    @extend_schema(parameters=[STORE_PARAMETER], responses=CadenceSerializer)
+    # 403: an account that is no staff of any store has no store to default to.
+    @extend_schema(parameters=[STORE_PARAMETER], responses={200: CadenceSerializer, 403: ERROR})
     def list(self, request):
         return self._answer(self._store(request))
 

@@ -18,6 +18,8 @@ from org import hours
 from org.models import WEEKDAYS, ScheduleVersion, Shift, Staff, Store, TimeOff
 
 MAX_TIME_OFF_DAYS = 366
+# Days a calendar can mean; outside them (year 1, year 9999) the day before or after does not exist.
+TIME_OFF_YEARS = range(2000, 2200)
 MIDNIGHT = dt.time(23, 59, 59, 999999)  # an end "at midnight": the last instant of the day
 ALL_DAY = (dt.time(0), MIDNIGHT)
 DAY_OFF_WORDS = {"", "off", "day off", "-", "x", "closed", "none"}
@@ -202,6 +204,9 @@ def history_record(staff: Staff, week: list[tuple[int, dt.time, dt.time]], now: 
 
 def time_off_add(*, staff: Staff, first_day: dt.date, last_day: dt.date | None, reason: str = "") -> TimeOff:
     last_day = last_day or first_day
+    for field, day in (("first_day", first_day), ("last_day", last_day)):
+        if day.year not in TIME_OFF_YEARS:
+            raise ValidationError({field: f"Time off falls between {TIME_OFF_YEARS.start} and {TIME_OFF_YEARS.stop - 1}."})
     if last_day < first_day:
         raise ValidationError({"last_day": "The last day is before the first day."})
     if (last_day - first_day).days >= MAX_TIME_OFF_DAYS:
