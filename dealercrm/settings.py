@@ -235,6 +235,14 @@ LEAD_DUPLICATE_WINDOW_DAYS = int(os.environ.get("LEAD_DUPLICATE_WINDOW_DAYS", "3
 INTAKE_MAX_BYTES = int(os.environ.get("INTAKE_MAX_BYTES", str(512 * 1024)))
 WEB_FORM_RATE = os.environ.get("WEB_FORM_RATE", "5/m")
 RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "org.clientip.client_ip"
+
+# How many reverse proxies (TLS terminator, load balancer) stand between the internet and the
+# app, each appending to X-Forwarded-For. 0: the connecting address is the visitor's and
+# X-Forwarded-For is ignored, so it can't be forged to escape a limit. See org/clientip.py.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT < 0:
+    raise RuntimeError("TRUSTED_PROXY_COUNT must be 0 or more")
 
 # Twilio (telephony issue). The local telephony sandbox (a fake Twilio whose events are
 # "simulated", never "verified") runs only when TELEPHONY_SANDBOX is set: `./dev start` sets it;
