@@ -28,12 +28,14 @@ def client_ip(request: HttpRequest) -> str:
     remote = request.META.get("REMOTE_ADDR", "") or ""
     proxies = settings.TRUSTED_PROXY_COUNT
     forwarded = request.META.get(FORWARDED_HEADER, "")
-    if proxies <= 0 or not forwarded or not remote:
+    if proxies <= 0 or not forwarded:
         return remote
     # ipware counts proxies within the chain it is given, so hand it the whole chain, the
-    # connecting proxy included: the visitor is then `proxies` hops before its end.
+    # connecting proxy included: the visitor is then `proxies` hops before its end. A proxy on a
+    # Unix socket leaves REMOTE_ADDR empty; it is on this machine.
+    nearest = remote or "127.0.0.1"
     ip, _routable = get_client_ip(
-        SimpleNamespace(META={FORWARDED_HEADER: f"{forwarded}, {remote}"}),  # type: ignore[arg-type]
+        SimpleNamespace(META={FORWARDED_HEADER: f"{forwarded}, {nearest}"}),  # type: ignore[arg-type]
         proxy_count=proxies,
         request_header_order=[FORWARDED_HEADER],
         strict=False,

@@ -33,6 +33,8 @@ def _request(remote: str = PROXY, forwarded: str | None = None):
         # Not through the proxy (no header, or fewer hops than proxies): the connecting address.
         (1, "198.51.100.7", None, "198.51.100.7"),
         (2, PROXY, "203.0.113.5", PROXY),
+        # A proxy on a Unix socket leaves REMOTE_ADDR empty.
+        (1, "", "203.0.113.5", "203.0.113.5"),
         # IPv6 visitors too.
         (1, PROXY, "2001:db8::5", "2001:db8::5"),
     ],
