@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import schedule
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "phonenumber_field",
     "anymail",
+    "axes",
+    "csp",
     "org",
     "leads",
     "coverage",
@@ -70,8 +73,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "org.middleware.StoreTimezoneMiddleware",
+    # Last, as axes asks: turns a locked-out sign-in into org.signin's 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dealercrm.urls"
@@ -119,6 +125,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in throttling (django-axes, org/signin.py): failed sign-ins counted per account and per
+# address over the cool-off; the axes backend goes first so a locked account is refused even
+# with the right password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+if AXES_FAILURE_LIMIT < 1 or LOGIN_ADDRESS_FAILURE_LIMIT < AXES_FAILURE_LIMIT:
+    raise RuntimeError("LOGIN_FAILURE_LIMIT must be 1 or more and LOGIN_ADDRESS_FAILURE_LIMIT at least as much")
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "org.signin.SigninHandler"
+AXES_LOCKOUT_CALLABLE = "org.signin.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "org.clientip.client_ip"
+# A try while locked out is refused without being counted, so the wait shown is the real one.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# org.signin forgives only the person's own failures from that address on success.
+AXES_RESET_ON_SUCCESS = False
+AXES_HTTP_RESPONSE_CODE = 429
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -151,6 +179,26 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files (no
+# inline script, no style="" attribute, no eval); <script> tags carry the request's nonce, the one
+# way an inline script could ever be allowed. Pages that need more (the API docs) widen it
+# for themselves with csp.decorators.csp_update. See README, "Content-Security-Policy".
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "media-src": [SELF],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 PHONENUMBER_DEFAULT_REGION = os.environ.get("PHONENUMBER_DEFAULT_REGION", "US")
 PHONENUMBER_DB_FORMAT = "E164"
@@ -236,6 +284,14 @@ LEAD_DUPLICATE_WINDOW_DAYS = int(os.environ.get("LEAD_DUPLICATE_WINDOW_DAYS", "3
 INTAKE_MAX_BYTES = int(os.environ.get("INTAKE_MAX_BYTES", str(512 * 1024)))
 WEB_FORM_RATE = os.environ.get("WEB_FORM_RATE", "5/m")
 RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "org.clientip.client_ip"
+
+# How many reverse proxies (TLS terminator, load balancer) stand between the internet and the
+# app, each appending to X-Forwarded-For. 0: the connecting address is the visitor's and
+# X-Forwarded-For is ignored, so it can't be forged to escape a limit. See org/clientip.py.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT < 0:
+    raise RuntimeError("TRUSTED_PROXY_COUNT must be 0 or more")
 
 # Twilio (telephony issue). The local telephony sandbox (a fake Twilio whose events are
 # "simulated", never "verified") runs only when TELEPHONY_SANDBOX is set: `./dev start` sets it;
@@ -277,5 +333,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every sign-in at INFO; its failures and lockouts are WARNING.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

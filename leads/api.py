@@ -33,6 +33,7 @@ from leads.serializers import (
     LeadTransitionSerializer,
     RejectedIntakeSerializer,
 )
+from org.clientip import client_ip
 from org.scoping import (
     can_work_lead,
     claim_targets_for,
@@ -153,7 +154,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 store=viewer_for(request.user).staff.store if viewer_for(request.user).staff else None,
                 channel=IntakeChannel.API, reason="invalid_json" if isinstance(exc, ParseError) else "invalid_lead",
                 message=json.dumps(detail, default=str)[:2000], body=body_as_received(request),
-                remote_addr=request.META.get("REMOTE_ADDR"),
+                remote_addr=client_ip(request),
             )
             raise
         (body,) = intake_answer([result])
@@ -264,7 +265,7 @@ def refuse_oversized(request, channel: str, store=None) -> Response | None:
     staff = viewer_for(request.user).staff
     services.rejected_intake_record(
         store=store or (staff.store if staff else None), channel=channel, reason="too_large", message=message,
-        body=b"", remote_addr=request.META.get("REMOTE_ADDR"),
+        body=b"", remote_addr=client_ip(request),
     )
     return Response({"body": [message], "reason": "too_large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
 
@@ -306,7 +307,7 @@ class AdfIntakeView(APIView):
             return refused
         try:
             outcome = intake.intake_adf(
-                store=store, body=request.body, source_type=source_type, remote_addr=request.META.get("REMOTE_ADDR")
+                store=store, body=request.body, source_type=source_type, remote_addr=client_ip(request)
             )
         except intake.IntakeRejected as exc:
             return Response({exc.field: [str(exc)], "reason": exc.reason}, status=exc.status)

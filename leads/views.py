@@ -20,6 +20,7 @@ from leads.forms import LeadEntryForm, LeadFilterForm, LogContactForm, WebLeadFo
 from leads.models import Channel, IntakeChannel, Lead, LeadStatus, Outcome, SourceType
 from leads.selectors import lead_timeline
 from leads.views_appointments import card_context as appointments_card
+from org.clientip import client_ip
 from org.models import SALES_ROLES, Staff, Store
 from org.scoping import can_assign_leads, can_work_lead, leads_for, viewer_for
 
@@ -301,7 +302,7 @@ def web_form(request, store_slug: str):
                 services.rejected_intake_record(
                     store=store, channel=IntakeChannel.WEB_FORM, reason="honeypot",
                     message="The hidden field was filled in.", body=str(dict(request.POST)),
-                    remote_addr=request.META.get("REMOTE_ADDR"),
+                    remote_addr=client_ip(request),
                 )
                 return render(request, "leads/web_form_thanks.html", {"store": store})
             lead_data = services.LeadData(

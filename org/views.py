@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from org import schedules
+from org import schedules, signin
 from org.models import SALES_ROLES, WEEKDAYS, Staff, TimeOff
 from org.scoping import Viewer, can_edit_schedule, page_store, schedules_editable, stores_for, viewer_for
 
@@ -59,6 +59,8 @@ def week(request):
     can_edit = schedules_editable(request.user, people)
     # A manager's own people first (theirs to change), then by team and name.
     people.sort(key=lambda p: (p.pk not in can_edit, p.team.name.lower() if p.team else "~", p.display_name.lower()))
+    # Managers see which of their people can't sign in and unlock them here (org.signin).
+    lockouts = signin.lockouts_for([p for p in people if p.pk in can_edit], now=now)
     rows = []
     for person in people:
         week_spans = schedules.week_of(person)
@@ -73,6 +75,7 @@ def week(request):
             "where": where[person.pk],
             "time_off": [off for off in person.time_off.all() if off.last_day >= today],
             "can_edit": person.pk in can_edit,
+            "lockout": lockouts.get(person.pk),
         })
     floor = sorted(where.values(), key=lambda w: (not w.on_now, w.next_start or dt.datetime.max.replace(tzinfo=dt.UTC)))
     return render(request, "org/schedule_week.html", {
@@ -148,3 +151,12 @@ def time_off_remove(request, pk: int, off_pk: int):
     schedules.time_off_remove(time_off=off)
     messages.success(request, "Time off removed.")
     return redirect(reverse("org_schedules:edit", args=[person.pk]) + "#time-off")
+
+
+@login_required
+@require_POST
+def signin_unlock(request, pk: int):
+    _, person = _person(request, pk)
+    signin.staff_unlock(staff=person, by=request.user)
+    messages.success(request, f"{person.display_name} can sign in again.")
+    return redirect(_week_url(person) + f"#staff-{person.pk}")

@@ -27,6 +27,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from leads.models import EvidenceLevel
+from org.clientip import client_ip
 
 log = logging.getLogger("telephony.webhooks")
 
@@ -108,7 +109,7 @@ def twilio_webhook(view):
         if not signature_is_valid(request):
             log.warning(
                 "refused Twilio webhook with a bad signature: %s from %s",
-                request.get_full_path(), request.META.get("REMOTE_ADDR"),
+                request.get_full_path(), client_ip(request),
             )
             return HttpResponseForbidden("Invalid Twilio signature.")
         return view(request, *args, **kwargs)

@@ -20,6 +20,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from org.clientip import client_ip
 from org.scoping import viewer_for
 from telephony import mail
 from telephony.models import EmailTemplate
@@ -114,7 +115,7 @@ def email_inbound(request: HttpRequest, esp: str, mime: str = "") -> HttpRespons
         raise Http404("No inbound email webhook for that provider.")
     if not inbound_request_authenticated(request):
         log.warning(
-            "refused inbound email webhook for %s from %s: %s", esp, request.META.get("REMOTE_ADDR"),
+            "refused inbound email webhook for %s from %s: %s", esp, client_ip(request),
             "no ANYMAIL_WEBHOOK_SECRET configured" if not _webhook_secrets() else "missing or wrong basic auth",
         )
         return HttpResponseForbidden("Not authenticated.")

@@ -186,6 +186,11 @@
     $("shortcuts-open").addEventListener("click", function () { $("shortcuts").showModal(); });
     $("refresh-queue").addEventListener("click", refresh);
     $("call-dock-close").addEventListener("click", function () { $("call-dock").hidden = true; });
+    // Every 90 s the queue refreshes itself, but never under an open panel (a trigger filter
+    // would need eval, which the Content-Security-Policy refuses).
+    setInterval(function () {
+      if (window.htmx && !document.querySelector("dialog[open]")) { window.htmx.trigger($("queue-poller"), "queue-poll"); }
+    }, 90000);
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
 })();
