@@ -12,8 +12,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -30,6 +33,7 @@ from tests.telephony.twilio_helpers import sid, signed_post
 
 pytestmark = pytest.mark.django_db
 
+ROOT = Path(__file__).resolve().parent.parent
 INBOUND_PATH = "/telephony/twilio/sms/inbound/"
 MAIN_LINE = "+13125550100"
 
@@ -232,3 +236,50 @@ def test_after_the_back_off_the_next_nudge_reaches_the_broker_again(
     assert len(messages) == 2 and "unreachable" in messages[0] and "reachable again" in messages[1]
     assert "1 nudges were left" in messages[1]
 
+
+
+# --- beat -------------------------------------------------------------------------------------
+
+
+def wait_for(log: Path, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and text in log.read_text(errors="replace"):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not in {log} within {timeout} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.mark.timeout(180)
+def test_beat_logs_one_line_per_broker_outage_not_a_traceback_a_tick(tmp_path):
+    """Before: every tick while Redis was down logged 'Message Error' with a traceback and the stack."""
+    port = free_port()
+    server = redis_server(port, tmp_path)
+    env = dict(os.environ, REDIS_URL=f"redis://127.0.0.1:{port}/0", DJANGO_DEBUG="1", SWEEP_SECONDS="0.5")
+    log = tmp_path / "beat.log"
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "dealercrm", "beat", "--loglevel", "INFO",
+         "--schedule", str(tmp_path / "beat-schedule")],
+        cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        wait_for(log, "Sending due task distribution-sweep", timeout=60)
+        server.kill()
+        server.wait()
+        wait_for(log, "not sent", timeout=30)
+        sent_before = log.read_text().count("Sending due task")
+        time.sleep(4)  # several ticks of the sweep with the broker gone
+        server = redis_server(port, tmp_path)
+        wait_for(log, "reachable again", timeout=60)
+        time.sleep(2)  # a few more ticks
+    finally:
+        os.killpg(beat.pid, signal.SIGTERM)
+        beat.wait(timeout=30)
+        server.kill()
+        server.wait()
+    text = log.read_text()
+    assert "Traceback" not in text and "Message Error" not in text
+    assert text.count("broker unreachable") == 1
+    assert text.count("reachable again") == 1
+    assert "periodic sends were skipped" in text
+    assert text.count("Sending due task") > sent_before  # it went on sending once the broker was back
