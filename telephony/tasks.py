@@ -20,11 +20,9 @@ def call_recording_fetch_task(call_id: int) -> bool:
 @shared_task
 def call_recordings_due_task() -> int:
     """Beat sweeper: nudge a fetch for every call whose recording is due (first try or retry)."""
-    from leads.nudges import nudge
-
     due = calls.call_recordings_due()
     for call_id in due:
-        nudge(call_recording_fetch_task, call_id)
+        call_recording_fetch_task.delay(call_id)
     return len(due)
 
 
