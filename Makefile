@@ -1,5 +1,5 @@
 # Shortcuts; the README's two commands are ./dev start and ./dev test.
-.PHONY: start test bench bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue
+.PHONY: start test bench bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue bench-soak
 
 start:
 	./dev start
@@ -32,3 +32,7 @@ bench-salesboard:
 
 bench-agent-queue:
 	./dev manage check >/dev/null && .venv/bin/python bench/agent_queue.py
+
+# A few minutes: the worker, beat and the broker fail while leads arrive (issue 14).
+bench-soak:
+	./dev manage check >/dev/null && .venv/bin/python bench/soak.py

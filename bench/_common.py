@@ -77,6 +77,23 @@ def worker_rss_mb(proc: subprocess.Popen) -> list[float]:
     return [round(child.memory_info().rss / 2**20, 1) for child in psutil.Process(proc.pid).children()]
 
 
+def post_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, float]:
+    """POST `body`; (the HTTP status, or 0 when there was no answer, and the seconds it took)."""
+    import urllib.error
+    import urllib.request
+
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers), timeout=30) as response:
+            status = response.status
+            response.read()
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except OSError:
+        status = 0
+    return status, time.perf_counter() - started
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:

@@ -25,13 +25,11 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
-from _common import ROOT, django_setup, free_port, manage, percentile, services_env, start_gunicorn
+from _common import ROOT, django_setup, free_port, manage, percentile, post_json, services_env, start_gunicorn
 
 DATABASE = "dealercrm_bench_distribution"
 QUEUE = "bench-distribution"
@@ -127,17 +125,9 @@ class Sender:
                          "email": f"{prefix.lower()}{n}@example.com"},
             "vehicles": [{"condition": "used", "year": 2020, "make": "Toyota", "model": "Camry"}],
         }).encode()
-        started = time.perf_counter()
-        try:
-            with urllib.request.urlopen(urllib.request.Request(self.url, data=body, headers=self.headers), timeout=30) as r:
-                status = r.status
-                r.read()
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-        except OSError:
-            status = 0
+        status, seconds = post_json(self.url, body, self.headers)
         with self.lock:
-            self.results.append((status, time.perf_counter() - started))
+            self.results.append((status, seconds))
 
     def paced(self, prefix: str, rate: float, seconds: float, threads: int, first: int = 0) -> float:
         """Send rate*seconds leads, lead i at start + i/rate; returns the wall time it took."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import schedule
 from csp.constants import NONCE, NONE, SELF
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -255,9 +256,53 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# No task may run longer than this: the worker kills it (prefork pool). Ours take well under a
+# second (routing, a sweep's share, a text), a few seconds (a sandbox call) or, at worst, a
+# recording download bounded by its own connect/read timeouts (5 s, 60 s). A task killed here
+# is retried by its deadline column like any lost one.
+CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "120"))
+# A message a worker took but never acknowledged (the worker was killed) goes back to its queue
+# once it is this old: longer than the longest a task may run (the limit above, plus a margin for
+# the wait between being taken and starting), or a task still running would be delivered again,
+# and no longer, so a killed worker's messages come back within minutes instead of an hour. Every
+# task is idempotent and backed by a deadline column, so a second delivery or a lost one is safe.
+# kombu looks for such messages every unacked_restore_interval seconds (throttle 1: every time).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 60,
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
+# Two queues: nudges (a new lead's routing, a staff text, a recording fetch) and the periodic
+# sweeps with their chunks of due work. A worker consumes both, taking from each in turn, so a
+# fresh lead's nudge never waits behind a backlog the sweepers are draining. `./dev start` and a
+# plain `celery worker` consume both; `-Q` can give each its own workers (README, scale-out).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "dealercrm")
+SWEEP_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-sweeps"
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, SWEEP_QUEUE)]
+CELERY_TASK_ROUTES = {
+    name: {"queue": SWEEP_QUEUE}
+    for name in (
+        "distribution.tasks.sweep_task",
+        "distribution.tasks.route_due_task",
+        "leads.tasks.lead_route_due_task",
+        "leads.tasks.followup_sweep_task",
+        "leads.tasks.salesboard_refresh_task",
+        "leads.tasks.salesboard_refresh_due_task",
+        "telephony.tasks.call_recordings_due_task",
+        "telephony.tasks.calls_reconcile_task",
+    )
+}
+# Beat logs one line when the broker goes away and one when it is back, not a traceback a tick.
+CELERY_BEAT_SCHEDULER = "dealercrm.beat:Scheduler"
 CELERY_TIMEZONE = "UTC"
+# A nudge (leads.nudges) gives the broker this long to connect and answer, and after a failure
+# skips nudges for NUDGE_BACKOFF_SECONDS: the deadline columns and the sweepers do the work.
+NUDGE_TIMEOUT_SECONDS = float(os.environ.get("NUDGE_TIMEOUT_SECONDS", "0.5"))
+NUDGE_BACKOFF_SECONDS = float(os.environ.get("NUDGE_BACKOFF_SECONDS", "5"))
+# The routing sweep hands due leads to the workers in chunks of this many leads (one task
+# each, claimed with SKIP LOCKED), at most SWEEP_CHUNKS_MAX chunks a pass.
+SWEEP_CHUNK_LEADS = int(os.environ.get("SWEEP_CHUNK_LEADS", "20"))
+SWEEP_CHUNKS_MAX = int(os.environ.get("SWEEP_CHUNKS_MAX", "25"))
 CELERY_BEAT_SCHEDULE = {
     # Routing, claim-pool limits, response warnings and reassignments, staff alert texts.
     "distribution-sweep": {

@@ -608,9 +608,9 @@ def notify(*, staff_id: int, store: Store, lead: Lead | None, kind: str, text: s
     )
     if sms:
         from distribution.tasks import notification_sms_task
-        from leads.services import _enqueue_quietly
+        from leads.nudges import nudge
 
-        transaction.on_commit(lambda: _enqueue_quietly(notification_sms_task, note.pk))
+        transaction.on_commit(lambda: nudge(notification_sms_task, note.pk))
     return note
 
 

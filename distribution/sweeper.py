@@ -6,14 +6,23 @@ sweepers or a sweeper and a Celery nudge never do the same work) and the conditi
 again under the lock. Handling clears or moves the deadline, so running a pass twice, or after
 a worker was down for an hour, does everything once.
 
+Beat's pass (`sweep_exclusive`) never overlaps another: it holds a PostgreSQL advisory lock, and
+a pass that finds it taken returns at once. It hands the due leads to the workers in chunks (one
+task each), and each chunk claims its leads one at a time with FOR UPDATE SKIP LOCKED, so as many
+workers as are free share a backlog without waiting on each other's rows.
+
 Lock order everywhere in distribution: the lead row first, then its routing row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from django.db import transaction
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from distribution import pools, services
@@ -25,12 +34,14 @@ from leads.models import OPEN_STATUSES, ContactEvent, Lead, LeadAssignment
 
 BATCH = 500
 SMS_GRACE = dt.timedelta(seconds=30)
+# pg_try_advisory_lock's key for beat's pass (any bigint no other lock of ours uses).
+SWEEP_LOCK = 0x64697374_73776570  # "distswep"
 
 
-def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+def sweep(*, now: dt.datetime | None = None, route: bool = True) -> dict[str, int]:
     now = now or timezone.now()
     return {
-        "routed": route_due(now=now),
+        "routed": route_due(now=now) if route else 0,
         "claims": claims_due(now=now),
         "warned": warnings_due(now=now),
         "reassigned": responses_due(now=now),
@@ -40,13 +51,61 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     }
 
 
-def route_due(*, now: dt.datetime) -> int:
-    due = list(
-        Lead.objects.filter(routed_at__isnull=True, routing_due_at__lte=now)
-        .order_by("routing_due_at")
-        .values_list("pk", flat=True)[:BATCH]
-    )
-    return sum(1 for lead_id in due if services.lead_route(lead_id=lead_id, now=now))
+@contextmanager
+def _exclusive(key: int) -> Iterator[bool]:
+    """A session advisory lock, tried without waiting: True when this process holds it. It is
+    released on exit, or by PostgreSQL when the process dies (its connection closes)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            except DatabaseError:
+                connection.close()  # a broken session: closing it releases the lock
+
+
+def sweep_exclusive(*, now: dt.datetime | None = None, chunks: Callable[[int], int] | None = None) -> dict[str, int]:
+    """Beat's pass: at most one at a time; a pass that starts while another runs does nothing.
+
+    Due leads go out in chunks: `chunks(n)` sends n chunk tasks (route_due with a limit of
+    SWEEP_CHUNK_LEADS) and returns how many it sent; when some could not be sent (the broker
+    refused) the pass routes the due leads itself. Everything else due is done here."""
+    with _exclusive(SWEEP_LOCK) as held:
+        if not held:
+            return {"overlapping": 1}
+        now = now or timezone.now()
+        size, most = settings.SWEEP_CHUNK_LEADS, settings.SWEEP_CHUNKS_MAX
+        due = Lead.objects.filter(routed_at__isnull=True, routing_due_at__lte=now).values("pk")[: size * most].count()
+        wanted = min(most, math.ceil(due / size))
+        sent = chunks(wanted) if wanted and chunks is not None else 0
+        return {**sweep(now=now, route=sent < wanted), "chunks": sent}
+
+
+def route_due(*, now: dt.datetime, limit: int = BATCH) -> int:
+    """Route up to `limit` due leads, oldest first. Each is claimed with FOR UPDATE SKIP LOCKED
+    in its own transaction and routed under that lock, so route_due running in several workers
+    at once gives each lead to exactly one of them, and none waits for another's rows."""
+    done, seen = 0, []
+    while len(seen) < limit:
+        with transaction.atomic():
+            lead_id = (
+                Lead.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(routed_at__isnull=True, routing_due_at__lte=now)
+                .exclude(pk__in=seen)
+                .order_by("routing_due_at")
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if lead_id is None:
+                break
+            seen.append(lead_id)  # a lead its rule sends back to wait is not taken twice a pass
+            done += services.lead_route(lead_id=lead_id, now=now)
+    return done
 
 
 def _locked(lead_id: int, **due) -> tuple[Lead, LeadRouting] | None:
@@ -246,5 +305,5 @@ def texts_due(*, now: dt.datetime) -> int:
     return sum(1 for pk in due if services.notification_sms_send(notification_id=pk))
 
 
-__all__ = ["sweep", "route_due", "claims_due", "warnings_due", "responses_due", "lapse_warnings_due",
+__all__ = ["sweep", "sweep_exclusive", "route_due", "claims_due", "warnings_due", "responses_due", "lapse_warnings_due",
            "coverage_lapses_due", "texts_due", "OPEN_STATUSES"]

@@ -1,8 +1,11 @@
 """Thin Celery wrappers: nudges that call services; the sweeper is what guarantees the work."""
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from distribution import services, sweeper
+from leads.nudges import nudge
 
 
 @shared_task(acks_late=True)
@@ -12,4 +15,11 @@ def notification_sms_task(notification_id: int) -> bool:
 
 @shared_task
 def sweep_task() -> dict[str, int]:
-    return sweeper.sweep()
+    """Beat's pass (never two at once); due leads go out as route_due_task chunks."""
+    return sweeper.sweep_exclusive(chunks=lambda count: sum(nudge(route_due_task) for _ in range(count)))
+
+
+@shared_task
+def route_due_task() -> int:
+    """One chunk of due leads, claimed with SKIP LOCKED beside the other chunks."""
+    return sweeper.route_due(now=timezone.now(), limit=settings.SWEEP_CHUNK_LEADS)

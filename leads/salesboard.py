@@ -767,7 +767,7 @@ def snapshot_refresh(store_id: int, now: dt.datetime | None = None) -> Snapshot 
 
 def _enqueue(store_id: int) -> None:
     """Ask a worker to recompute, once per store until it has."""
-    from leads.services import _enqueue_quietly
+    from leads.nudges import nudge
     from leads.tasks import salesboard_refresh_task
 
     try:
@@ -775,7 +775,7 @@ def _enqueue(store_id: int) -> None:
     except Exception:  # noqa: BLE001
         return
     if first:
-        _enqueue_quietly(salesboard_refresh_task, store_id)
+        nudge(salesboard_refresh_task, store_id)
 
 
 def _usable(snap: Snapshot | None, store: Store, now: dt.datetime) -> bool:

@@ -36,6 +36,7 @@ from leads.models import (
     SourceType,
 )
 from leads.normalize import email_normalize, phone_to_e164
+from leads.nudges import nudge
 from leads.ownership import lead_created
 from org.models import Staff, Store
 
@@ -250,18 +251,8 @@ def lead_create(
             from leads.tasks import lead_route_task
 
             lead_id = result.lead.pk
-            transaction.on_commit(lambda: _enqueue_quietly(lead_route_task, lead_id))
+            transaction.on_commit(lambda: nudge(lead_route_task, lead_id))
     return result
-
-
-def _enqueue_quietly(task, *args) -> None:
-    """Send a nudge to the workers; if the broker is down the sweeper routes the lead later."""
-    import logging
-
-    try:
-        task.apply_async(args=args, retry=False)
-    except Exception:  # noqa: BLE001 - any broker failure must not fail an accepted lead
-        logging.getLogger(__name__).warning("broker unavailable; %s(%s) left to the sweeper", task.name, args)
 
 
 def open_lead_for(customer: Customer, *, now: dt.datetime, window_days: int) -> Lead | None:

@@ -918,12 +918,10 @@ def call_recording_record(
 
 def _enqueue_fetch(call_id: int) -> None:
     """A nudge: if the broker is down the sweeper fetches it later."""
+    from leads.nudges import nudge
     from telephony.tasks import call_recording_fetch_task
 
-    try:
-        call_recording_fetch_task.apply_async(args=[call_id], retry=False)
-    except Exception:  # noqa: BLE001 - a broker failure must not fail the webhook
-        log.warning("broker unavailable; recording fetch for call %s left to the sweeper", call_id)
+    nudge(call_recording_fetch_task, call_id)
 
 
 def fetch_backoff(attempts: int) -> dt.timedelta:

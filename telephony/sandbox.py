@@ -292,10 +292,11 @@ def dispatch(task_name: str, *args) -> None:
     """Run a sandbox task in a Celery worker once the current transaction commits (the row the
     app writes about the call or text must exist when the callbacks come). Tests replace this
     to run the drivers in their own thread."""
+    from leads.nudges import nudge
     from telephony import tasks
 
     task = getattr(tasks, task_name)
-    transaction.on_commit(lambda: task.delay(*args), robust=True)
+    transaction.on_commit(lambda: nudge(task, *args))
 
 
 # --------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def lead_data(n: int) -> services.LeadData:
     )
 
 
-def start_worker(tmp_path: Path, *, with_beat: bool) -> subprocess.Popen:
+def start_worker(tmp_path: Path, *, with_beat: bool, **environ: str) -> subprocess.Popen:
     db = connection.settings_dict
     env = dict(
         os.environ,
@@ -46,6 +46,7 @@ def start_worker(tmp_path: Path, *, with_beat: bool) -> subprocess.Popen:
         REDIS_URL=settings.REDIS_URL,
         CELERY_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE,
         DJANGO_DEBUG="1",
+        **environ,
     )
     command = [sys.executable, "-m", "celery", "-A", "dealercrm", "worker", "--pool", "solo", "--loglevel", "INFO"]
     if with_beat:
@@ -79,6 +80,7 @@ def wait_until_routed(lead_id: int, timeout: float) -> Lead:
 def empty_queue():
     with celery_app.connection_for_write() as conn:
         conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+        conn.default_channel.queue_purge(settings.SWEEP_QUEUE)
     yield
 
 
@@ -150,3 +152,37 @@ def test_worker_keeps_its_database_connection_from_task_to_task(tmp_path, store,
     log = (tmp_path / "worker.log").read_text()
     assert log.count("lead_route_task") >= 20
     assert sessions_opened(database) - before <= 3
+
+
+def test_a_new_leads_nudge_does_not_wait_behind_a_backlog_of_sweep_chunks(tmp_path, store, empty_queue):
+    """After an outage the sweeps hand out a backlog in chunks; a lead arriving meanwhile is
+    routed by its own nudge after at most a chunk or two, not after the whole backlog (before,
+    nudges and sweeps shared one queue: first in, first out)."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from factories import LeadFactory
+
+    from distribution.tasks import route_due_task
+    from leads.nudges import nudge
+    from tests.distribution.floor import rule
+    from tests.distribution.test_races import team_of
+
+    store.business_hours = {day: [["00:00", "23:59"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    store.save(update_fields=["business_hours"])
+    team, _, _ = team_of(store, on=4)
+    rule(store, team=team, strategy="round_robin")
+    stale = timezone.now() - dt.timedelta(minutes=1)
+    backlog = [LeadFactory(store=store, owner=None, routed_at=None, routing_due_at=stale, received_at=stale).pk
+               for _ in range(160)]
+    chunks = 16
+    assert all(nudge(route_due_task) for _ in range(chunks))  # what a sweep sends for 160 due leads
+    fresh = services.lead_create(store=store, data=lead_data(4)).lead  # its nudge comes after them
+    worker = start_worker(tmp_path, with_beat=False, SWEEP_CHUNK_LEADS="10")
+    try:
+        routed = wait_until_routed(fresh.pk, timeout=60)
+    finally:
+        stop(worker)
+    assert routed.owner_id is not None
+    before_it = Lead.objects.filter(pk__in=backlog, routed_at__lt=routed.routed_at).count()
+    assert before_it <= 2 * 10, f"{before_it} stale leads were routed before the new one"

@@ -202,7 +202,8 @@ def place_fake_call(live: str, customer: str, dispatched) -> str:
 def test_calls_create_answers_like_twilio_and_queues_the_driver_after_commit(lines, org, monkeypatch,
                                                                             django_capture_on_commit_callbacks):
     queued = []
-    monkeypatch.setattr("telephony.tasks.sandbox_call_task.delay", lambda *args: queued.append(args))
+    # The driver is sent as a nudge (leads.nudges): apply_async on a connection of its own.
+    monkeypatch.setattr("telephony.tasks.sandbox_call_task.apply_async", lambda args, **options: queued.append(tuple(args)))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         call = tw.client().calls.create(to=AGENT_DESK, from_=MAIN_LINE, url="https://example.test/twiml",
                                         status_callback_event=["initiated", "answered"])
