@@ -114,11 +114,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "dealercrm.cache.FailSoftRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "dealercrm"),
+        # Short timeouts: a Redis that is down or frozen costs a page half a second, once per
+        # back-off, and the page runs without the cache (dealercrm/cache.py).
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
+CACHE_BACKOFF_SECONDS = float(os.environ.get("CACHE_BACKOFF_SECONDS", "5"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -329,6 +333,9 @@ LEAD_DUPLICATE_WINDOW_DAYS = int(os.environ.get("LEAD_DUPLICATE_WINDOW_DAYS", "3
 INTAKE_MAX_BYTES = int(os.environ.get("INTAKE_MAX_BYTES", str(512 * 1024)))
 WEB_FORM_RATE = os.environ.get("WEB_FORM_RATE", "5/m")
 RATELIMIT_USE_CACHE = "default"
+# While Redis is down the web form takes leads without counting them: a lead is worth more than
+# a minute of spam protection, and the honeypot still works.
+RATELIMIT_FAIL_OPEN = True
 RATELIMIT_IP_META_KEY = "org.clientip.client_ip"
 
 # How many reverse proxies (TLS terminator, load balancer) stand between the internet and the
