@@ -1,5 +1,5 @@
 # Shortcuts; the README's two commands are ./dev start and ./dev test.
-.PHONY: start test bench bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue
+.PHONY: start test bench bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue bench-pages
 
 start:
 	./dev start
@@ -7,7 +7,7 @@ start:
 test:
 	./dev test
 
-bench: bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue
+bench: bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue bench-pages
 
 bench-intake:
 	./dev manage check >/dev/null && .venv/bin/python bench/intake.py
@@ -32,3 +32,6 @@ bench-salesboard:
 
 bench-agent-queue:
 	./dev manage check >/dev/null && .venv/bin/python bench/agent_queue.py
+
+bench-pages:
+	./dev manage check >/dev/null && .venv/bin/python bench/pages.py

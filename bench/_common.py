@@ -77,6 +77,22 @@ def worker_rss_mb(proc: subprocess.Popen) -> list[float]:
     return [round(child.memory_info().rss / 2**20, 1) for child in psutil.Process(proc.pid).children()]
 
 
+def get_counting_queries(client, url: str, headers: dict):
+    """One GET through Django's test client: (the response, the number of SQL queries it ran)."""
+    from django.db import connection
+
+    queries = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        response = client.get(url, **headers)
+    return response, queries
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
