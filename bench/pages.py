@@ -127,32 +127,31 @@ FROM coverage_deal d
 WHERE d.store_id = %(store)s AND NOT EXISTS (SELECT 1 FROM coverage_dealcredit c WHERE c.deal_id = d.id)
 """
 
-# Open leads of the last 60 days get the follow-up module's task: a contacted lead its keep-in-touch
-# call (a third overdue, a third due today, a third tomorrow), an appointment-set one its
-# appointment today or tomorrow.
+# A salesperson works about 150 customers at a time (bench/agent_queue.py): each one's 150 newest
+# contacted leads get the follow-up module's keep-in-touch call (a third overdue, a third due later
+# today, a third tomorrow), and their 6 newest appointment-set leads an appointment today.
 TASKS_SQL = """
 INSERT INTO leads_task (store_id, customer_id, lead_id, staff_id, kind, channel, step_day, reason, due_at,
     created_at, completed_at, completed_by_event_id, canceled_at, cancel_reason, notified_at)
 SELECT l.store_id, l.customer_id, l.id, l.owner_id, 'keep_in_touch', 'call', NULL,
        'Keep in touch: stay inside your coverage window.',
-       %(now)s + make_interval(hours => ((l.id %% 3) * 12 - 6)::int), %(now)s - interval '1 day', NULL, NULL, NULL, '', NULL
-FROM leads_lead l
-WHERE l.store_id = %(store)s AND l.status = 'contacted' AND l.owner_id IS NOT NULL
-  AND l.received_at >= %(now)s - interval '60 days'
-  AND NOT EXISTS (SELECT 1 FROM leads_task t WHERE t.lead_id = l.id)
+       %(now)s + make_interval(hours => ((l.rank %% 3) * 12 - 6)::int), %(now)s - interval '1 day', NULL, NULL, NULL,
+       '', NULL
+FROM (SELECT id, store_id, customer_id, owner_id, row_number() OVER (PARTITION BY owner_id ORDER BY received_at DESC) AS rank
+      FROM leads_lead WHERE store_id = %(store)s AND status = 'contacted' AND owner_id IS NOT NULL) l
+WHERE l.rank <= 150 AND NOT EXISTS (SELECT 1 FROM leads_task t WHERE t.lead_id = l.id)
 """
 
 APPOINTMENTS_SQL = """
 INSERT INTO leads_appointment (store_id, lead_id, customer_id, staff_id, starts_at, status, note, outside_hours,
     created_at, created_by_id, confirmed_at, shown_at, checked_in_by_id, visit_event_id, closed_at,
     reminder_due_at, reminder_sent_at, reminder_error, no_show_due_at)
-SELECT l.store_id, l.id, l.customer_id, l.owner_id, %(now)s + make_interval(mins => ((l.id %% 48) * 30 - 120)::int), 'set',
+SELECT l.store_id, l.id, l.customer_id, l.owner_id, %(now)s + make_interval(mins => (l.rank * 60 - 180)::int), 'set',
        'Test drive', false, %(now)s - interval '1 day', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '',
-       %(now)s + make_interval(mins => ((l.id %% 48) * 30)::int)
-FROM leads_lead l
-WHERE l.store_id = %(store)s AND l.status = 'appointment_set' AND l.owner_id IS NOT NULL
-  AND l.received_at >= %(now)s - interval '30 days'
-  AND NOT EXISTS (SELECT 1 FROM leads_appointment a WHERE a.lead_id = l.id)
+       %(now)s + make_interval(mins => (l.rank * 60 - 60)::int)
+FROM (SELECT id, store_id, customer_id, owner_id, row_number() OVER (PARTITION BY owner_id ORDER BY received_at DESC) AS rank
+      FROM leads_lead WHERE store_id = %(store)s AND status = 'appointment_set' AND owner_id IS NOT NULL) l
+WHERE l.rank <= 6 AND NOT EXISTS (SELECT 1 FROM leads_appointment a WHERE a.lead_id = l.id)
 """
 
 
