@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import os
 import re
 import subprocess
@@ -254,7 +255,6 @@ def pages_for(role: str, staff, lead_pk: int, deal_pk: int, coverage_url: str | 
         ("today queue (htmx)", "/today/", {**htmx, "HTTP_HX_TARGET": "queue"}),
         *([("today coverage section", coverage_url, htmx)] if coverage_url else []),
         ("today: work a lead", f"/today/leads/{lead_pk}/work/", htmx),
-        ("available toggle", "/distribution/available/", {}),
     ]
     managing = [
         ("manager queue", "/distribution/queue/", {}),
@@ -334,7 +334,9 @@ def measure(repeat: int, only: list[str]) -> dict:
                       .values_list("lead_id", flat=True)[:20_000])
         lead_pk = (leads_for(staff.user).filter(pk__in=recent).annotate(n=Count("contact_events"))
                    .order_by("-n", "-pk").values_list("pk", flat=True).first())
-        deal_pk = Deal.objects.filter(store=store).order_by("pk")[0].pk  # judged by the engine, not a copy
+        judged = Deal.objects.filter(store=store, pk__lte=Deal.objects.filter(store=store).order_by("pk")[299].pk)
+        deal_pk = (judged.filter(credits__staff=staff).order_by("pk").values_list("pk", flat=True).first()
+                   or judged.order_by("pk")[0].pk)  # one the engine judged (not a copy), theirs if they have one
         coverage_url = None
         if role in ("internet agent", "retail", "agent with a backlog"):
             found = re.search(r'hx-get="(/today/coverage/[^"]*)"', client.get("/today/").content.decode())
@@ -372,6 +374,7 @@ def main() -> None:
     if args.one:
         env.update(PRODUCTION)
         django_setup(env)
+        logging.getLogger("django.request").setLevel(logging.ERROR)  # a page a role may not open is a row, not a log
         from django.core.management import call_command
 
         call_command("collectstatic", interactive=False, verbosity=0)  # production serves a manifest
