@@ -1,5 +1,5 @@
 # Shortcuts; the README's two commands are ./dev start and ./dev test.
-.PHONY: start test bench bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue bench-soak
+.PHONY: start test bench bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue bench-pages bench-soak
 
 start:
 	./dev start
@@ -7,7 +7,7 @@ start:
 test:
 	./dev test
 
-bench: bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue
+bench: bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue bench-pages
 
 bench-intake:
 	./dev manage check >/dev/null && .venv/bin/python bench/intake.py
@@ -36,3 +36,6 @@ bench-agent-queue:
 # A few minutes: the worker, beat and the broker fail while leads arrive (issue 14).
 bench-soak:
 	./dev manage check >/dev/null && .venv/bin/python bench/soak.py
+
+bench-pages:
+	./dev manage check >/dev/null && .venv/bin/python bench/pages.py

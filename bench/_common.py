@@ -94,6 +94,22 @@ def post_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, floa
     return status, time.perf_counter() - started
 
 
+def get_counting_queries(client, url: str, headers: dict):
+    """One GET through Django's test client: (the response, the number of SQL queries it ran)."""
+    from django.db import connection
+
+    queries = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        response = client.get(url, **headers)
+    return response, queries
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:

@@ -39,7 +39,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg import sql
 
-from leads.events import contact_events_copy
+from leads.events import contact_events_copy, new_leads_attempted_mark
 from leads.models import (
     ContactEvent,
     Customer,
@@ -2213,6 +2213,9 @@ def build(*, large: bool = False, stores: int = 50, months: float = 3, leads_per
                 f"{events:,} contact events ({time.monotonic() - store_started:.1f} s)")
         sink.flush_all()
         timings.append(("generate + COPY", time.monotonic() - load_started))
+        stamp_started = time.monotonic()
+        stats["attempted"] = new_leads_attempted_mark(store_ids=[c.store_id for c in contexts])
+        timings.append(("attempts stamped", time.monotonic() - stamp_started))
         if rebuild:
             rebuild_started = time.monotonic()
             log("recreating indexes and foreign keys")

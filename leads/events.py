@@ -11,6 +11,8 @@ writes the event: the event and its consequences are stored together or not at a
 
 The event's classification (attempt, two-way) is a pair of generated columns computed by
 PostgreSQL from the event and the store's minimum talk time stored with it (leads.contact).
+An attempt also stamps Lead.attempted_at on the customer's new leads that arrived before it, here
+with the event, whatever the path: the Today page finds the leads still waiting by that column.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 from psycopg import sql
 
 from leads.locks import identities_lock
-from leads.models import ContactEvent
+from leads.models import ContactEvent, Lead, LeadStatus
 from org.models import Store
 
 # Sent once per recorded event, inside its transaction: kwargs event (with is_attempt and
@@ -76,8 +79,43 @@ def contact_event_record(
             message_sid=message_sid, recording_sid=recording_sid, email_message_id=email_message_id,
             supersedes=supersedes, min_talk_seconds=store.min_talk_seconds,
         )
+        if event.is_attempt:
+            Lead.objects.filter(
+                Q(attempted_at__isnull=True) | Q(attempted_at__gt=event.occurred_at),
+                customer_id=customer_id, status=LeadStatus.NEW, received_at__lte=event.occurred_at,
+            ).update(attempted_at=event.occurred_at)
         contact_event_recorded.send(sender=ContactEvent, event=event, store=store)
     return event
+
+
+# The customer's new leads that arrived before an attempt among the chosen events get its time (the
+# earliest, when several), in one statement: a batch import or a bulk load.
+_ATTEMPTED_SQL = """
+UPDATE leads_lead l SET attempted_at = a.first_attempt
+FROM (
+    SELECT n.id, min(e.occurred_at) AS first_attempt
+    FROM leads_contactevent e
+    JOIN leads_lead n ON n.customer_id = e.customer_id AND n.received_at <= e.occurred_at
+    WHERE e.is_attempt AND n.status = %s AND e.store_id = ANY(%s) {events}
+    GROUP BY n.id
+) a
+WHERE l.id = a.id AND (l.attempted_at IS NULL OR l.attempted_at > a.first_attempt)
+"""
+
+
+def new_leads_attempted_mark(*, store_ids: Sequence[int], keys: Iterable[tuple[str, str]] | None = None) -> int:
+    """Stamp attempted_at from the stores' events (all of them, or only those with these
+    (source_system, external_id) keys). For events written without contact_event_record: batch
+    imports, and the demo's COPY. Returns the number of leads stamped."""
+    params: list[Any] = [LeadStatus.NEW, list(store_ids)]
+    events = ""
+    if keys is not None:
+        pairs = sorted(set(keys))
+        events = "AND (e.source_system, e.external_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+        params += [[system for system, _ in pairs], [external_id for _, external_id in pairs]]
+    with connection.cursor() as cursor:
+        cursor.execute(_ATTEMPTED_SQL.format(events=events), params)
+        return cursor.rowcount
 
 
 def contact_events_record_batch(
@@ -115,13 +153,16 @@ def contact_events_record_batch(
                 if (event.source_system, event.external_id) not in before:
                     contact_event_recorded.send(sender=ContactEvent, event=event, store=store)
         created = present_q.count() - len(before)
+        if created:
+            new_leads_attempted_mark(store_ids=[store.pk], keys=keys)
     return created, len(before)
 
 
 def contact_events_copy(*, pg_connection: Any, columns: Sequence[str], rows: Iterable[tuple]) -> int:
     """Synthetic history in bulk (the demo store), by COPY: no side effects (the demo builds the
-    routing records itself). PostgreSQL computes the classification columns, so they can't be
-    written here; a column left out takes its default (the minimum talk time: 30 s)."""
+    routing records itself, and stamps the leads' attempts with new_leads_attempted_mark once the
+    load is done). PostgreSQL computes the classification columns, so they can't be written here;
+    a column left out takes its default (the minimum talk time: 30 s)."""
     generated = {f.column for f in ContactEvent._meta.concrete_fields if f.generated}
     if generated & set(columns):
         raise ValueError(f"{sorted(generated)} are computed by PostgreSQL; leave them out")
@@ -136,4 +177,5 @@ def contact_events_copy(*, pg_connection: Any, columns: Sequence[str], rows: Ite
     return written
 
 
-__all__ = ["contact_events_copy", "contact_event_record", "contact_event_recorded", "contact_events_record_batch"]
+__all__ = ["contact_events_copy", "contact_event_record", "contact_event_recorded", "contact_events_record_batch",
+           "new_leads_attempted_mark"]

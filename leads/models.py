@@ -117,6 +117,10 @@ class Lead(models.Model):
     # has no routed_at, so a lead accepted while Redis or the workers were down is routed later.
     routing_due_at = models.DateTimeField(null=True, blank=True)
     routed_at = models.DateTimeField(null=True, blank=True)
+    # When the first outbound attempt on the customer was recorded while this lead was new (set by
+    # leads.events with the event). With status and duplicate_of it marks the leads waiting for a
+    # first contact, so the Today page reads a partial index of what waits, not the owner's history.
+    attempted_at = models.DateTimeField(null=True, blank=True)
     original_document = models.TextField(blank=True, help_text="The ADF/XML or JSON as received.")
     created_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -140,6 +144,14 @@ class Lead(models.Model):
             # Each pool member's open new leads, counted on every routing (the rule's cap).
             models.Index(
                 fields=["owner"], condition=Q(status="new", duplicate_of__isnull=True), name="lead_owner_new"
+            ),
+            # Each salesperson's new leads with no attempt yet: the Today page's first section. An
+            # agent may own 100,000 old leads and thousands still "new" after unanswered attempts;
+            # this index holds only the handful waiting.
+            models.Index(
+                fields=["owner", "-received_at"],
+                condition=Q(status="new", duplicate_of__isnull=True, attempted_at__isnull=True),
+                name="lead_owner_waiting",
             ),
         ]
 

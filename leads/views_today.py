@@ -261,13 +261,16 @@ def queue_for(user, staff: Staff, now: dt.datetime | None = None) -> Queue:
     now = now or timezone.now()
     store = staff.store
     start, end = _today_bounds(staff, now)
-    mine = leads_for(user).filter(owner=staff)
 
+    # New leads with no attempt yet, walked from the partial index of exactly those (lead_owner_waiting),
+    # so the query costs what waits, not the owner's history. The events and the routing row confirm
+    # it for the few rows found; which of them the user may see is decided by leads_for below.
     attempted = ContactEvent.objects.filter(
         is_attempt=True, customer_id=OuterRef("customer_id"), occurred_at__gte=OuterRef("received_at")
     )
     new_ids = list(
-        mine.filter(status=LeadStatus.NEW, duplicate_of__isnull=True, routing__first_attempt_at__isnull=True)
+        Lead.objects.filter(store_id=store.pk, owner=staff, status=LeadStatus.NEW, duplicate_of__isnull=True,
+                            attempted_at__isnull=True, routing__first_attempt_at__isnull=True)
         .exclude(Exists(attempted))
         .values_list("pk", flat=True)
     )
