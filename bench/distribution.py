@@ -312,15 +312,16 @@ def compare(args) -> None:
         for name, code in (("baseline", baseline), ("this checkout", here)):
             out = Path(tmp) / "figures.json"
             print(f"=== {name}: {code}", flush=True)
+            # cwd too: some imports (Celery's) put the working directory first on sys.path.
             subprocess.run([sys.executable, __file__, *passed, "--json", str(out)], env={**os.environ, "BENCH_CODE": str(code)},
-                           check=True)
+                           cwd=code, check=True)
             results[name] = json.loads(out.read_text())
     before, after = results["baseline"], results["this checkout"]
     print(f"\n=== comparison, one after the other with the same parameters ({args.rate:g} leads/s for {args.seconds:g} s)")
     print(f"  {'':34} {'baseline':>10} {'this':>10} {'ratio':>7}")
     for key, label, unit in FIGURES:
-        ratio = after[key] / before[key] if before[key] else float("nan")
-        print(f"  {label:34} {before[key]:>8.1f}{unit:2} {after[key]:>8.1f}{unit:2} {ratio:>7.2f}")
+        ratio = f"{after[key] / before[key]:.2f}" if before[key] else "-"
+        print(f"  {label:34} {before[key]:>8.1f}{unit:2} {after[key]:>8.1f}{unit:2} {ratio:>7}")
 
 
 def report(args, sender: Sender, sent_in: float, drained_in: float, sweeps: int, workdir: Path, cpu: dict[str, float],

@@ -13,7 +13,8 @@ from leads.models import Customer, Lead
 pytestmark = pytest.mark.django_db
 
 # The token (with its user, staff record and store), the intake's transaction (a savepoint under
-# the test's transaction), the advisory locks, the lead id and customer lookup, then the writes.
+# the test's transaction), the advisory locks, the lead id and customer lookup, the customer
+# with their contacts, the lead, its vehicles, its first status row.
 NEW_CUSTOMER_QUERIES = 9
 # A returning customer with an open lead: their contacts are added, the open lead is read
 # locked, and the new lead follows its owner (the lead's owner and its history row).
