@@ -6,7 +6,6 @@ Timing is in leads.cadence (pure); this module reads and writes."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -147,9 +146,7 @@ def _cadence_started_and_steps(lead: Lead) -> tuple[bool, list[tuple[int, str]]]
             """,
             {"lead": lead.pk, "kind": str(TaskKind.CADENCE), "store": lead.store_id},
         )
-        started, steps = cursor.fetchone()
-    if isinstance(steps, str):  # a driver that does not decode json
-        steps = json.loads(steps)
+        started, steps = cursor.fetchone()  # json_agg arrives decoded, as in distribution.pools.members
     return started, [(day, channel) for day, channel in steps]
 
 
