@@ -9,7 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+# The code tree under test: this checkout, or BENCH_CODE (another worktree, e.g. a baseline
+# commit a benchmark compares against; bench/distribution.py --baseline sets it).
+ROOT = Path(os.environ.get("BENCH_CODE") or Path(__file__).resolve().parent.parent).resolve()
 sys.path.insert(0, str(ROOT))
 
 

@@ -5,13 +5,20 @@ production settings.
     .venv/bin/python bench/distribution.py [--seconds 60] [--rate 50] [--workers 3] [--concurrency 2]
     BENCH_SECONDS=5 .venv/bin/python bench/distribution.py          # a quick smoke run
     (also BENCH_RATE, BENCH_WEB_WORKERS, BENCH_CELERY_CONCURRENCY)
+    .venv/bin/python bench/distribution.py --baseline ../wt-base    # the same run of another tree, then this one
+
+--baseline DIR runs the benchmark twice with the same parameters, back to back: first on the code
+in DIR (a worktree of an earlier commit, e.g. `git worktree add ../wt-base <commit>` with the same
+.venv linked in; the schema must be the same), then on this checkout, and prints both figures and
+their ratios. On a shared machine the CPU figures move with the load: compare runs made together.
 
 A paced sender (a thread pool of urllib clients) posts new customers' leads at --rate leads/s
 for --seconds; a round robin rule hands them to eight agents on shift. For every lead it
 reports the time from Lead.received_at (stamped when the intake accepted it) to the owner's
 "new lead" notification (Notification.created_at, written in the transaction that assigns it),
 p50/p99, and the leads left unassigned.
-Target: p99 under 1 s, no lead left unassigned.
+Target: p99 under 1 s, no lead left unassigned. It also counts the SQL statements of one intake
+post and of routing one lead (run in this process after the servers stopped).
 """
 
 from __future__ import annotations
@@ -198,7 +205,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WEB_WORKERS", "3")))
     parser.add_argument("--concurrency", type=int, default=int(os.environ.get("BENCH_CELERY_CONCURRENCY", "2")))
     parser.add_argument("--threads", type=int, default=16, help="sender threads")
+    parser.add_argument("--baseline", metavar="DIR", help="run on the code in DIR first, then on this checkout, and compare")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
     args = parser.parse_args()
+    if args.baseline:
+        compare(args)
+        return
     env = {**services_env(DATABASE), "CELERY_QUEUE": QUEUE}
     store, token = prepare(env)
     workdir = Path(tempfile.mkdtemp(prefix="bench-distribution-"))
@@ -230,11 +242,80 @@ def main() -> None:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    report(args, sender, sent_in, drained_in, sweeps, workdir, cpu, load_before, busy)
+    figures = report(args, sender, sent_in, drained_in, sweeps, workdir, cpu, load_before, busy)
+    figures.update(queries_per_lead(token, store))
+    print(f"  SQL statements                       intake post {figures['intake_queries']}, routing {figures['routing_queries']}"
+          f"   (one lead, counted in this process)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+
+
+def queries_per_lead(token: str, store: str) -> dict[str, int]:
+    """The SQL statements of one intake post (token authentication included) and of routing
+    that lead, as the code under test runs them."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from distribution.services import lead_route
+
+    body = json.dumps({
+        "store": store, "source_type": "third_party", "provider": "CarGurus", "provider_lead_id": "COUNT-1",
+        "customer": {"first_name": "Bench", "last_name": "Counted", "phone": "+17735550199", "email": "counted@example.com"},
+        "vehicles": [{"condition": "used", "year": 2020, "make": "Toyota", "model": "Camry"}],
+    })
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    with CaptureQueriesContext(connection) as intake:
+        response = client.post("/api/v1/leads/", body, content_type="application/json")
+    if response.status_code != 201:
+        raise RuntimeError(f"counting queries: the intake answered {response.status_code}: {response.content[:300]!r}")
+    with CaptureQueriesContext(connection) as routing:
+        routed = lead_route(lead_id=response.json()["id"])
+    if not routed:
+        raise RuntimeError("counting queries: the lead was not routed")
+    return {"intake_queries": len(intake.captured_queries), "routing_queries": len(routing.captured_queries)}
+
+
+FIGURES = [  # (key, label, unit); lower is better for all
+    ("web_cpu_ms", "web CPU per lead", "ms"),
+    ("worker_cpu_ms", "worker CPU per lead", "ms"),
+    ("cpu_ms", "web + worker CPU per lead", "ms"),
+    ("intake_queries", "SQL statements per intake post", ""),
+    ("routing_queries", "SQL statements per routing", ""),
+    ("assigned_p50_ms", "accepted -> assigned p50", "ms"),
+    ("assigned_p99_ms", "accepted -> assigned p99", "ms"),
+    ("intake_p99_ms", "intake HTTP p99", "ms"),
+    ("unassigned", "left unassigned", ""),
+]
+
+
+def compare(args) -> None:
+    """The benchmark on the baseline tree, then on this one, same parameters; then both side by side."""
+    baseline = Path(args.baseline).resolve()
+    if not (baseline / "manage.py").exists():
+        raise SystemExit(f"--baseline {baseline}: not a DealerCRM checkout (no manage.py)")
+    here = Path(__file__).resolve().parent.parent
+    passed = ["--seconds", str(args.seconds), "--rate", str(args.rate), "--workers", str(args.workers),
+              "--concurrency", str(args.concurrency), "--threads", str(args.threads)]
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
+        for name, code in (("baseline", baseline), ("this checkout", here)):
+            out = Path(tmp) / "figures.json"
+            print(f"=== {name}: {code}", flush=True)
+            # cwd too: some imports (Celery's) put the working directory first on sys.path.
+            subprocess.run([sys.executable, __file__, *passed, "--json", str(out)], env={**os.environ, "BENCH_CODE": str(code)},
+                           cwd=code, check=True)
+            results[name] = json.loads(out.read_text())
+    before, after = results["baseline"], results["this checkout"]
+    print(f"\n=== comparison, one after the other with the same parameters ({args.rate:g} leads/s for {args.seconds:g} s)")
+    print(f"  {'':34} {'baseline':>10} {'this':>10} {'ratio':>7}")
+    for key, label, unit in FIGURES:
+        ratio = f"{after[key] / before[key]:.2f}" if before[key] else "-"
+        print(f"  {label:34} {before[key]:>8.1f}{unit:2} {after[key]:>8.1f}{unit:2} {ratio:>7}")
 
 
 def report(args, sender: Sender, sent_in: float, drained_in: float, sweeps: int, workdir: Path, cpu: dict[str, float],
-           load_before: float, busy: float) -> None:
+           load_before: float, busy: float) -> dict[str, float]:
     from django.db.models import Count, F
 
     from distribution.models import Notification, NotificationKind
@@ -280,6 +361,13 @@ def report(args, sender: Sender, sent_in: float, drained_in: float, sweeps: int,
     print(f"  machine                              {os.cpu_count()} CPUs, load average {load_before:.2f} before the run, "
           f"{busy:.0%} busy while sending and draining (every process, PostgreSQL and anything else included)")
     print(f"  beat sweeps run                      {sweeps}  (worker and beat logs in {workdir})")
+    per_lead = {name: seconds / max(len(notified), 1) * 1000 for name, seconds in cpu.items()}
+    return {
+        "web_cpu_ms": per_lead["web (gunicorn)"], "worker_cpu_ms": per_lead["worker (celery)"],
+        "cpu_ms": per_lead["web (gunicorn)"] + per_lead["worker (celery)"],
+        "assigned_p50_ms": percentile(note_ms, 50), "assigned_p99_ms": percentile(note_ms, 99),
+        "intake_p99_ms": percentile(http, 99) * 1000, "unassigned": unassigned, "failed": failed, "busy": busy,
+    }
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from django.db.models import Q
 from distribution.models import RotationSlot, RoutingRule
 from distribution.strategies import Member, RouteContext
 from leads.models import Lead, LeadStatus, VehicleInterest
+from org import rawsql
 from org.models import SALES_ROLES, Shift, Staff, Store, TimeOff
 
 
@@ -80,9 +81,20 @@ def rule_for(store: Store, facts: LeadFacts | Callable[[], LeadFacts]) -> tuple[
 
     `facts` may be a function that builds them: the lead's vehicles are then read only when a
     rule asks about them."""
-    rules = RoutingRule.objects.filter(store=store, enabled=True).select_related("after_hours_staff__user")
+    # Plain SQL: this runs for every lead routed. The after-hours person is read by context(),
+    # for the one rule that takes the lead, and only where the rule names one.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {rawsql.columns(RoutingRule, 'r')} FROM {RoutingRule._meta.db_table} r"
+            " WHERE r.store_id = %s AND r.enabled ORDER BY r.is_fallback, r.position, r.id",
+            [store.pk],
+        )
+        rows = cursor.fetchall()
     known = facts if isinstance(facts, LeadFacts) else None
-    for rule in rules.order_by("is_fallback", "position", "id"):
+    for row in rows:
+        rule = rawsql.instance(RoutingRule, row)
         rule.store = store
         if rule.is_fallback:
             return rule, f"no other rule matched; the fallback rule “{rule.name}” takes it"
@@ -198,7 +210,10 @@ def context(rule: RoutingRule, *, now: dt.datetime, exclude: set[int] | None = N
     members, read after the lock so their open-lead counts include the previous pick)."""
     store = rule.store
     credits = rotation(rule, lock=lock)
-    after = rule.after_hours_staff
+    after = None
+    if rule.after_hours_staff_id is not None:
+        after = rule.after_hours_staff if RoutingRule.after_hours_staff.is_cached(rule) else \
+            Staff.objects.select_related("user").filter(pk=rule.after_hours_staff_id).first()
     return RouteContext(
         now=now,
         tz=store.tz,

@@ -24,7 +24,7 @@ import logging
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from distribution import pools
@@ -40,9 +40,10 @@ from distribution.models import (
 )
 from distribution.strategies import BY_NAME, Decision, claim_pool, reassign
 from leads import coverage_port
-from leads.models import OPEN_STATUSES, ContactEvent, Lead, LeadAssignment, SourceType
+from leads.events import first_two_way_since
+from leads.models import OPEN_STATUSES, ContactEvent, Customer, Lead, LeadAssignment, SourceType
 from leads.ownership import LeadTaken
-from org import hours
+from org import hours, rawsql
 from org.models import Role, Staff, Store
 
 log = logging.getLogger(__name__)
@@ -70,11 +71,7 @@ def _start_owner_clock(routing: LeadRouting, store: Store, *, now: dt.datetime, 
 def _two_way_since_arrival(lead: Lead) -> dt.datetime | None:
     """The customer's first current two-way contact (a connected call, a reply, a visit) at or
     after the lead arrived, by anyone: once there is one, the lead's clocks have stopped."""
-    return (
-        ContactEvent.objects.filter(customer_id=lead.customer_id, is_two_way=True, superseded_by__isnull=True,
-                                    occurred_at__gte=lead.received_at)
-        .order_by("occurred_at").values_list("occurred_at", flat=True).first()
-    )
+    return first_two_way_since(customer_id=lead.customer_id, since=lead.received_at)
 
 
 def _start_breach_clock(routing: LeadRouting, lead: Lead, store: Store, *, start: dt.datetime,
@@ -96,12 +93,7 @@ def lead_route(*, lead_id: int, now: dt.datetime | None = None) -> bool:
     rotation locked; everything is written in one transaction.
     """
     with transaction.atomic():
-        lead = (
-            Lead.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("store", "customer", "routing")
-            .filter(pk=lead_id, routed_at__isnull=True)
-            .first()
-        )
+        lead = _lead_to_route(lead_id)
         if lead is None:
             return False
         now = now or timezone.now()
@@ -130,6 +122,41 @@ def lead_route(*, lead_id: int, now: dt.datetime | None = None) -> bool:
             routing.warning = ""
         _apply(lead, routing, rule, decision, now=now, by=None)
     return True
+
+
+def _lead_to_route(lead_id: int) -> Lead | None:
+    """The unrouted lead, row locked (skip_locked: None when another worker has it), with its
+    store, customer and routing row read in the same statement: what
+    `select_for_update(skip_locked=True, of=("self",)).select_related("store", "customer", "routing")`
+    reads, in a fixed SQL text, as it runs for every lead."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT {rawsql.columns(Lead, "l")}, {rawsql.columns(Store, "s")}, {rawsql.columns(Customer, "c")},
+                   {rawsql.columns(LeadRouting, "r")}
+              FROM {Lead._meta.db_table} l
+              JOIN {Store._meta.db_table} s ON s.id = l.store_id
+              JOIN {Customer._meta.db_table} c ON c.id = l.customer_id
+              LEFT JOIN {LeadRouting._meta.db_table} r ON r.lead_id = l.id
+             WHERE l.id = %s AND l.routed_at IS NULL
+               FOR UPDATE OF l SKIP LOCKED
+            """,
+            [lead_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    lead_values, store_values, customer_values, routing_values = rawsql.split(row, Lead, Store, Customer, LeadRouting)
+    lead = rawsql.instance(Lead, lead_values)
+    Lead.store.field.set_cached_value(lead, rawsql.instance(Store, store_values))
+    Lead.customer.field.set_cached_value(lead, rawsql.instance(Customer, customer_values))
+    routing = None
+    if routing_values[0] is not None:
+        routing = rawsql.instance(LeadRouting, routing_values)
+        LeadRouting.lead.field.set_cached_value(routing, lead)
+    # None cached too, as select_related does: lead.routing then raises DoesNotExist without a query.
+    Lead.routing.related.set_cached_value(lead, routing)
+    return lead
 
 
 def routing_of(lead: Lead) -> LeadRouting | None:
@@ -224,15 +251,19 @@ def _apply(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision:
 
 
 def _followers_give(lead: Lead, *, to_staff_id: int | None, by: Staff | None) -> None:
-    """Open, ownerless duplicates of a lead go wherever the lead goes (one query when it has none),
-    and the lead's follow-up cadence starts or follows its new owner."""
-    followers = list(
-        Lead.objects.select_for_update()
-        .filter(duplicate_of=lead, owner__isnull=True, status__in=OPEN_STATUSES)
-        .values_list("pk", flat=True)
-    )
+    """Open, ownerless duplicates of a lead go wherever the lead goes (one statement, which
+    locks and moves them), and the lead's follow-up cadence starts or follows its new owner."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {Lead._meta.db_table} SET owner_id = %s, in_claim_pool = false
+             WHERE duplicate_of_id = %s AND owner_id IS NULL AND status = ANY(%s)
+            RETURNING id
+            """,
+            [to_staff_id, lead.pk, [str(status) for status in OPEN_STATUSES]],
+        )
+        followers = sorted(pk for (pk,) in cursor.fetchall())
     if followers:
-        Lead.objects.filter(pk__in=followers).update(owner_id=to_staff_id, in_claim_pool=False)
         LeadAssignment.objects.bulk_create(
             [LeadAssignment(lead_id=f, to_staff_id=to_staff_id, assigned_by=by, reason=f"Follows lead #{lead.pk}.")
              for f in followers]

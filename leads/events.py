@@ -177,5 +177,27 @@ def contact_events_copy(*, pg_connection: Any, columns: Sequence[str], rows: Ite
     return written
 
 
+def first_two_way_since(*, customer_id: int, since: dt.datetime) -> dt.datetime | None:
+    """When the customer's first current two-way contact (one no later event supersedes) at or
+    after `since` happened, by anyone; None if there is none. A read, kept beside the writes as
+    the one place that spells out this table's SQL: routing asks it for every lead, and the ORM
+    took longer to compose the statement than PostgreSQL took to answer it."""
+    from django.db import connection
+
+    table = ContactEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT e.occurred_at FROM {table} e
+             WHERE e.customer_id = %s AND e.is_two_way AND e.occurred_at >= %s
+               AND NOT EXISTS (SELECT 1 FROM {table} later WHERE later.supersedes_id = e.id)
+             ORDER BY e.occurred_at LIMIT 1
+            """,
+            [customer_id, since],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 __all__ = ["contact_events_copy", "contact_event_record", "contact_event_recorded", "contact_events_record_batch",
-           "new_leads_attempted_mark"]
+           "first_two_way_since", "new_leads_attempted_mark"]

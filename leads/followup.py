@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
@@ -108,13 +108,19 @@ def best_time_for(lead: Lead) -> dt.time:
 
 def lead_owner_changed(*, lead: Lead, owner_id: int | None, now: dt.datetime | None = None) -> None:
     """A lead got an owner: start its cadence the first time; later owners take over its open
-    tasks. Duplicates follow their original lead's cadence and get none of their own."""
+    tasks. Duplicates follow their original lead's cadence and get none of their own.
+
+    Runs for every lead routed, so it reads and writes in plain SQL: one statement asks whether
+    the cadence was started and reads the store's steps, one writes the new tasks (the ORM took
+    longer to build fifteen Task rows than PostgreSQL took to store them, bench/distribution.py)."""
     now = now or timezone.now()
     if owner_id is None or lead.duplicate_of_id is not None or lead.status not in OPEN_STATUSES:
         return
-    open_tasks = Task.objects.filter(lead=lead, completed_at__isnull=True, canceled_at__isnull=True)
-    if Task.objects.filter(lead=lead, kind=TaskKind.CADENCE).exists():
-        open_tasks.exclude(staff_id=owner_id).update(staff_id=owner_id, notified_at=None)
+    started, steps = _cadence_started_and_steps(lead)
+    if started:
+        Task.objects.filter(lead=lead, completed_at__isnull=True, canceled_at__isnull=True).exclude(
+            staff_id=owner_id
+        ).update(staff_id=owner_id, notified_at=None)
         return
     if lead.status != LeadStatus.NEW:
         return
@@ -122,14 +128,51 @@ def lead_owner_changed(*, lead: Lead, owner_id: int | None, now: dt.datetime | N
     wanted = best_time_for(lead)
     due = timing.cadence_due(
         received_at=lead.received_at, start=max(now, lead.received_at), tz=store.tz,
-        business_hours=store.business_hours, steps=cadence_steps(store), wanted=wanted,
+        business_hours=store.business_hours, steps=steps or list(timing.DEFAULT_STEPS), wanted=wanted,
     )
-    Task.objects.bulk_create([
-        Task(store=store, customer_id=lead.customer_id, lead=lead, staff_id=owner_id, kind=TaskKind.CADENCE,
-             channel=step.channel, step_day=step.day, due_at=step.due_at, created_at=now,
-             reason=f"{CHANNEL_WORDS[step.channel]} · day {step.day + 1} of the new-lead cadence")
-        for step in due
-    ])
+    _cadence_tasks_insert(lead, owner_id=owner_id, due=due, now=now)
+
+
+def _cadence_started_and_steps(lead: Lead) -> tuple[bool, list[tuple[int, str]]]:
+    """Whether the lead has cadence tasks already, and its store's cadence steps (as
+    cadence_steps reads them, empty for the default cadence): one round trip."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT EXISTS (SELECT 1 FROM {Task._meta.db_table} WHERE lead_id = %(lead)s AND kind = %(kind)s),
+                   (SELECT coalesce(json_agg(json_build_array(st.day, st.channel) ORDER BY st.day, st.id), '[]')
+                      FROM {CadenceStep._meta.db_table} st JOIN {Cadence._meta.db_table} c ON c.id = st.cadence_id
+                     WHERE c.store_id = %(store)s)
+            """,
+            {"lead": lead.pk, "kind": str(TaskKind.CADENCE), "store": lead.store_id},
+        )
+        started, steps = cursor.fetchone()  # json_agg arrives decoded, as in distribution.pools.members
+    return started, [(day, channel) for day, channel in steps]
+
+
+def _cadence_tasks_insert(lead: Lead, *, owner_id: int, due: list[timing.Due], now: dt.datetime) -> None:
+    """The cadence's tasks in one INSERT from arrays, with the values Task's fields default to."""
+    if not due:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {Task._meta.db_table}
+                (store_id, customer_id, lead_id, staff_id, kind, channel, step_day, reason, due_at, created_at,
+                 completed_at, completed_by_event_id, canceled_at, cancel_reason, notified_at)
+            SELECT %(store)s, %(customer)s, %(lead)s, %(staff)s, %(kind)s, t.channel, t.step_day, t.reason, t.due_at,
+                   %(now)s, NULL, NULL, NULL, '', NULL
+              FROM unnest(%(channels)s::text[], %(days)s::int[], %(reasons)s::text[], %(dues)s::timestamptz[])
+                   AS t(channel, step_day, reason, due_at)
+            """,
+            {
+                "store": lead.store_id, "customer": lead.customer_id, "lead": lead.pk, "staff": owner_id,
+                "kind": str(TaskKind.CADENCE), "now": now,
+                "channels": [step.channel for step in due], "days": [step.day for step in due],
+                "reasons": [f"{CHANNEL_WORDS[step.channel]} · day {step.day + 1} of the new-lead cadence" for step in due],
+                "dues": [step.due_at for step in due],
+            },
+        )
 
 
 def lead_closed(*, lead: Lead) -> None:

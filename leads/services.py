@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -38,6 +38,7 @@ from leads.models import (
 from leads.normalize import email_normalize, phone_to_e164
 from leads.nudges import nudge
 from leads.ownership import lead_created
+from org import rawsql
 from org.models import Staff, Store
 
 # Bounds on what one lead may carry (issue 14): a real lead has a phone or two, an email, one
@@ -160,18 +161,45 @@ def customer_match(*, store: Store, phones: Iterable[str], emails: Iterable[str]
     """The store's customer with any of these phones or emails.
 
     A phone match wins over an email match (a shared family email is commoner than a shared
-    cell). Two index lookups on the per-store unique keys: an OR of both would scan every
-    customer of the store."""
-    phones, emails = list(phones), list(emails)
-    if phones:
-        hit = CustomerPhone.objects.filter(store=store, number__in=phones).order_by("customer_id").first()
-        if hit is not None:
-            return hit.customer
-    if emails:
-        hit = CustomerEmail.objects.filter(store=store, email__in=emails).order_by("customer_id").first()
-        if hit is not None:
-            return hit.customer
-    return None
+    cell); among several, the oldest customer. One statement of index lookups on the per-store
+    unique keys: an OR of both would scan every customer of the store."""
+    return _identities_find(store=store, phones=list(phones), emails=list(emails))[1]
+
+
+def _identities_find(
+    *, store: Store, phones: list[str], emails: list[str], provider: str = "", provider_lead_id: str = ""
+) -> tuple[int | None, Customer | None]:
+    """(the id of the store's lead with this provider lead id, the customer these phones or
+    emails belong to), in one round trip: intake asks both for every lead."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT (SELECT l.id FROM {Lead._meta.db_table} l
+                     WHERE %(lead_id)s <> '' AND l.store_id = %(store)s AND l.provider = %(provider)s
+                       AND l.provider_lead_id = %(lead_id)s
+                     LIMIT 1),
+                   {rawsql.columns(Customer, "c")}
+              FROM (SELECT 1) AS one
+              LEFT JOIN LATERAL (
+                   SELECT customer_id FROM (
+                       SELECT customer_id, 0 AS rank FROM {CustomerPhone._meta.db_table}
+                        WHERE store_id = %(store)s AND number = ANY(%(phones)s::text[])
+                       UNION ALL
+                       SELECT customer_id, 1 AS rank FROM {CustomerEmail._meta.db_table}
+                        WHERE store_id = %(store)s AND email = ANY(%(emails)s::text[])
+                   ) AS hits
+                   ORDER BY rank, customer_id LIMIT 1
+              ) AS hit ON true
+              LEFT JOIN {Customer._meta.db_table} c ON c.id = hit.customer_id
+            """,
+            {"store": store.pk, "provider": provider, "lead_id": provider_lead_id, "phones": phones, "emails": emails},
+        )
+        lead_id, *customer_values = cursor.fetchone()
+    customer = None
+    if customer_values[0] is not None:
+        customer = rawsql.instance(Customer, customer_values)
+        Customer.store.field.set_cached_value(customer, store)
+    return lead_id, customer
 
 
 def customer_add_contacts(*, customer: Customer, phones: list[tuple[str, str]], emails: list[str]) -> None:
@@ -189,25 +217,57 @@ def customer_add_contacts(*, customer: Customer, phones: list[tuple[str, str]], 
         )
 
 
+def _customer_insert(*, store: Store, first_name: str, last_name: str, phones: list[tuple[str, str]],
+                     emails: list[str]) -> Customer:
+    """A new customer with their phones and emails, in one statement (customer_add_contacts'
+    rule: a phone or email already on a customer of the store stays where it is)."""
+    customer = Customer(store=store, first_name=first_name[:100], last_name=last_name[:100], created_at=timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH c AS (
+                INSERT INTO {Customer._meta.db_table} (store_id, first_name, last_name, created_at)
+                VALUES (%(store)s, %(first)s, %(last)s, %(created)s) RETURNING id
+            ), p AS (
+                INSERT INTO {CustomerPhone._meta.db_table} (store_id, customer_id, number, kind)
+                SELECT %(store)s, c.id, t.number, t.kind FROM c, unnest(%(numbers)s::text[], %(kinds)s::text[]) AS t(number, kind)
+                ON CONFLICT DO NOTHING
+            ), e AS (
+                INSERT INTO {CustomerEmail._meta.db_table} (store_id, customer_id, email)
+                SELECT %(store)s, c.id, t.email FROM c, unnest(%(emails)s::text[]) AS t(email)
+                ON CONFLICT DO NOTHING
+            )
+            SELECT id FROM c
+            """,
+            {
+                "store": store.pk, "first": customer.first_name, "last": customer.last_name, "created": customer.created_at,
+                "numbers": [n for n, _ in phones], "kinds": [k for _, k in phones], "emails": emails,
+            },
+        )
+        (customer.pk,) = cursor.fetchone()
+    customer._state.adding, customer._state.db = False, connection.alias
+    return customer
+
+
+NOT_LOOKED_UP = object()
+
+
 def customer_match_or_create(
-    *, store: Store, first_name: str, last_name: str, phones: list[tuple[str, str]], emails: list[str]
+    *, store: Store, first_name: str, last_name: str, phones: list[tuple[str, str]], emails: list[str],
+    found: Customer | None | object = NOT_LOOKED_UP,
 ) -> tuple[Customer, bool]:
-    customer = customer_match(store=store, phones=[p for p, _ in phones], emails=emails)
-    created = False
+    """`found`: the match (or None) the caller already looked up (lead_create reads it with the
+    provider lead id)."""
+    if found is NOT_LOOKED_UP:
+        found = customer_match(store=store, phones=[p for p, _ in phones], emails=emails)
+    customer = found
     if customer is None:
-        customer = Customer.objects.create(store=store, first_name=first_name[:100], last_name=last_name[:100])
-        created = True
-    elif not customer.full_name and (first_name or last_name):
+        return _customer_insert(store=store, first_name=first_name, last_name=last_name, phones=phones, emails=emails), True
+    if not customer.full_name and (first_name or last_name):
         customer.first_name, customer.last_name = first_name[:100], last_name[:100]
         customer.save(update_fields=["first_name", "last_name"])
     customer_add_contacts(customer=customer, phones=phones, emails=emails)
-    return customer, created
-
-
-def _existing_lead(store: Store, data: LeadData) -> Lead | None:
-    if not data.provider_lead_id:
-        return None
-    return Lead.objects.filter(store=store, provider=data.provider, provider_lead_id=data.provider_lead_id).first()
+    return customer, False
 
 
 ROUTING_GRACE = dt.timedelta(seconds=15)
@@ -238,11 +298,16 @@ def lead_create(
         keys.append(f"provider:{data.provider}:{data.provider_lead_id}")
     with transaction.atomic():
         identities_lock(store, keys)
-        existing = _existing_lead(store, data)
-        if existing:
+        existing_id, found = _identities_find(
+            store=store, phones=[p for p, _ in phones], emails=emails,
+            provider=data.provider, provider_lead_id=data.provider_lead_id,
+        )
+        if existing_id is not None:
+            existing = Lead.objects.get(pk=existing_id)
             return LeadCreateResult(lead=existing, created=False, duplicate=existing.duplicate_of_id is not None)
         customer, new_customer = customer_match_or_create(
-            store=store, first_name=data.first_name, last_name=data.last_name, phones=phones, emails=emails
+            store=store, first_name=data.first_name, last_name=data.last_name, phones=phones, emails=emails,
+            found=found,
         )
         result = _lead_insert(
             store=store, customer=customer, data=data, created_by=created_by, new_customer=new_customer, owner=owner

@@ -63,8 +63,16 @@ def viewer_for(user) -> Viewer:
     if not user or not user.is_authenticated:
         viewer = Viewer(user_id=0, staff=None)
     else:
-        # order_by("pk"): the model's default ordering would join the user table just to sort one row.
-        staff = Staff.objects.select_related("store").filter(user_id=user.pk, is_active=True).order_by("pk").first()
+        # The class's descriptor: a SimpleLazyObject (a session's request.user) has none.
+        descriptor = getattr(type(user), "staff", None)
+        related = getattr(descriptor, "related", None)
+        if related is not None and related.is_cached(user):
+            # Read with the API token (org.authentication), store included; None: not staff.
+            staff = related.get_cached_value(user)
+            staff = staff if staff is not None and staff.is_active else None
+        else:
+            # order_by("pk"): the model's default ordering would join the user table just to sort one row.
+            staff = Staff.objects.select_related("store").filter(user_id=user.pk, is_active=True).order_by("pk").first()
         if staff is not None:
             staff.user = user  # already loaded by authentication
         viewer = Viewer(user_id=user.pk, staff=staff, everything=bool(user.is_superuser and staff is None))
