@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.db.backends.signals import connection_created
 from factories import LeadFactory, StaffFactory, StoreFactory, TeamFactory
@@ -17,6 +21,35 @@ def _allow_truncate(sender, connection, **kwargs):
 
 
 connection_created.connect(_allow_truncate, dispatch_uid="tests_allow_truncate")
+
+# `./dev test`'s clock step sets this to the local moment libfaketime started the clock at
+# (in the zone TZ names); see `clock_step` in ./dev.
+CLOCK_STEP = os.environ.get("DEALERCRM_CLOCK_STEP", "")
+
+
+def pytest_sessionstart(session):
+    """A clock step whose clock is not where it says would pass without proving anything."""
+    if not CLOCK_STEP:
+        return
+    start = dt.datetime.strptime(CLOCK_STEP, "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo(os.environ["TZ"]))
+    now = dt.datetime.now(dt.UTC)
+    if not start <= now <= start + dt.timedelta(hours=2):
+        pytest.exit(f"the clock step expected the clock at {CLOCK_STEP} {os.environ['TZ']}, it reads {now:%Y-%m-%d %H:%M} UTC:"
+                    " is libfaketime preloaded?", returncode=3)
+
+
+def pytest_collection_modifyitems(config, items):
+    """In the clock step only the time-dependent tests run, never a browser test (Chromium does
+    not run under libfaketime)."""
+    if not CLOCK_STEP:
+        return
+    keep, drop = [], []
+    for item in items:
+        timed = item.get_closest_marker("clock") and not item.get_closest_marker("browser")
+        (keep if timed else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ from leads.models import Appointment, AppointmentStatus, ContactEvent, EvidenceL
 from org.models import Role
 from tests.coverage.test_deals import install
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 ROLES = ["agent", "agent2", "retail", "manager", "manager2", "director", "receptionist", "admin"]
 

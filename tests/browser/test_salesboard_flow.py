@@ -2,8 +2,10 @@
 showroom TV mode; the director sees the whole store; the board on a phone scrolls inside its
 card. Screenshots go to bench/results/screenshots/salesboard-*.png.
 
-The store gets a month of believable numbers (bulk-inserted, relative to the real clock: the
-board counts in real time), so the screenshots look like a real morning's board.
+The store gets a month of believable numbers (bulk-inserted up to the clock, which the board
+counts by), so the screenshots look like a real afternoon's board. The clock is pinned, running, to
+a recent Wednesday afternoon: on the 1st of a month "today" and "month to date" are the same
+numbers, and before 8:30 there are none.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 from factories import CustomerFactory, ShiftFactory, StaffFactory, StoreFactory, TeamFactory
 
@@ -26,6 +30,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "pw-for-tests-1"
 TV = {"width": 1920, "height": 1080}
+CHICAGO = ZoneInfo("America/Chicago")  # tests/factories.py StoreFactory.time_zone
 
 
 def _people(store, prefix=""):
@@ -158,8 +163,24 @@ def _people_named(store):
     return _people(store, prefix=f"{store.slug}-")
 
 
+def _a_recent_wednesday_afternoon(now: dt.datetime, tz) -> dt.datetime:
+    """15:00 on the latest Wednesday before `now` that is at least the 3rd of its month: a month so
+    far with working days before today, recent enough for the browser to keep the session cookie."""
+    day = timezone.localtime(now, tz).date() - dt.timedelta(days=1)
+    while day.weekday() != 2 or day.day < 3:
+        day -= dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(15), tzinfo=tz)
+
+
 @pytest.fixture
-def busy_store():
+def wednesday_afternoon():
+    moment = _a_recent_wednesday_afternoon(timezone.now(), CHICAGO)
+    with time_machine.travel(moment, tick=True):
+        yield moment
+
+
+@pytest.fixture
+def busy_store(wednesday_afternoon):
     store = StoreFactory(name="Lakeside Toyota", slug="lakeside-toyota", daily_call_target=120)
     marcus, agents, retail = _people(store)
     _month_of_numbers(store, agents, retail, timezone.now())

@@ -25,7 +25,7 @@ from leads.models import EvidenceLevel
 from org.models import Role
 from tests.coverage.test_deals import install
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 POLICIES, DEALS, DISPUTES = "/api/v1/coverage-policies/", "/api/v1/deals/", "/api/v1/disputes/"
 
 

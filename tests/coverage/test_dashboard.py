@@ -20,7 +20,7 @@ from org.models import Role
 from tests.coverage.test_deals import install
 from tests.coverage.test_pages import client_for, talk, text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 @pytest.fixture

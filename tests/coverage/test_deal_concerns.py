@@ -21,7 +21,7 @@ from org.models import Role
 from tests.conftest import api_client_for
 from tests.coverage import seed000
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 DEALS, DISPUTES = "/api/v1/deals/", "/api/v1/disputes/"
 
 

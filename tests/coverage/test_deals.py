@@ -16,7 +16,7 @@ from coverage.presets import preset
 from leads.models import EvidenceLevel
 from org.models import Role
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 def install(store, name: str, role: str, effective_from: dt.datetime, by=None):

@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from coverage.engine import Event, Policy, Schedule, counts, credit, decide, is_two_way, window_end
 from coverage.presets import PRESETS, preset
 
+pytestmark = pytest.mark.clock
+
 CHICAGO = ZoneInfo("America/Chicago")
 AGENT, RETAIL, AGENT2 = 7, 9, 8
 _ids = itertools.count(1)

@@ -18,7 +18,7 @@ from leads.models import EvidenceLevel
 from org.models import Role
 from tests.coverage.test_deals import install
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 def text(html: str) -> str:

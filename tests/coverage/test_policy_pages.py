@@ -16,7 +16,7 @@ from coverage.presets import preset
 from org.models import Role
 from tests.coverage.test_deals import install
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 def text(html: str) -> str:

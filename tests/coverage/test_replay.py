@@ -22,7 +22,7 @@ from coverage.replay import replay
 from leads.models import EvidenceLevel
 from org.models import Role
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 PAGE = "/coverage/replay/"
 
 

@@ -20,7 +20,7 @@ from leads.models import LeadAssignment, LeadStatus
 from org.models import Role
 from tests.distribution.floor import at, floor, new_lead, rule
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 def round_the_clock(person) -> None:

@@ -17,7 +17,7 @@ from leads.models import LeadAssignment, LeadVehicle, SourceType
 from org.models import WEEKDAYS, Role
 from tests.distribution.floor import agent, new_lead, rule
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 BOARD = reverse("distribution_board:page")
 LIVE = reverse("distribution_board:live")

@@ -25,7 +25,7 @@ from org.models import Role
 from tests.distribution.floor import MONDAY, at, floor, new_lead, rule
 from tests.distribution.test_queue_pages import client_for, page, route, text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 SATURDAY = MONDAY - dt.timedelta(days=2)
 SUNDAY = MONDAY - dt.timedelta(days=1)

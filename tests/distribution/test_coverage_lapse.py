@@ -25,7 +25,7 @@ from org.models import Role
 from tests.distribution.floor import MONDAY, at, floor, new_lead, rule
 from tests.distribution.test_queue_pages import route
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 THURSDAY = MONDAY + dt.timedelta(days=3)
 WEDNESDAY = MONDAY + dt.timedelta(days=2)

@@ -13,7 +13,7 @@ from distribution.models import LeadRouting, RoutingState
 from leads.events import contact_event_record
 from leads.models import Channel, Direction, EvidenceLevel, LeadStatus, Outcome
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 T0 = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
 

@@ -16,7 +16,7 @@ from telephony.models import DealerNumber, NumberPurpose
 from tests.distribution.floor import at, floor, new_lead, rule
 from tests.telephony.test_texts import twilio_http  # noqa: F401 - the fixture
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 MAIN_LINE = "+13125550100"
 

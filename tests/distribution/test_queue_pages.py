@@ -21,7 +21,7 @@ from leads.models import Channel, Direction, EvidenceLevel, LeadAssignment, Outc
 from org.models import Role, TimeOff
 from tests.distribution.floor import MONDAY, at, floor, new_lead, rule
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 ALL_DAY = [(dt.time(0), dt.time(12)), (dt.time(12), dt.time(0))]  # noon to midnight runs overnight: no gap
 

@@ -29,7 +29,7 @@ from leads.models import IntakeChannel, Lead, LeadAssignment, SourceType
 from org.models import Role
 from tests.distribution.floor import rule
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.clock, pytest.mark.django_db(transaction=True)]
 
 ALL_DAY = {day: [["00:00", "23:59"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 # Half-open intervals: ending a microsecond before midnight leaves no instant of the day uncovered.

@@ -15,7 +15,7 @@ from leads.models import Channel, Direction, EvidenceLevel, LeadAssignment, Lead
 from org.models import Role, TimeOff
 from tests.distribution.floor import MONDAY, agent, at, floor, new_lead, rule
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 def route(lead, when):

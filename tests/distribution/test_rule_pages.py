@@ -16,7 +16,7 @@ from leads.models import LeadStatus
 from org.models import Role
 from tests.distribution.floor import floor, rule
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 LIST = reverse("distribution_rules:list")
 NEW = reverse("distribution_rules:new")

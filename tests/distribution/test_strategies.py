@@ -6,8 +6,12 @@ import datetime as dt
 from collections import Counter
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from distribution.strategies import claim_pool, manager, reassign, receptionist, round_robin
 from distribution.strategies.base import Member, RouteContext, skip_reason
+
+pytestmark = pytest.mark.clock
 
 TZ = ZoneInfo("America/Chicago")
 ALL_WEEK = [(d, dt.time(9), dt.time(18)) for d in range(7)]

@@ -21,7 +21,7 @@ from org.models import Role
 from tests.distribution.floor import rule
 from tests.test_celery_worker import empty_queue, start_worker, stop  # noqa: F401 - empty_queue: a fixture
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_queue")]
+pytestmark = [pytest.mark.clock, pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_queue")]
 
 SWEEP_SECONDS = 1
 ALL_DAY = {day: [["00:00", "23:59"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}

@@ -23,6 +23,8 @@ from leads.adf import (
     parse_adf,
 )
 
+pytestmark = pytest.mark.clock
+
 FIXTURES = Path(__file__).parent / "fixtures" / "adf"
 CHICAGO = ZoneInfo("America/Chicago")
 

@@ -33,7 +33,7 @@ from leads.models import (
 )
 from org.models import Role
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 def call(client, method: str, url: str, data=None):

@@ -30,7 +30,7 @@ from leads.models import (
 )
 from org.models import Role, Shift
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 SET = "leads_appointments:set"
 

@@ -21,7 +21,7 @@ from leads import followup
 from leads.models import Cadence, SourceType
 from org.models import Role
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 PAGE = reverse("leads_cadence:edit")
 PREVIEW = reverse("leads_cadence:preview")

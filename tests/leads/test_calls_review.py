@@ -20,7 +20,7 @@ from org.models import Role
 from telephony.calls import can_play_recording
 from telephony.models import Call
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 LIST = reverse("calls_review:list")
 _numbers = itertools.count(1)

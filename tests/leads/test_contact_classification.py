@@ -20,6 +20,8 @@ from leads.models import ContactEvent, EvidenceLevel, Outcome
 from org.models import Role
 from telephony import metrics
 
+pytestmark = pytest.mark.clock
+
 CHANNELS = ["call", "text", "email", "visit", "note"]
 DIRECTIONS = ["outbound", "inbound", ""]
 OUTCOMES = [choice for choice, _ in Outcome.choices]

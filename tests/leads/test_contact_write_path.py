@@ -16,6 +16,8 @@ from distribution.models import LeadRouting
 from leads.events import contact_event_recorded, contact_events_record_batch
 from leads.models import ContactEvent, Task, TaskKind
 
+pytestmark = pytest.mark.clock
+
 ROOT = Path(__file__).resolve().parents[2]
 WRITE_PATH = Path("leads/events.py")
 APPS = ("org", "leads", "telephony", "coverage", "distribution", "dealercrm")

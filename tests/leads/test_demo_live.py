@@ -19,7 +19,7 @@ from leads.views_today import queue_for
 from org.hours import store_is_open
 from org.models import Role, Staff, Store
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 CHICAGO = ZoneInfo("America/Chicago")
 SUNDAY_NIGHT = dt.datetime(2026, 12, 6, 23, 0, tzinfo=CHICAGO)  # the store is closed all Sunday

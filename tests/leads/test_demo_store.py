@@ -33,7 +33,7 @@ from leads.models import (
 from leads.services import LeadData, VehicleData
 from org.models import Role, Shift, Staff, Store, Team
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 def run(*args: str) -> str:

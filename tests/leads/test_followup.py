@@ -28,6 +28,8 @@ from org.models import Role
 from tests.distribution.floor import MONDAY, at, floor, new_lead, rule
 from tests.telephony.test_texts import twilio_http  # noqa: F401 - the fixture
 
+pytestmark = pytest.mark.clock
+
 CHICAGO = ZoneInfo("America/Chicago")
 HOURS = {"mon": [["09:00", "20:00"]], "tue": [["09:00", "20:00"]], "wed": [["09:00", "20:00"]],
          "thu": [["09:00", "20:00"]], "fri": [["09:00", "20:00"]], "sat": [["09:00", "18:00"]], "sun": []}

@@ -26,7 +26,7 @@ from leads.models import (
 )
 from org.models import Role
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 CHICAGO = ZoneInfo("America/Chicago")
 TASKS = "/api/v1/tasks/"

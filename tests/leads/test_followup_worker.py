@@ -16,7 +16,7 @@ from leads.models import Appointment, AppointmentStatus, Task, TaskKind
 from org.models import Role
 from tests.test_celery_worker import empty_queue, start_worker, stop  # noqa: F401 - empty_queue: a fixture
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_queue")]
+pytestmark = [pytest.mark.clock, pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("empty_queue")]
 
 
 @pytest.fixture(autouse=True)

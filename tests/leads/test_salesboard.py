@@ -31,7 +31,7 @@ from leads import salesboard
 from leads.models import Appointment, EvidenceLevel, LeadStatusChange, SourceType
 from org.models import Role, TimeOff
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 CHICAGO = ZoneInfo("America/Chicago")
 NOW = dt.datetime(2026, 3, 18, 15, 0, tzinfo=CHICAGO)

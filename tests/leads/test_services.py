@@ -27,7 +27,7 @@ from leads.models import (
 )
 from leads.services import LeadData, VehicleData
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 def lead_data(**overrides) -> LeadData:

@@ -14,7 +14,7 @@ from coverage import engine, selectors
 from coverage.presets import preset
 from leads.models import ContactEvent, EvidenceLevel, Outcome
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 def logged_in(staff) -> Client:

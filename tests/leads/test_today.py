@@ -46,7 +46,7 @@ from leads.models import (
 from org.models import Role
 from tests.coverage.test_deals import install
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 OPEN_8_TO_8 = {day: [["08:00", "20:00"]] for day in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
 

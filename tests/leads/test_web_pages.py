@@ -17,7 +17,7 @@ from factories import ContactEventFactory, CustomerEmailFactory, CustomerPhoneFa
 
 from leads.models import ContactEvent, EvidenceLevel, IntakeChannel, Lead, LeadStatus, LeadVehicle, RejectedIntake
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ from org.hours import (
     store_is_open,
 )
 
+pytestmark = pytest.mark.clock
+
 CHICAGO = ZoneInfo("America/Chicago")
 BERLIN = ZoneInfo("Europe/Berlin")
 KOLKATA = ZoneInfo("Asia/Kolkata")

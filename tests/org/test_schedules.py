@@ -19,7 +19,7 @@ from org import schedules
 from org.models import Role, Shift, TimeOff
 from tests.distribution.floor import floor, new_lead, rule
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 T = dt.time
 MIDNIGHT = dt.time(23, 59, 59, 999999)

@@ -12,7 +12,7 @@ from factories import ContactEventFactory, StaffFactory, StoreFactory, TeamFacto
 from leads.models import RejectedIntake
 from org import scoping
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 def visible(queryset, named: dict) -> set[str]:

@@ -33,7 +33,7 @@ from tests.telephony.twilio_helpers import sid, signed_post
 # Shared fixtures, bound here so pytest finds them in this module.
 lines, recording_server = call_fixtures.lines, call_fixtures.recording_server
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.clock, pytest.mark.django_db(transaction=True)]
 
 
 def at_once(*jobs):

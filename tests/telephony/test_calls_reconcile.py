@@ -36,7 +36,7 @@ agent_client, agent_lead, lines, twilio_http = (
     call_fixtures.agent_client, call_fixtures.agent_lead, call_fixtures.lines, call_fixtures.twilio_http
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 @pytest.fixture

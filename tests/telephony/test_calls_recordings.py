@@ -27,7 +27,7 @@ from tests.telephony.twilio_helpers import sid, signed_post
 # Shared fixtures, bound here so pytest finds them in this module.
 agent_lead, lines, recording_server, twilio_http = call_fixtures.agent_lead, call_fixtures.lines, call_fixtures.recording_server, call_fixtures.twilio_http
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 @pytest.fixture
 def eager_celery():

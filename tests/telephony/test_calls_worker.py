@@ -23,7 +23,7 @@ from tests.test_celery_worker import start_worker, stop
 # Shared fixtures, bound here so pytest finds them in this module.
 lines, recording_server = call_fixtures.lines, call_fixtures.recording_server
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.clock, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from leads.models import Channel, ContactEvent, EvidenceLevel, LeadVehicle, Outc
 from telephony import mail
 from telephony.models import EmailTemplate, EmailThread, WebhookReceipt
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 SIGNING_KEY = "mailgun-test-signing-key"
 WEBHOOK_SECRET = "mailgun:inbound-basic-auth-secret"

@@ -15,7 +15,7 @@ from factories import ContactEventFactory, LeadFactory, StaffFactory, StoreFacto
 from leads.models import EvidenceLevel
 from telephony import metrics
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 CHICAGO = ZoneInfo("America/Chicago")
 D0, D1, D2 = dt.date(2026, 3, 9), dt.date(2026, 3, 10), dt.date(2026, 3, 11)

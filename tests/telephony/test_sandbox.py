@@ -40,6 +40,8 @@ from telephony import sandbox
 from telephony import twilio as tw
 from telephony.models import Call, DealerNumber, MessageStatus, NumberPurpose, OptOut, TextMessage, WebhookReceipt
 
+pytestmark = pytest.mark.clock
+
 FAST = sandbox.Pace(first_callback=0, step=0, talk=0.02, voicemail_drop_window=0.2, poll=0.01)
 
 MAIN_LINE = "+13125550100"

@@ -16,7 +16,7 @@ from factories import CustomerEmailFactory, CustomerFactory, CustomerPhoneFactor
 from leads.management.commands.import_dms_notes import parse_when
 from leads.models import Channel, ContactEvent, EvidenceLevel, Outcome
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 CHICAGO = ZoneInfo("America/Chicago")
 

@@ -27,7 +27,7 @@ from telephony.models import DealerNumber, MessageStatus, NumberPurpose, OptOut,
 from telephony.twilio import account_sid, auth_token, public_url
 from tests.telephony.twilio_helpers import signed_post
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 CUSTOMER_NUMBER = "+13125550142"
 MAIN_LINE = "+13125550100"
