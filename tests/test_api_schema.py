@@ -42,6 +42,8 @@ from org.models import Role
 from tests.coverage.test_deals import install
 from tests.distribution.floor import rule
 
+pytestmark = pytest.mark.clock
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # About 80 s for both roles on the shared 2-core machine; 40 took 8 min and found the page,
 # time-off and 415 cases that now have their own tests below.

@@ -23,7 +23,7 @@ from leads import services
 from leads.models import IntakeChannel, Lead, SourceType
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.clock, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def lead_data(n: int) -> services.LeadData:

@@ -25,7 +25,7 @@ from leads.models import Lead, LeadAssignment
 from tests.distribution.floor import rule
 from tests.distribution.test_races import ALL_DAY, run_threads, team_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.clock, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from org.models import Role
 from tests.leads import test_today
 from tests.leads.test_today import client_for, lead_of, new_routed, sections
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 noon_store = test_today.noon_store  # the fixture: a store where it is about noon, open 08:00-20:00
 
 

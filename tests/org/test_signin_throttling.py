@@ -18,7 +18,7 @@ from factories import StaffFactory
 
 from org.models import Role
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 RIGHT = "pw-for-tests-1"
 HERE = "203.0.113.10"
