@@ -88,12 +88,13 @@ def ensure_generated(env: dict[str, str], size: int) -> None:
 
 ROUTING_SQL = """
 INSERT INTO distribution_leadrouting (lead_id, store_id, rule_id, rule_name, strategy, state, warning, moves,
-    queued_at, assigned_at, clock_started_at, breach_at, first_attempt_at, first_two_way_at)
+    queued_at, assigned_at, clock_started_at, breach_at, first_attempt_at, first_two_way_at, lead_closed)
 SELECT l.id, l.store_id, r.id, coalesce(r.name, ''), coalesce(r.strategy, ''),
        CASE WHEN l.owner_id IS NOT NULL THEN 'assigned' WHEN l.in_claim_pool THEN 'pool' ELSE 'manager' END,
        '', 0, coalesce(l.routed_at, l.received_at),
        CASE WHEN l.owner_id IS NOT NULL THEN coalesce(l.routed_at, l.received_at) END,
-       l.received_at, l.received_at + make_interval(mins => %(limit)s), e.first_attempt, e.first_two_way
+       l.received_at, l.received_at + make_interval(mins => %(limit)s), e.first_attempt, e.first_two_way,
+       l.status IN ('sold', 'lost')
 FROM leads_lead l
 LEFT JOIN (
     SELECT lead_id, min(occurred_at) FILTER (WHERE is_attempt) AS first_attempt,

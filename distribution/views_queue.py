@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from distribution import pools, services
-from distribution.models import LeadRouting, Notification, RoutingRule, RoutingState, breach_q
+from distribution.models import LeadRouting, Notification, RoutingRule, RoutingState, open_breach_q
 from distribution.strategies.base import skip_reason
 from leads.models import OPEN_STATUSES, Lead, LeadAssignment
 from org import hours
@@ -114,7 +114,7 @@ def queue(request, status: int = 200):
         unowned.filter(routing__state=RoutingState.WAITING).order_by(F("routing_due_at").asc(nulls_last=True), "pk")[:QUEUE_LIMIT]
     )
     breaches = list(
-        base.filter(breach_q(now, prefix="routing__"))
+        base.filter(open_breach_q(now, prefix="routing__"))
         .exclude(pk__in=[lead.pk for lead in manager + waiting])
         .order_by("routing__breach_at", "pk")[:QUEUE_LIMIT]
     )
