@@ -17,6 +17,7 @@ from django.db.models import F, Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -78,6 +79,20 @@ def choices_for(leads, now: dt.datetime) -> dict:
     return found
 
 
+def options_for(leads) -> None:
+    """Each lead's <option>s for its assign form (lead.options), built once per list of choices and
+    owner rather than by the template row by row: 200 breaches of one rule share them."""
+    built: dict = {}
+    for lead in leads:
+        key = (id(lead.choices), lead.owner_id)
+        if key not in built:
+            built[key] = format_html_join("", '<option value="{}">{}{}</option>', (
+                (person.staff_id, person.name, f" — {person.note}" if person.note else "")
+                for person in lead.choices if person.staff_id != lead.owner_id
+            ))
+        lead.options = built[key]
+
+
 def lead_choices(lead: Lead, now: dt.datetime | None = None) -> list[Choice]:
     choices_for([lead], now or timezone.now())
     return lead.choices
@@ -126,6 +141,7 @@ def queue(request, status: int = 200):
         for row in lead.history[-1:]:
             row.skipped_text = skipped_text(row.skipped)
     choices_for(manager + waiting + breaches, now)
+    options_for(manager + waiting + breaches)
     context = {
         "manager_leads": manager,
         "waiting_leads": waiting,
