@@ -330,6 +330,37 @@ def window_end(
         cursor = next_midnight
 
 
+def live_since(
+    moment: dt.datetime, hours: int, schedule: Schedule | None = None, pause_on_days_off: bool = False
+) -> dt.datetime:
+    """The earliest start of a window of `hours` that can still be open at `moment`: for every
+    start before it, window_end(start) < moment. window_end walked backwards, with the same local
+    midnights, so a caller may leave out customers with no event since then without changing a
+    verdict (a window only starts at an event, and the days off before a start pause nothing).
+
+    With the pause, walk back one local day at a time, spending the hours on days that are not
+    off; once they are spent, the days off just before still belong (a window started on one
+    waits for the next working day, so it ends where the window from that day's end would)."""
+    moment = moment.astimezone(UTC)
+    remaining = dt.timedelta(hours=hours)
+    if not pause_on_days_off or schedule is None or (not schedule.days_off and not schedule.dates_off):
+        return moment - remaining
+    zone = schedule.zone
+    cursor = moment
+    while True:
+        day = (cursor - dt.timedelta(microseconds=1)).astimezone(zone).date()  # the day that ends at cursor
+        day_start = _local_midnight(day, zone)
+        if schedule.is_off(day):
+            cursor = day_start
+            continue
+        if remaining <= dt.timedelta(0):
+            return cursor
+        if cursor - remaining > day_start:
+            return cursor - remaining
+        remaining -= cursor - day_start
+        cursor = day_start
+
+
 # --------------------------------------------------------------------------------------
 # The decision
 # --------------------------------------------------------------------------------------

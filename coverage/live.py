@@ -108,28 +108,36 @@ class EndingSoon:
     explanation: str
 
 
-def coverage_ending(user, staff: Staff, hours: int = 24, now: dt.datetime | None = None) -> tuple[bool, list[EndingSoon]]:
+def coverage_ending(user, staff: Staff, hours: int = 24, now: dt.datetime | None = None, *,
+                    bounded: bool = True) -> tuple[bool, list[EndingSoon]]:
     """The salesperson's open, owned leads whose customer's coverage (theirs) ends within `hours`,
-    soonest first. Returns (has a policy for their role, rows). Five queries for any number of leads."""
+    soonest first. Returns (has a policy for their role, rows). Six queries for any number of leads.
+
+    Only customers the salesperson had an event with since engine.live_since (the policy's window
+    back from now, days off pausing it as the engine does) can be covered now: the others are not
+    judged, so an agent's thousands of old never-answered leads cost nothing. `bounded=False`
+    judges every open lead's customer, the reference tests compare the bound with."""
     now = now or timezone.now()
     policy = selectors.policies_in_force(staff.store, now).get(staff.role)
     if policy is None:
         return False, []
-    leads = list(
-        leads_for(user).filter(owner=staff, status__in=OPEN_STATUSES).select_related("customer").order_by("-received_at")
-    )
+    schedule = selectors.schedules_for([staff.pk], staff.store, now)[staff.pk]
+    engine_policy = selectors.to_engine_policy(policy)
+    current = contact_events_for_coverage(user).filter(staff=staff, occurred_at__lte=now, superseded_by__isnull=True)
+    leads = leads_for(user).filter(owner=staff, status__in=OPEN_STATUSES)
+    if bounded:
+        since = engine.live_since(now, engine_policy.window_hours, schedule, engine_policy.pause_on_days_off)
+        # A list, not a subquery: PostgreSQL would otherwise read every lead the person owns first.
+        recent = set(current.filter(occurred_at__gte=since).values_list("customer_id", flat=True))
+        leads = leads.filter(customer_id__in=recent)
     by_customer: dict[int, Lead] = {}
-    for lead in leads:
+    for lead in leads.select_related("customer").order_by("-received_at"):
         by_customer.setdefault(lead.customer_id, lead)  # the newest open lead stands for the customer
     events: dict[int, list[engine.Event]] = defaultdict(list)
-    rows = contact_events_for_coverage(user).filter(
-        customer_id__in=list(by_customer), staff=staff, occurred_at__lte=now, superseded_by__isnull=True
-    ).order_by("occurred_at", "id")
+    rows = current.filter(customer_id__in=list(by_customer)).order_by("occurred_at", "id")
     # Plain rows, not model instances: an agent's book is thousands of events (the Today page's budget).
     for row in rows.values(*ENGINE_EVENT_FIELDS):
         events[row["customer_id"]].append(selectors.to_engine_event(SimpleNamespace(pk=row["id"], **row)))
-    schedule = selectors.schedules_for([staff.pk], staff.store, now)[staff.pk]
-    engine_policy = selectors.to_engine_policy(policy)
     horizon = now + dt.timedelta(hours=hours)
     ending = []
     for customer_id, customer_events in events.items():

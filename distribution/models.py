@@ -158,9 +158,19 @@ class LeadRouting(models.Model):
     # ends, and when to warn them; recomputed whenever a contact event is recorded.
     coverage_lapse_at = models.DateTimeField(null=True, blank=True)
     lapse_warn_at = models.DateTimeField(null=True, blank=True)
+    # The lead was sold or lost (final statuses): its breach, if any, is history. Kept by
+    # distribution.services.lead_status_changed so the manager queue's breach list walks only the
+    # open leads' breaches (routing_open_breach) instead of a year of closed ones.
+    lead_closed = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [
+            models.Index(
+                fields=["breach_at", "lead"],
+                condition=Q(lead_closed=False, breach_at__isnull=False, first_two_way_at__isnull=True)
+                & (Q(first_attempt_at__isnull=True) | Q(first_attempt_at__gt=models.F("breach_at"))),
+                name="routing_open_breach",
+            ),
             models.Index(fields=["coverage_lapse_at"], condition=Q(coverage_lapse_at__isnull=False),
                          name="routing_lapse_due"),
             models.Index(fields=["lapse_warn_at"], condition=Q(lapse_warn_at__isnull=False), name="routing_lapse_warn"),
@@ -168,6 +178,10 @@ class LeadRouting(models.Model):
             models.Index(fields=["warn_at"], condition=Q(warn_at__isnull=False), name="routing_warn_due"),
             models.Index(fields=["claim_due_at"], condition=Q(claim_due_at__isnull=False), name="routing_claim_due"),
             models.Index(fields=["store", "state", "queued_at"], name="routing_store_state"),
+            # The manager queue's unowned leads (on the manager's queue, waiting for a shift): a few
+            # rows among a year of assigned ones, found without the store (the lead carries it).
+            models.Index(fields=["state", "queued_at"], condition=Q(state__in=["manager", "waiting"]),
+                         name="routing_unowned"),
         ]
 
     def __str__(self) -> str:
@@ -203,6 +217,13 @@ def breach_q(now, prefix: str = "") -> Q:
             | Q(**{f("first_attempt_at__gt"): models.F(f("breach_at"))})
         )
     )
+
+
+def open_breach_q(now, prefix: str = "") -> Q:
+    """breach_q on the routing rows of leads not yet sold or lost: the rows routing_open_breach
+    holds, so the manager queue reads the open breaches in order instead of a year of closed ones
+    (the caller still filters on the lead's open status)."""
+    return breach_q(now, prefix) & Q(**{f"{prefix}lead_closed": False})
 
 
 class NotificationKind(models.TextChoices):

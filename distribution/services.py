@@ -527,6 +527,13 @@ def contact_event_recorded(event: ContactEvent) -> None:
         since_arrival.filter(response_due_at__isnull=False).update(response_due_at=None, warn_at=None)
 
 
+def lead_status_changed(*, lead: Lead, to_status: str) -> None:
+    """A sold or lost lead (final statuses) leaves the manager queue's open breaches for good: its
+    routing row says so (LeadRouting.lead_closed), in the transaction that closed it."""
+    if to_status not in OPEN_STATUSES:
+        LeadRouting.objects.filter(lead_id=lead.pk, lead_closed=False).update(lead_closed=True)
+
+
 def coverage_lapse_refresh(lead: Lead, routing: LeadRouting, *, now: dt.datetime) -> None:
     """Recompute the lead's coverage-lapse deadline (and the owner's warning) from coverage's
     judgement through leads.coverage_port. Only coverage the owner holds now counts and only

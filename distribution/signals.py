@@ -1,12 +1,14 @@
 """Distribution listens to leads (which never imports it): a new contact event (leads.events,
 the one write path) stamps response times and stops the owner's reassignment clock; a lead
 created with an owner, or as a duplicate, gets its owner from the one writer of ownership in the
-creating transaction (leads.ownership)."""
+creating transaction (leads.ownership); a lead sold or lost marks its routing row closed
+(leads.services.lead_status_changed)."""
 
 from django.dispatch import receiver
 
 from leads.events import contact_event_recorded
 from leads.ownership import lead_created
+from leads.services import lead_status_changed
 
 
 @receiver(contact_event_recorded, dispatch_uid="distribution-response-times")
@@ -21,3 +23,10 @@ def lead_created_saved(sender, lead, owner, original, by, **kwargs) -> None:
     from distribution.services import lead_created_owned
 
     lead_created_owned(lead=lead, owner=owner, original=original, by=by)
+
+
+@receiver(lead_status_changed, dispatch_uid="distribution-lead-status")
+def lead_status_saved(sender, lead, from_status, to_status, **kwargs) -> None:
+    from distribution.services import lead_status_changed as closed
+
+    closed(lead=lead, to_status=to_status)

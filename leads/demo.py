@@ -41,6 +41,7 @@ from psycopg import sql
 
 from leads.events import contact_events_copy, new_leads_attempted_mark
 from leads.models import (
+    OPEN_STATUSES,
     ContactEvent,
     Customer,
     CustomerEmail,
@@ -1999,9 +2000,9 @@ def _demo_routing(store_id: int) -> int:
                          .values_list("lead_id", "t"))
     have = set(LeadRouting.objects.filter(store=store).values_list("lead_id", flat=True))
     rows = []
-    for lead_id, received, owner_id, pool, assigned in (
+    for lead_id, received, owner_id, pool, assigned, status in (
         Lead.objects.filter(store=store, duplicate_of__isnull=True).exclude(pk__in=have)
-        .values_list("pk", "received_at", "owner_id", "in_claim_pool", "routed_at")
+        .values_list("pk", "received_at", "owner_id", "in_claim_pool", "routed_at", "status")
     ):
         state = RoutingState.ASSIGNED if owner_id else (RoutingState.POOL if pool else RoutingState.MANAGER)
         rows.append(LeadRouting(
@@ -2009,6 +2010,7 @@ def _demo_routing(store_id: int) -> int:
             assigned_at=assigned if owner_id else None, clock_started_at=received,
             breach_at=business_deadline(store, received, store.response_limit_minutes),
             first_attempt_at=first_attempt.get(lead_id), first_two_way_at=first_two_way.get(lead_id),
+            lead_closed=status not in OPEN_STATUSES,
         ))
     LeadRouting.objects.bulk_create(rows, batch_size=2_000)
     return len(rows)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from leads.events import contact_event_record, contact_events_record_batch
@@ -399,6 +400,12 @@ def _lead_insert(
     return LeadCreateResult(lead=lead, created=True, duplicate=original is not None)
 
 
+# Sent in the transaction that moved a lead along ALLOWED_TRANSITIONS (lead, from_status,
+# to_status): higher apps keep what they derive from the status (distribution: a closed lead's
+# routing row) without leads knowing them.
+lead_status_changed = Signal()
+
+
 def lead_transition(*, lead: Lead, to_status: str, by: Staff | None, sale_recorded: bool = False) -> Lead:
     """Move a lead along ALLOWED_TRANSITIONS. A recorded sale (coverage.services.deal_record,
     `sale_recorded=True`) is the fact: the lead becomes sold from any status but sold."""
@@ -412,9 +419,11 @@ def lead_transition(*, lead: Lead, to_status: str, by: Staff | None, sale_record
             raise ValidationError(
                 {"status": f"A {locked.get_status_display().lower()} lead cannot become {to_status!r}; allowed: {allowed}."}
             )
-        LeadStatusChange.objects.create(lead=locked, from_status=locked.status, to_status=to_status, changed_by=by)
+        from_status = locked.status
+        LeadStatusChange.objects.create(lead=locked, from_status=from_status, to_status=to_status, changed_by=by)
         locked.status = to_status
         locked.save(update_fields=["status"])
+        lead_status_changed.send(sender=Lead, lead=locked, from_status=from_status, to_status=to_status)
         if to_status in (LeadStatus.SOLD, LeadStatus.LOST):
             from leads.followup import lead_closed
 

@@ -16,8 +16,9 @@ from django.utils import timezone
 from factories import ContactEventFactory, ShiftFactory, StaffFactory, TeamFactory
 
 from distribution import services, sweeper
-from distribution.models import LeadRouting, Notification, RoutingState
-from leads.models import Channel, Direction, EvidenceLevel, LeadAssignment, Outcome
+from distribution.models import LeadRouting, Notification, RoutingState, open_breach_q
+from leads.models import Channel, Direction, EvidenceLevel, LeadAssignment, LeadStatus, Outcome
+from leads.services import lead_transition
 from org.models import Role, TimeOff
 from tests.distribution.floor import MONDAY, at, floor, new_lead, rule
 
@@ -277,6 +278,33 @@ def test_director_sees_every_breach_of_the_store(queue_floor):
     breaches = section(html, "breaches")
     assert queue_floor["leads"]["theirs"].customer.full_name in breaches
     assert queue_floor["leads"]["breached"].customer.full_name in breaches
+
+
+def test_a_lead_sold_or_lost_leaves_the_breaches_for_good(queue_floor):
+    """Its routing row says so in the transaction that closed it (routing_open_breach holds only
+    the open leads' breaches); a lead moved along but still open stays a breach."""
+    leads, director = queue_floor["leads"], queue_floor["director"]
+    lead_transition(lead=leads["breached"], to_status=LeadStatus.CONTACTED, by=director)
+    lead_transition(lead=leads["theirs"], to_status=LeadStatus.LOST, by=director)
+    assert LeadRouting.objects.get(lead=leads["theirs"]).lead_closed
+    assert not LeadRouting.objects.get(lead=leads["breached"]).lead_closed
+    breaches = section(client_for(director).get(reverse("distribution_queue:queue")).content.decode(), "breaches")
+    assert leads["breached"].customer.full_name in breaches  # contacted, nobody talked to them: still late
+    assert leads["theirs"].customer.full_name not in breaches
+
+
+def test_the_open_breaches_are_read_through_their_partial_index(queue_floor):
+    """The manager queue's breach filter implies routing_open_breach's condition, so PostgreSQL
+    can walk that index in order (at 1,000,000 leads: 27 ms instead of 1.5 s sorting a year of
+    closed breaches). A change to the breach rule that the index no longer covers fails here."""
+    query = LeadRouting.objects.filter(open_breach_q(timezone.now())).order_by("breach_at", "lead_id")[:200]
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "routing_open_breach" in plan, plan
 
 
 def test_queue_is_refused_to_agents_and_receptionists(queue_floor, store):
