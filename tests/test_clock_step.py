@@ -124,6 +124,10 @@ def test_the_clock_steps_moments_are_a_sunday_night_and_the_daylight_saving_jump
         m for m in moments if m.weekday() == 6 and m.hour == 23 and m.astimezone(dt.UTC).weekday() == 0
     ]
     assert sunday_night_monday_in_utc, "a Sunday 23:xx in the store's zone that is already Monday in UTC"
+    # CI runs only the first moment (./dev test without --all-clocks): it alone must be a Sunday
+    # night that is Monday in UTC, on a day the clocks change.
+    first = moments[0]
+    assert first in sunday_night_monday_in_utc and _day_length(first) != dt.timedelta(hours=24)
     assert {_day_length(m) for m in moments} >= {dt.timedelta(hours=23), dt.timedelta(hours=25)}, (
         "both days the clocks change"
     )

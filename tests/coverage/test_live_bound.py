@@ -17,6 +17,9 @@ from coverage.presets import preset
 from leads.models import EvidenceLevel
 from org.models import Role, TimeOff
 
+# The two tests pin their own clock with time_machine; the clock step also runs them at an awkward real hour.
+pytestmark = pytest.mark.clock
+
 CHICAGO = ZoneInfo("America/Chicago")
 # Tuesday noon, two days after the clocks went back (Sunday Nov 1, 2026): the windows below run
 # across the change, a day of vacation and a weekend off.
