@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 
 import pytest
 import schemathesis
@@ -47,7 +48,10 @@ pytestmark = pytest.mark.clock
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # About 80 s for both roles on the shared 2-core machine; 40 took 8 min and found the page,
 # time-off and 415 cases that now have their own tests below.
-EXAMPLES_PER_OPERATION = 8
+# The clock step (./dev test) reruns this module at an awkward hour for its fixtures' sake (an
+# appointment in two days, time off next week): there 2 examples per operation, so every operation
+# is still called at that hour, for a quarter of the time.
+EXAMPLES_PER_OPERATION = 2 if os.environ.get("DEALERCRM_CLOCK_STEP") else 8
 
 CONFIG = schemathesis.Config.from_dict({
     "seed": 14,
