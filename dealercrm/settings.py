@@ -229,7 +229,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     # drf-spectacular's, plus the 400/401/403/404 answers each operation can give.
-    "DEFAULT_SCHEMA_CLASS": "dealercrm.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "org.schema.AutoSchema",
     "EXCEPTION_HANDLER": "dealercrm.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {

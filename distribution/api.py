@@ -13,7 +13,6 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from dealercrm.schema import AutoSchema
 from distribution import pools, services
 from distribution.models import LeadRouting, RoutingRule, RoutingState, Strategy
 from distribution.serializers import (
@@ -33,6 +32,7 @@ from leads.api import staff_of_request, with_relations
 from leads.models import OPEN_STATUSES, Lead
 from leads.serializers import LeadSerializer
 from org.models import Staff
+from org.schema import AutoSchema
 from org.scoping import (
     can_assign_leads,
     can_manage_store,

@@ -16,7 +16,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dealercrm.api import scoped_choice
-from dealercrm.schema import VALIDATION_ERROR
 from distribution.serializers import ConflictSerializer, LeadReassignSerializer
 from leads import intake, ownership, services
 from leads.models import ContactEvent, Customer, IntakeChannel, Lead, RejectedIntake, SourceType
@@ -34,6 +33,7 @@ from leads.serializers import (
     RejectedIntakeSerializer,
 )
 from org.clientip import client_ip
+from org.schema import VALIDATION_ERROR
 from org.scoping import (
     can_work_lead,
     claim_targets_for,

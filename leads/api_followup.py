@@ -15,7 +15,6 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from dealercrm.api import scoped_choice
-from dealercrm.schema import ERROR, AutoSchema
 from leads import appointments, followup, permissions
 from leads.api import staff_of_request
 from leads.models import Appointment, AppointmentStatus, Cadence, Task, TaskKind
@@ -28,6 +27,7 @@ from leads.serializers_followup import (
     TaskSerializer,
 )
 from leads.views_cadence import DEFAULT_MARGIN, DEFAULT_NAME, cadence_summary
+from org.schema import ERROR, AutoSchema
 from org.scoping import (
     appointments_for,
     can_manage_store,
