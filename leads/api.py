@@ -40,6 +40,7 @@ from org.scoping import (
     contact_events_for,
     customers_for,
     leads_for,
+    leads_for_branches,
     rejected_intakes_for,
     staff_for,
     stores_for,
@@ -106,7 +107,10 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self):
         if self.action == "claim":
             return with_relations(claim_targets_for(self.request.user))
-        queryset = lead_queryset(self.request.user).order_by("-received_at", "-id")
+        return self._refine(lead_queryset(self.request.user))
+
+    def _refine(self, queryset):
+        queryset = queryset.order_by("-received_at", "-id")
         term = self.request.query_params.get("q", "").strip()
         if term:
             queryset = queryset.filter(services.lead_search_q(term))
@@ -131,7 +135,10 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Name prefix, phone, email or provider lead id")]
     )
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        # leads_for branch by branch, as the browser's lead list pages it (org.scoping._lead_branches).
+        branches = [self.filter_queryset(self._refine(branch)) for branch in leads_for_branches(request.user)]
+        page = self.paginator.paginate_branches(branches, request, fetch=with_relations)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=LeadIntakeSerializer,
                    responses={201: IntakeReceiptSerializer, 200: IntakeReceiptSerializer, 413: VALIDATION_ERROR})

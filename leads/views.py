@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
-from dealercrm.pagination import paginate_without_count
 from distribution import views_queue as distribution_views
 from leads import ownership, services
 from leads.forms import LeadEntryForm, LeadFilterForm, LogContactForm, WebLeadForm
@@ -22,7 +21,8 @@ from leads.selectors import lead_timeline
 from leads.views_appointments import card_context as appointments_card
 from org.clientip import client_ip
 from org.models import SALES_ROLES, Staff, Store
-from org.scoping import can_assign_leads, can_work_lead, leads_for, viewer_for
+from org.pagination import paginate_branches
+from org.scoping import can_assign_leads, can_work_lead, leads_for, leads_for_branches, viewer_for
 
 PAGE_SIZE = 50
 
@@ -31,21 +31,27 @@ PAGE_SIZE = 50
 def lead_list(request):
     viewer = viewer_for(request.user)
     form = LeadFilterForm(request.GET or None)
-    leads = leads_for(request.user).select_related("customer", "owner__user").order_by("-received_at", "-id")
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["q"]:
-            leads = leads.filter(services.lead_search_q(data["q"]))
-        if data["status"]:
-            leads = leads.filter(status=data["status"])
-        if data["source_type"]:
-            leads = leads.filter(source_type=data["source_type"])
-        if data["owner"] == "me" and viewer.staff:
-            leads = leads.filter(owner=viewer.staff)
-        elif data["owner"] == "none":
-            leads = leads.filter(owner__isnull=True)
+
+    def refine(leads):
+        if form.is_valid():
+            data = form.cleaned_data
+            if data["q"]:
+                leads = leads.filter(services.lead_search_q(data["q"]))
+            if data["status"]:
+                leads = leads.filter(status=data["status"])
+            if data["source_type"]:
+                leads = leads.filter(source_type=data["source_type"])
+            if data["owner"] == "me" and viewer.staff:
+                leads = leads.filter(owner=viewer.staff)
+            elif data["owner"] == "none":
+                leads = leads.filter(owner__isnull=True)
+        return leads.order_by("-received_at", "-id")
+
     try:
-        page = paginate_without_count(leads.prefetch_related("vehicles"), request.GET.get("page"), PAGE_SIZE)
+        page = paginate_branches(
+            [refine(branch) for branch in leads_for_branches(request.user)], request.GET.get("page"), PAGE_SIZE,
+            fetch=lambda leads: leads.select_related("customer", "owner__user").prefetch_related("vehicles"),
+        )
     except InvalidPage:
         raise Http404("No such page.") from None
     query = request.GET.copy()

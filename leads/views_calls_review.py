@@ -21,10 +21,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from dealercrm.pagination import paginate_without_count
 from leads.models import Channel, ContactEvent, Outcome
 from org import hours
 from org.models import Role, Staff
+from org.pagination import paginate_without_count
 from org.scoping import leads_for, staff_for, stores_for, viewer_for
 from telephony.calls import duration_text
 from telephony.models import Call

@@ -103,24 +103,36 @@ def _store_filter(viewer: Viewer, path: str = "store") -> Q:
 
 def _lead_filter(viewer: Viewer, prefix: str = "") -> Q:
     """The Q selecting the leads a viewer may see; prefix lets customers/events reuse it."""
+    branches = _lead_branches(viewer, prefix)
+    q = branches[0]
+    for branch in branches[1:]:
+        q |= branch
+    return q
+
+
+def _lead_branches(viewer: Viewer, prefix: str = "") -> list[Q]:
+    """The leads a viewer may see, as disjoint branches whose OR is the whole rule (_lead_filter).
+    Each branch alone can walk an index in the list's order; their OR cannot (a salesperson's own
+    leads OR the claim pool joins every lead to its routing row), so the lead lists page each
+    branch and merge them (leads_for_branches, org.pagination.paginate_branches)."""
     store_q = _store_filter(viewer, f"{prefix}store")
     if viewer.staff is None and not viewer.everything:
-        return Q(pk__in=[])
+        return [Q(pk__in=[])]
     if viewer.is_store_wide:
-        return store_q
+        return [store_q]
     if viewer.is_manager:
-        return store_q & (
+        return [store_q & (
             Q(**{f"{prefix}owner__team_id__in": viewer.managed_team_ids()})
             | Q(**{f"{prefix}owner__isnull": True})
-        )
+        )]
     if viewer.is_receptionist:
         since = timezone.now() - timedelta(hours=24)
-        return store_q & (Q(**{f"{prefix}owner__isnull": True}) | Q(**{f"{prefix}received_at__gte": since}))
+        return [store_q & (Q(**{f"{prefix}owner__isnull": True}) | Q(**{f"{prefix}received_at__gte": since}))]
     # Salespeople: their own leads and the claim-pool leads whose rule's pool they are in.
-    return store_q & (
-        Q(**{f"{prefix}owner_id": viewer.staff.pk})
-        | (Q(**{f"{prefix}in_claim_pool": True, f"{prefix}owner__isnull": True}) & _claim_pool_q(viewer.staff, prefix))
-    )
+    return [
+        store_q & Q(**{f"{prefix}owner_id": viewer.staff.pk}),
+        store_q & Q(**{f"{prefix}in_claim_pool": True, f"{prefix}owner__isnull": True}) & _claim_pool_q(viewer.staff, prefix),
+    ]
 
 
 def _claim_pool_q(staff, prefix: str) -> Q:
@@ -138,6 +150,14 @@ def leads_for(user):
     from leads.models import Lead
 
     return Lead.objects.filter(_lead_filter(viewer_for(user)))
+
+
+def leads_for_branches(user) -> list:
+    """leads_for as disjoint querysets whose union is exactly leads_for (see _lead_branches):
+    for a list that pages them in one order (org.pagination.paginate_branches)."""
+    from leads.models import Lead
+
+    return [Lead.objects.filter(branch) for branch in _lead_branches(viewer_for(user))]
 
 
 def claim_targets_for(user):

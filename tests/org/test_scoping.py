@@ -157,3 +157,15 @@ def test_admin_lead_changelist_shows_only_the_group_admins_group(client, org, le
     # Another group's lead by id: the admin answers "doesn't exist" and sends the user to the index.
     response = client.get(f"/admin/leads/lead/{leads['other_group'].pk}/change/")
     assert response.status_code == 302 and response.url == "/admin/"
+
+
+@pytest.mark.parametrize("role", ["agent", "retail", "agent2", "manager", "director", "receptionist", "admin"])
+def test_the_branches_are_disjoint_and_their_union_is_leads_for(org, leads, role):
+    """The lead lists page leads_for branch by branch (org.pagination.paginate_branches): the
+    branches must cover exactly what leads_for covers, each lead once."""
+    user = org[role].user
+    branches = [set(branch.values_list("pk", flat=True)) for branch in scoping.leads_for_branches(user)]
+    union = set().union(*branches)
+    assert sum(len(ids) for ids in branches) == len(union)
+    assert union == set(scoping.leads_for(user).values_list("pk", flat=True))
+    assert visible(scoping.leads_for(user), leads) == {name for name, lead in leads.items() if lead.pk in union}

@@ -55,11 +55,45 @@ def paginate_without_count(queryset, page_param: str | None, page_size: int) -> 
     return NoCountPage(rows, number, page_size)
 
 
+def paginate_branches(branches: list, page_param: str | None, page_size: int, *, fetch=None) -> NoCountPage:
+    """paginate_without_count over the union of disjoint, identically ordered querysets
+    (org.scoping.leads_for_branches): each branch walks its own index for the first
+    offset + page rows, the database merges them (UNION ALL, in the branches' order), and one
+    more query loads the page's rows through `fetch` (a function of the wanted primary keys,
+    for select_related and prefetches). Where an OR of the branches would make PostgreSQL read
+    every row of each to sort them, this reads about as many as the page shows."""
+    if len(branches) == 1:
+        queryset = branches[0] if fetch is None else fetch(branches[0])
+        return paginate_without_count(queryset, page_param, page_size)
+    try:
+        number = max(1, int(page_param or 1))
+    except ValueError:
+        raise InvalidPage("The page must be a whole number.") from None
+    offset = (number - 1) * page_size
+    if offset > MAX_OFFSET:
+        raise InvalidPage("No such page.")
+    ordering = list(branches[0].query.order_by)
+    if not ordering or any(list(b.query.order_by) != ordering for b in branches):
+        raise ValueError("paginate_branches needs every branch ordered, in the same order")
+    fields = [name.lstrip("-") for name in ordering]
+    window = offset + page_size + 1
+    parts = [branch.values_list(*fields, "pk")[:window] for branch in branches]
+    keys = parts[0].union(*parts[1:], all=True).order_by(*ordering)
+    ids = [row[-1] for row in keys[offset:window]]
+    model = branches[0].model
+    rows = {row.pk: row for row in (fetch or (lambda qs: qs))(model._default_manager.filter(pk__in=ids))}
+    return NoCountPage([rows[pk] for pk in ids if pk in rows], number, page_size)
+
+
 class FastPageNumberPagination(BasePagination):
     page_query_param = "page"
     page_size_query_param = "page_size"
 
     def paginate_queryset(self, queryset, request, view=None):
+        return self.paginate_branches([queryset], request)
+
+    def paginate_branches(self, branches: list, request, fetch=None):
+        """paginate_queryset over disjoint branches (org.pagination.paginate_branches)."""
         from django.conf import settings
 
         try:
@@ -68,7 +102,7 @@ class FastPageNumberPagination(BasePagination):
             size = settings.REST_FRAMEWORK["PAGE_SIZE"]
         size = max(1, min(size, MAX_PAGE_SIZE))
         try:
-            self.page = paginate_without_count(queryset, request.query_params.get(self.page_query_param), size)
+            self.page = paginate_branches(branches, request.query_params.get(self.page_query_param), size, fetch=fetch)
         except InvalidPage as exc:
             raise NotFound(str(exc)) from None
         self.request = request
