@@ -4,12 +4,15 @@ credit, overrides and disputes. Thin: scope the query, validate the form, call a
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import InvalidPage
 from django.db.models import Exists, OuterRef, Prefetch, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +25,7 @@ from coverage.models import Deal, DealCredit, DisputeStatus
 from coverage.verdicts import viewer_verdict
 from leads.services import lead_search_q
 from org.models import Role, Staff
+from org.pagination import paginate_without_count
 from org.scoping import (
     deals_disputable_by,
     deals_for,
@@ -80,6 +84,8 @@ def _credits_prefetch():
 
 
 NEAR_MISS_HOURS = 24
+NEAR_MISS_SCAN = 500  # the month's latest deals the near misses are read from
+DEALS_PAGE = 50
 CLOSER_ROLES = (Role.INTERNET_AGENT, Role.RETAIL, Role.FLEET, Role.SALES_MANAGER)
 
 
@@ -116,6 +122,26 @@ def near_misses(deals, credited: dict[int, set[int]]) -> list[dict]:
     return misses
 
 
+def month_near_misses(month) -> list[dict]:
+    """near_misses over the month's latest NEAR_MISS_SCAN deals, whatever page the list shows:
+    read as bare values (the frozen decisions and the active credits), then only the deals
+    with a miss are loaded, with their customers, for the links."""
+    recent = [
+        SimpleNamespace(pk=row["pk"], decision=row["decision"], sold_at=row["sold_at"], closer_id=row["closer_id"])
+        for row in month.order_by("-sold_at", "-id").values("pk", "decision", "sold_at", "closer_id")[:NEAR_MISS_SCAN]
+    ]
+    credited: dict[int, set[int]] = defaultdict(set)
+    for deal_id, staff_id in DealCredit.objects.filter(active=True, deal_id__in=[d.pk for d in recent]).values_list(
+        "deal_id", "staff_id"
+    ):
+        credited[deal_id].add(staff_id)
+    misses = near_misses(recent, credited)
+    loaded = Deal.objects.select_related("customer").in_bulk({m["deal"].pk for m in misses})
+    for miss in misses:
+        miss["deal"] = loaded[miss["deal"].pk]
+    return misses
+
+
 def _credit_totals(deals_qs) -> tuple[list[dict], list[dict], set[int]]:
     """Sum of active shares this month per credited person and per team (the credit's team manager)."""
     active = DealCredit.objects.filter(active=True, deal__in=deals_qs)
@@ -133,11 +159,16 @@ def deal_list(request):
     viewer = viewer_for(request.user)
     since = _month_start(request.user)
     month = deals_for(request.user).filter(sold_at__gte=since)
-    deals = list(
-        month.select_related("customer", "closer__user").prefetch_related(_credits_prefetch())
-        .annotate(overridden=Exists(DealCredit.objects.filter(deal_id=OuterRef("pk"), active=False)))
-        .order_by("-sold_at", "-id")[:500]
-    )
+    try:
+        page = paginate_without_count(
+            month.select_related("customer", "closer__user").prefetch_related(_credits_prefetch())
+            .annotate(overridden=Exists(DealCredit.objects.filter(deal_id=OuterRef("pk"), active=False)))
+            .order_by("-sold_at", "-id"),
+            request.GET.get("page"), DEALS_PAGE,
+        )
+    except InvalidPage:
+        raise Http404("No such page.") from None
+    deals = list(page)
     for deal in deals:  # what the frozen decision says about the viewer, and why
         deal.verdict = viewer_verdict(deal, viewer.staff.pk if viewer.staff else None)
     disputes = None
@@ -150,8 +181,11 @@ def deal_list(request):
             .select_related("deal__customer", "raised_by__user").order_by("created_at")
             if permissions.can_resolve_dispute(request.user, d)
         ]
-        people, teams, ids = _credit_totals(month)
-        misses = near_misses(deals, {d.pk: {c.staff_id for c in d.active_credits} for d in deals})
+        # The month's deals this reviewer sees, decided once (deals_for's rule is not cheap for a
+        # manager's teams): the totals and the near misses read them by id.
+        in_month = Deal.objects.filter(pk__in=list(month.values_list("pk", flat=True)))
+        people, teams, ids = _credit_totals(in_month)
+        misses = month_near_misses(in_month)
         ids |= {m["staff_id"] for m in misses}
         names = {
             s.pk: s for s in Staff.objects.filter(pk__in=ids).select_related("user").prefetch_related("managed_teams")
@@ -167,7 +201,7 @@ def deal_list(request):
     return render(
         request, "coverage/deal_list.html",
         {
-            "deals": deals, "since": since, "disputes": disputes, "viewer": viewer, "dashboard": dashboard,
+            "deals": deals, "page": page, "query": "", "since": since, "disputes": disputes, "viewer": viewer, "dashboard": dashboard,
             "can_record": can_record(request.user),
         },
     )

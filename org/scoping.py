@@ -509,7 +509,8 @@ def disputes_for(user):
     disputes = Dispute.objects.filter(_store_filter(viewer, "deal__store"))
     if viewer.is_store_wide or viewer.staff is None:
         return disputes
-    mine = Q(deal__in=deals_for(user)) | Q(raised_by_id=viewer.staff.pk)
+    # EXISTS per dispute, not IN: a store has a handful of disputes and a hundred thousand deals.
+    mine = Q(Exists(deals_for(user).filter(pk=OuterRef("deal_id")))) | Q(raised_by_id=viewer.staff.pk)
     if viewer.is_manager:
         mine |= Q(raised_by__team_id__in=viewer.managed_team_ids())
     return disputes.filter(mine)
