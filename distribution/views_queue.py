@@ -13,8 +13,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import InvalidPage
 from django.db.models import F, Prefetch
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.html import format_html_join
@@ -27,10 +28,13 @@ from distribution.strategies.base import skip_reason
 from leads.models import OPEN_STATUSES, Lead, LeadAssignment
 from org import hours
 from org.models import SALES_ROLES, Staff
+from org.pagination import paginate_without_count
 from org.scoping import can_assign_leads, leads_for, manager_queue_for, staff_for, viewer_for
 
 NEXT_IN_LINE = "next"
 QUEUE_LIMIT = 200
+BREACH_ROWS = 50
+BREACH_COUNT_CAP = 1000
 NOTIFICATION_LIMIT = 100
 
 
@@ -128,11 +132,21 @@ def queue(request, status: int = 200):
     waiting = list(
         unowned.filter(routing__state=RoutingState.WAITING).order_by(F("routing_due_at").asc(nulls_last=True), "pk")[:QUEUE_LIMIT]
     )
-    breaches = list(
-        base.filter(open_breach_q(now, prefix="routing__"))
-        .exclude(pk__in=[lead.pk for lead in manager + waiting])
-        .order_by("routing__breach_at", "pk")[:QUEUE_LIMIT]
-    )
+    # Breaches can run to thousands in a big store: a page of BREACH_ROWS, most overdue first,
+    # under the count of them all (?breaches=N pages on; never a COUNT of the whole store's leads:
+    # the open-breach index counts only these).
+    open_breaches = base.filter(open_breach_q(now, prefix="routing__")).exclude(pk__in=[lead.pk for lead in manager + waiting])
+    try:
+        breach_page = paginate_without_count(
+            open_breaches.order_by("routing__breach_at", "pk"), request.GET.get("breaches"), BREACH_ROWS
+        )
+    except InvalidPage:
+        raise Http404("No such page of breaches.") from None
+    breaches = list(breach_page)
+    breach_count = len(breaches)
+    if breach_page.has_next or breach_page.has_previous:  # counted up to BREACH_COUNT_CAP ("1000+")
+        counted = open_breaches.order_by().values("pk")[:BREACH_COUNT_CAP + 1].count()
+        breach_count = f"{BREACH_COUNT_CAP:,}+" if counted > BREACH_COUNT_CAP else counted
     for lead in manager:
         lead.late_minutes = None
     for lead in breaches + [lead for lead in manager if lead.routing.breached]:
@@ -146,6 +160,8 @@ def queue(request, status: int = 200):
         "manager_leads": manager,
         "waiting_leads": waiting,
         "breaches": breaches,
+        "breach_page": breach_page,
+        "breach_count": breach_count,
         "now": now,
         "many_stores": viewer.everything or viewer.is_group_admin,
         "next_in_line": NEXT_IN_LINE,

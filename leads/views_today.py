@@ -63,6 +63,7 @@ KIND_WORDS = {TaskKind.KEEP_IN_TOUCH: "Keep in touch", TaskKind.FOLLOW_UP: "Foll
 COVERAGE_HOURS = 24
 WORK_ACTIONS = {"text", "email", "log", "appointment"}
 MAX_LISTED = 5000
+NEW_ROWS = 50  # new leads the page lists, most urgent first (the count says how many wait)
 
 
 def _salesperson(user) -> Staff | None:
@@ -168,6 +169,7 @@ class Queue:
 
     now: dt.datetime
     new: list[Row]
+    new_waiting: int  # all the new leads waiting for a first attempt; `new` lists the NEW_ROWS most urgent
     tasks: list[Row]
     coverage: list[Row] | None
     has_coverage_policy: bool | None
@@ -268,12 +270,17 @@ def queue_for(user, staff: Staff, now: dt.datetime | None = None) -> Queue:
     attempted = ContactEvent.objects.filter(
         is_attempt=True, customer_id=OuterRef("customer_id"), occurred_at__gte=OuterRef("received_at")
     )
-    new_ids = list(
+    # A weekend nobody called can leave hundreds: the page lists the NEW_ROWS most urgent (the
+    # order of the section below: the response deadline, else when the clock or the lead started)
+    # and says how many wait in all.
+    waiting = list(
         Lead.objects.filter(store_id=store.pk, owner=staff, status=LeadStatus.NEW, duplicate_of__isnull=True,
                             attempted_at__isnull=True, routing__first_attempt_at__isnull=True)
         .exclude(Exists(attempted))
-        .values_list("pk", flat=True)
+        .values_list("pk", "received_at", "routing__breach_at", "routing__clock_started_at")
     )
+    waiting.sort(key=lambda row: (row[2] or row[3] or row[1], row[1], row[0]))
+    new_ids = [row[0] for row in waiting[:NEW_ROWS]]
     tasks = list(
         Task.objects.filter(staff=staff, store_id=store.pk, due_at__lt=end)
         .filter(Q(completed_at__isnull=True, canceled_at__isnull=True) | Q(completed_at__gte=start))
@@ -361,7 +368,7 @@ def queue_for(user, staff: Staff, now: dt.datetime | None = None) -> Queue:
     _contact_details([*new_rows, *task_rows, *appointment_rows])
     today = timezone.localtime(now, store.tz).date()
     return Queue(
-        now=now, new=new_rows, tasks=task_rows, coverage=None, has_coverage_policy=None, appointments=appointment_rows,
+        now=now, new=new_rows, new_waiting=len(waiting), tasks=task_rows, coverage=None, has_coverage_policy=None, appointments=appointment_rows,
         flagged=[], activity=_activity_today(staff, today, start, end), call_target=store.daily_call_target,
     )
 
@@ -385,7 +392,7 @@ def coverage_for(user, staff: Staff, listed: set[int], now: dt.datetime | None =
         row.lapse = lapses.get(row.lead.pk, "")
     _contact_details(rows)
     return Queue(
-        now=now, new=[], tasks=[], coverage=rows, has_coverage_policy=has_policy, appointments=[], flagged=flagged,
+        now=now, new=[], new_waiting=0, tasks=[], coverage=rows, has_coverage_policy=has_policy, appointments=[], flagged=flagged,
         activity=metrics.Activity(), call_target=store.daily_call_target,
     )
 

@@ -152,3 +152,27 @@ def test_a_retail_salesperson_s_walk_in_waits_on_their_page_until_tried(noon_sto
     assert f"row-new-{walk_in.pk}" in new_section(retail)
     attempt(walk_in, retail)
     assert f"row-new-{walk_in.pk}" not in new_section(retail)
+
+
+def test_a_backlog_lists_the_most_urgent_under_the_count_of_all_that_wait(noon_store, org, monkeypatch):
+    """A weekend nobody called leaves hundreds: the section lists the NEW_ROWS most urgent (the
+    earliest response deadline first) and says how many wait, instead of rendering them all."""
+    from leads import views_today
+
+    monkeypatch.setattr(views_today, "NEW_ROWS", 3)
+    agent = org["agent"]
+    now = timezone.now()
+    leads = []
+    for minutes in (5, 50, 15, 40, 25):
+        lead = lead_of(noon_store, agent, f"Wait{minutes}x", received_at=now - dt.timedelta(minutes=minutes))
+        new_routed(lead, minutes)
+        leads.append((minutes, lead))
+    response = client_for(agent).get(reverse("leads_today:today"))
+    html = response.content.decode()
+    section = sections(html)["sec-new"]
+    listed = [name for name in ("Wait50x", "Wait40x", "Wait25x", "Wait15x", "Wait5x") if name in section]
+    assert listed == ["Wait50x", "Wait40x", "Wait25x"]
+    assert section.index("Wait50x") < section.index("Wait40x") < section.index("Wait25x")
+    assert "The 3 most urgent of 5 waiting" in section
+    assert '<strong>5</strong> new' in html
+    assert "?status=new&amp;owner=me" in html
