@@ -3,11 +3,12 @@
     .venv/bin/python bench/soak.py [--rate 15] [--calm 25]          (or: make bench-soak)
 
 Loopback only and bounded (about four minutes at the defaults, then it stops by itself). It runs
-gunicorn (2 workers, production settings), a Celery worker (prefork, concurrency 2), beat and a
+gunicorn (2 workers, production settings), two Celery workers (one for the nudges queue and one for
+the sweeps queue, as the README advises), beat and a
 redis-server of its own on a spare port, and posts new customers' leads to the JSON intake API at
 --rate leads/s throughout. After --calm seconds of calm each time:
 
-  worker   the worker's whole process group SIGKILLed, started again 5 s later
+  worker   both workers' whole process groups SIGKILLed, started again 5 s later
   beat     beat stopped for 30 s, then started again
   broker   redis-server SIGKILLed, started again EMPTY 20 s later (every queued message lost)
 
@@ -94,9 +95,15 @@ def celery(env: dict[str, str], workdir: Path, *args: str, log: str) -> subproce
     )
 
 
-def start_worker(env: dict[str, str], workdir: Path) -> subprocess.Popen:
-    return celery(env, workdir, "worker", "--loglevel", "INFO", "--concurrency", "2", "--without-gossip",
-                  "--without-mingle", log="worker.log")
+def start_worker(env: dict[str, str], workdir: Path) -> list[subprocess.Popen]:
+    """The README's layout for speed to lead: the nudges and the sweeps each have their own worker
+    processes, so a new lead's routing never waits behind periodic work (beat coming back sends every
+    sweep that fell due at once): one process for the nudges, two for the sweeps' chunks of a backlog."""
+    return [
+        celery(env, workdir, "worker", "--loglevel", "INFO", "--concurrency", str(concurrency), "--without-gossip",
+               "--without-mingle", "-Q", queue, "-n", f"{queue}@%h", log="worker.log")
+        for queue, concurrency in ((QUEUE, 1), (f"{QUEUE}-sweeps", 2))
+    ]
 
 
 def start_beat(env: dict[str, str], workdir: Path) -> subprocess.Popen:
@@ -152,7 +159,8 @@ def run(args, env: dict[str, str], workdir: Path, redis_server: Redis, store: st
             began = time.time()
             print(f"  {time.strftime('%H:%M:%S')} {name} down for {down:g} s", flush=True)
             if name == "worker":
-                kill_group(worker, signal.SIGKILL)
+                for proc in worker:
+                    kill_group(proc, signal.SIGKILL)
             elif name == "beat":
                 kill_group(beat, signal.SIGTERM)
             else:
@@ -186,7 +194,7 @@ def run(args, env: dict[str, str], workdir: Path, redis_server: Redis, store: st
         settle(len(sender.results))
     finally:
         stop.set()
-        for proc in (beat, worker):
+        for proc in (beat, *worker):
             kill_group(proc, signal.SIGTERM)
         server.terminate()
         server.wait(timeout=30)
@@ -251,7 +259,7 @@ def report(args, sender: Sender, windows: dict, workdir: Path) -> None:
         buckets.setdefault(int(received[pk]), []).append(wait)
 
     print(f"soak: {len(sender.results)} leads posted at {args.rate:g}/s over {windows['all'][1] - windows['all'][0]:.0f} s "
-          f"(gunicorn 2 workers, Celery prefork 2 + beat, own redis-server); logs in {workdir}")
+          f"(gunicorn 2 workers, Celery workers for nudges and sweeps + beat, own redis-server); logs in {workdir}")
     print(f"  accepted {len(accepted)}   lost {len(accepted - set(stored))}   doubled {sum(c - 1 for c in stored.values())}   "
           f"assigned twice {sum(1 for c in per_lead.values() if c > 1)}   unassigned at the end "
           f"{sum(1 for *_, owner in rows if owner is None)}   5xx/no answer {server_errors}")

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / ".data"
@@ -45,6 +45,7 @@ LOCAL_REDIS_PORT = 6379
 # Tests flush their Redis database; keeping them on another number spares the demo's data.
 DEV_REDIS_DB = 0
 TEST_REDIS_DB = 1
+CLOCK_REDIS_DB = 2  # the clock step's, beside the suite's (./dev test)
 
 FORCE_EMBEDDED_ENV = "DEALERCRM_FORCE_EMBEDDED"
 
@@ -179,6 +180,16 @@ def stop_embedded_postgres() -> bool:
 
 
 # --------------------------------------------------------------------------- Redis
+
+
+def redis_url_with_db(url: str, db: int) -> str:
+    """The same Redis server, another database: redis://host:6379/1 -> redis://host:6379/<db>.
+    A URL that names database `db` already gets the next one, so the two never share."""
+    parts = urlsplit(url)
+    current = parts.path.strip("/")
+    if current.isdigit() and int(current) == db:
+        db += 1
+    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 def resolve_redis_url(db: int = DEV_REDIS_DB) -> str:
@@ -597,7 +608,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command in ("env", "env-for-tests"):
         redis_db = TEST_REDIS_DB if args.command == "env-for-tests" else DEV_REDIS_DB
-        _print_exports(resolve_database_url(), resolve_redis_url(redis_db))
+        redis_url = resolve_redis_url(redis_db)
+        _print_exports(resolve_database_url(), redis_url)
+        if args.command == "env-for-tests":
+            # `./dev test` runs its clock step beside the suite: a Redis database of its own, since
+            # each test empties the cache's (tests/conftest.py) and the workers' queues live there.
+            print(f"export CLOCK_REDIS_URL={shlex.quote(redis_url_with_db(redis_url, CLOCK_REDIS_DB))}")
         return 0
     if args.command == "stop":
         for name, stop in (

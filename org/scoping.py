@@ -121,10 +121,13 @@ def _lead_branches(viewer: Viewer, prefix: str = "") -> list[Q]:
     if viewer.is_store_wide:
         return [store_q]
     if viewer.is_manager:
-        return [store_q & (
-            Q(**{f"{prefix}owner__team_id__in": viewer.managed_team_ids()})
-            | Q(**{f"{prefix}owner__isnull": True})
-        )]
+        # Their teams' people's leads (by owner id, an index each; not through a join to staff),
+        # and the unassigned leads they hand out.
+        members = Staff.objects.filter(team_id__in=viewer.managed_team_ids()).values("pk")
+        return [
+            store_q & Q(**{f"{prefix}owner_id__in": members}),
+            store_q & Q(**{f"{prefix}owner__isnull": True}),
+        ]
     if viewer.is_receptionist:
         since = timezone.now() - timedelta(hours=24)
         return [store_q & (Q(**{f"{prefix}owner__isnull": True}) | Q(**{f"{prefix}received_at__gte": since}))]

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from org import scoping
 from org.pagination import paginate_branches
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 T0 = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 
