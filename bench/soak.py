@@ -211,17 +211,22 @@ def settle(expected: int) -> None:
         time.sleep(1)
 
 
-def recovery(buckets: dict[int, list[float]], end: float, until: float) -> float | None:
+def recovery(waits: list[tuple[float, float]], end: float, until: float) -> float | None:
     """Seconds from `end` until every later second (up to `until`) has its leads assigned
-    within 1 s at p99; None if that never happened."""
-    seconds = [s for s in sorted(buckets) if end <= s < until]
+    within 1 s at p99; None if that never happened. `waits` are (accepted at, seconds to assign).
+    Seconds count from `end` and only leads accepted before `until` are read: a second cut by the
+    next fault's start holds leads of that fault, not of this one's recovery."""
+    buckets: dict[int, list[float]] = {}
+    for received, wait in waits:
+        if end <= received < until:
+            buckets.setdefault(int(received - end), []).append(wait)
     good_from = None
-    for second in seconds:
+    for second in sorted(buckets):
         if percentile(buckets[second], 99) < 1.0:
             good_from = second if good_from is None else good_from
         else:
             good_from = None
-    return None if good_from is None else max(0.0, good_from - end)
+    return None if good_from is None else float(good_from)
 
 
 def report(args, sender: Sender, windows: dict, workdir: Path) -> None:
@@ -253,10 +258,9 @@ def report(args, sender: Sender, windows: dict, workdir: Path) -> None:
     for _, sent_at, _status, seconds in sender.results:
         intake.setdefault(window_of(sent_at), []).append(seconds)
     assigned: dict[str, list[float]] = {}
-    buckets: dict[int, list[float]] = {}
     for pk, wait in waits.items():
         assigned.setdefault(window_of(received[pk]), []).append(wait)
-        buckets.setdefault(int(received[pk]), []).append(wait)
+    timeline = [(received[pk], wait) for pk, wait in waits.items()]
 
     print(f"soak: {len(sender.results)} leads posted at {args.rate:g}/s over {windows['all'][1] - windows['all'][0]:.0f} s "
           f"(gunicorn 2 workers, Celery workers for nudges and sweeps + beat, own redis-server); logs in {workdir}")
@@ -273,7 +277,7 @@ def report(args, sender: Sender, windows: dict, workdir: Path) -> None:
     spans = sorted((span, name) for name, span in faults.items())
     for i, ((_, end), name) in enumerate(spans):
         until = spans[i + 1][0][0] if i + 1 < len(spans) else windows["all"][1]  # the next fault, or the end
-        after = recovery(buckets, end, until)
+        after = recovery(timeline, end, until)
         print(f"  {name:<7} recovered (accepted -> assigned p99 < 1 s for good) "
               + (f"{after:.0f} s after it came back" if after is not None else "NOT before the next fault / the end"))
     print(f"  machine  {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end")
