@@ -43,7 +43,8 @@ class NoCountPage:
         return self.number - 1
 
 
-def paginate_without_count(queryset, page_param: str | None, page_size: int) -> NoCountPage:
+def _page_at(page_param: str | None, page_size: int) -> tuple[int, int]:
+    """The page's number and offset, or InvalidPage."""
     try:
         number = max(1, int(page_param or 1))
     except ValueError:
@@ -51,6 +52,11 @@ def paginate_without_count(queryset, page_param: str | None, page_size: int) -> 
     offset = (number - 1) * page_size
     if offset > MAX_OFFSET:
         raise InvalidPage("No such page.")
+    return number, offset
+
+
+def paginate_without_count(queryset, page_param: str | None, page_size: int) -> NoCountPage:
+    number, offset = _page_at(page_param, page_size)
     rows = list(queryset[offset : offset + page_size + 1])
     return NoCountPage(rows, number, page_size)
 
@@ -65,13 +71,7 @@ def paginate_branches(branches: list, page_param: str | None, page_size: int, *,
     if len(branches) == 1:
         queryset = branches[0] if fetch is None else fetch(branches[0])
         return paginate_without_count(queryset, page_param, page_size)
-    try:
-        number = max(1, int(page_param or 1))
-    except ValueError:
-        raise InvalidPage("The page must be a whole number.") from None
-    offset = (number - 1) * page_size
-    if offset > MAX_OFFSET:
-        raise InvalidPage("No such page.")
+    number, offset = _page_at(page_param, page_size)
     ordering = list(branches[0].query.order_by)
     if not ordering or any(list(b.query.order_by) != ordering for b in branches):
         raise ValueError("paginate_branches needs every branch ordered, in the same order")
