@@ -327,6 +327,7 @@ def measure(repeat: int, only: list[str]) -> dict:
     from django.db.models import Count
     from django.test import Client
 
+    import dealercrm.wsgi  # noqa: F401 - the process gunicorn runs: its garbage collector tuned as there
     from coverage.models import Deal
     from leads.models import ContactEvent, Lead
     from org.scoping import leads_for

@@ -182,8 +182,9 @@ def deal_list(request):
             if permissions.can_resolve_dispute(request.user, d)
         ]
         # The month's deals this reviewer sees, decided once (deals_for's rule is not cheap for a
-        # manager's teams): the totals and the near misses read them by id.
-        in_month = Deal.objects.filter(pk__in=list(month.values_list("pk", flat=True)))
+        # manager's teams): the totals and the near misses read them by id. The store's whole
+        # month (a director's) is a plain filter already.
+        in_month = month if viewer.is_store_wide else Deal.objects.filter(pk__in=list(month.values_list("pk", flat=True)))
         people, teams, ids = _credit_totals(in_month)
         misses = month_near_misses(in_month)
         ids |= {m["staff_id"] for m in misses}

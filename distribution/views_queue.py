@@ -121,6 +121,7 @@ def queue(request, status: int = 200):
         leads_for(request.user)
         .filter(status__in=OPEN_STATUSES, routing__isnull=False)
         .select_related("customer", "store", "owner__user", "routing__rule")
+        .defer("original_document", "comments")  # the rows never show them: up to 450 leads a page
         .prefetch_related("vehicles")
     )
     # The manager's own queue (org.scoping decides whose it is, as pools.managers_of does for the

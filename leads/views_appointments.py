@@ -254,6 +254,7 @@ def _today(request, store: Store, now: dt.datetime) -> dict:
     rows = list(
         appointments_for(request.user).filter(store=store, starts_at__gte=start, starts_at__lt=end)
         .select_related("customer", "staff__user", "checked_in_by__user", "lead")
+        .defer("lead__original_document", "lead__comments")  # a row shows neither
         .prefetch_related(
             Prefetch("lead__vehicles", queryset=LeadVehicle.objects.order_by("id")),
             "customer__phones",

@@ -79,3 +79,19 @@ def test_the_explicit_setting_runs_the_sandbox_and_marks_its_events_simulated():
     result = manage("shell", "-c", SANDBOX_ROUTES, TELEPHONY_SANDBOX="1", **PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert "SANDBOX True simulated ROUTED ['/telephony/sandbox/'," in result.stdout
+
+
+def test_the_web_process_freezes_what_it_loaded_and_collects_young_garbage_less_often():
+    """gunicorn loads dealercrm.wsgi: a full collection must not walk every object Django loaded
+    (the pages' p95 doubled one request in five without it, bench/pages.py)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST", "TWILIO_", "TELEPHONY_"))}
+    probe = (
+        "import gc; before = gc.get_freeze_count(); import dealercrm.wsgi; "
+        "print(before, gc.get_freeze_count(), *gc.get_threshold())"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env={**base, **PRODUCTION, **REAL_TWILIO},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    before, frozen, *threshold = (int(word) for word in result.stdout.split())
+    assert before == 0 and frozen > 50_000, (before, frozen)
+    assert threshold == [50_000, 50, 100]
