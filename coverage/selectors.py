@@ -84,3 +84,31 @@ def staff_roles_and_teams(staff_ids) -> tuple[dict[int, str], dict[int, int | No
         teams[staff.pk] = staff.team_id
         managers[staff.pk] = staff.team.manager_id if staff.team_id else None
     return roles, teams, managers
+
+
+UNCOVERED_JUDGEMENTS_SQL = """
+SELECT d.id, judged.key, judged.value ->> 'covered_until'
+FROM coverage_deal d
+CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(d.decision -> 'decisions') = 'object'
+                                   THEN d.decision -> 'decisions' ELSE '{}'::jsonb END) AS judged
+WHERE d.id = ANY(%s)
+  AND jsonb_typeof(judged.value) = 'object'
+  AND (judged.value ->> 'covered') IS DISTINCT FROM 'true'
+  AND (judged.value ->> 'covered_until') IS NOT NULL
+"""
+
+
+def uncovered_judgements(deal_ids: list[int]) -> dict[int, dict[str, dict]]:
+    """Per deal, the people its frozen decision judged not covered, with when their coverage ended:
+    {deal id: {staff id (text, as stored): {"covered": False, "covered_until": iso}}}. Read inside
+    PostgreSQL, so a list of a month's deals does not load every decision's explanations."""
+    from django.db import connection
+
+    found: dict[int, dict[str, dict]] = defaultdict(dict)
+    if not deal_ids:
+        return found
+    with connection.cursor() as cursor:
+        cursor.execute(UNCOVERED_JUDGEMENTS_SQL, [list(deal_ids)])
+        for deal_id, staff_id, until in cursor.fetchall():
+            found[deal_id][staff_id] = {"covered": False, "covered_until": until}
+    return found

@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from coverage import live, permissions, services
+from coverage import live, permissions, selectors, services
 from coverage.formatting import percent_number
 from coverage.models import Deal, DealCredit, DisputeStatus
 from coverage.verdicts import viewer_verdict
@@ -124,11 +124,14 @@ def near_misses(deals, credited: dict[int, set[int]]) -> list[dict]:
 
 def month_near_misses(month) -> list[dict]:
     """near_misses over the month's latest NEAR_MISS_SCAN deals, whatever page the list shows:
-    read as bare values (the frozen decisions and the active credits), then only the deals
-    with a miss are loaded, with their customers, for the links."""
+    the uncovered judgements read inside PostgreSQL (coverage.selectors.uncovered_judgements) and
+    the active credits as bare values, then only the deals with a miss are loaded, with their
+    customers, for the links."""
+    latest = list(month.order_by("-sold_at", "-id").values_list("pk", "sold_at", "closer_id")[:NEAR_MISS_SCAN])
+    judged = selectors.uncovered_judgements([pk for pk, _, _ in latest])
     recent = [
-        SimpleNamespace(pk=row["pk"], decision=row["decision"], sold_at=row["sold_at"], closer_id=row["closer_id"])
-        for row in month.order_by("-sold_at", "-id").values("pk", "decision", "sold_at", "closer_id")[:NEAR_MISS_SCAN]
+        SimpleNamespace(pk=pk, decision={"decisions": judged[pk]}, sold_at=sold_at, closer_id=closer_id)
+        for pk, sold_at, closer_id in latest if pk in judged
     ]
     credited: dict[int, set[int]] = defaultdict(set)
     for deal_id, staff_id in DealCredit.objects.filter(active=True, deal_id__in=[d.pk for d in recent]).values_list(
@@ -143,14 +146,21 @@ def month_near_misses(month) -> list[dict]:
 
 
 def _credit_totals(deals_qs) -> tuple[list[dict], list[dict], set[int]]:
-    """Sum of active shares this month per credited person and per team (the credit's team manager)."""
-    active = DealCredit.objects.filter(active=True, deal__in=deals_qs)
-    people = list(active.values("staff_id").annotate(total=Sum("share")).order_by("-total", "staff_id"))
-    teams = list(
-        active.exclude(team_manager_id=None).values("team_manager_id")
-        .annotate(total=Sum("share")).order_by("-total", "team_manager_id")
+    """Sum of active shares this month per credited person and per team (the credit's team manager),
+    from one grouped query."""
+    per_person: dict[int, Decimal] = defaultdict(Decimal)
+    per_team: dict[int, Decimal] = defaultdict(Decimal)
+    grouped = (
+        DealCredit.objects.filter(active=True, deal__in=deals_qs)
+        .values_list("staff_id", "team_manager_id").annotate(total=Sum("share")).order_by()
     )
-    ids = {row["staff_id"] for row in people} | {row["team_manager_id"] for row in teams}
+    for staff_id, team_manager_id, total in grouped:
+        per_person[staff_id] += total
+        if team_manager_id is not None:
+            per_team[team_manager_id] += total
+    people = [{"staff_id": k, "total": v} for k, v in sorted(per_person.items(), key=lambda kv: (-kv[1], kv[0]))]
+    teams = [{"team_manager_id": k, "total": v} for k, v in sorted(per_team.items(), key=lambda kv: (-kv[1], kv[0]))]
+    ids = set(per_person) | set(per_team)
     return people, teams, ids
 
 
@@ -184,9 +194,14 @@ def deal_list(request):
         # The month's deals this reviewer sees, decided once (deals_for's rule is not cheap for a
         # manager's teams): the totals and the near misses read them by id. The store's whole
         # month (a director's) is a plain filter already.
-        in_month = month if viewer.is_store_wide else Deal.objects.filter(pk__in=list(month.values_list("pk", flat=True)))
+        if viewer.is_store_wide:
+            in_month = latest = month
+        else:
+            seen = sorted(month.values_list("sold_at", "pk"), reverse=True)  # newest first, as the list
+            in_month = Deal.objects.filter(pk__in=[pk for _, pk in seen])
+            latest = Deal.objects.filter(pk__in=[pk for _, pk in seen[:NEAR_MISS_SCAN]])
         people, teams, ids = _credit_totals(in_month)
-        misses = month_near_misses(in_month)
+        misses = month_near_misses(latest)
         ids |= {m["staff_id"] for m in misses}
         names = {
             s.pk: s for s in Staff.objects.filter(pk__in=ids).select_related("user").prefetch_related("managed_teams")

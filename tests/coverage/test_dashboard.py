@@ -227,3 +227,24 @@ def test_the_deal_list_shows_fifty_deals_a_page_and_the_near_misses_of_the_whole
     assert [int(pk) for pk in rows] == [later[1].pk, later[0].pk, miss.pk]
     assert "Newer" in second and "page=3" not in second
     assert client.get(reverse("coverage:deal_list") + "?page=x").status_code == 404
+
+
+def test_uncovered_judgements_read_only_the_uncovered_with_an_end_whatever_the_decision_holds(store, org, policies):
+    from coverage.selectors import uncovered_judgements
+
+    shapes = {
+        "mixed": {"decisions": {"7": {"covered": False, "covered_until": "2026-11-02T10:00:00+00:00", "explanation": "x" * 500},
+                                "8": {"covered": True, "covered_until": "2026-11-03T10:00:00+00:00"},
+                                "9": {"covered": False}}},
+        "skipped": {"skipped": [{"staff_id": 7}]},
+        "odd": {"decisions": ["not", "an", "object"]},
+        "empty": {},
+    }
+    deals = {}
+    for name, decision in shapes.items():
+        deal = record(store, org["retail"])
+        Deal.objects.filter(pk=deal.pk).update(decision=decision)
+        deals[name] = deal.pk
+    found = uncovered_judgements(list(deals.values()))
+    assert dict(found) == {deals["mixed"]: {"7": {"covered": False, "covered_until": "2026-11-02T10:00:00+00:00"}}}
+    assert uncovered_judgements([]) == {}
