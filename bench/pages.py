@@ -243,6 +243,7 @@ def pages_for(role: str, staff, lead_pk: int, deal_pk: int, coverage_url: str | 
         ("lead list", "/leads/", {}),
         ("lead list page 40", "/leads/?page=40", {}),
         ("lead list search", "/leads/?q=Garc", {}),
+        ("lead list search, a rare name", "/leads/?q=Zzyx", {}),
         ("lead list owner=none", "/leads/?owner=none", {}),
         ("lead detail", f"/leads/{lead_pk}/", {}),
         ("lead timeline", f"/leads/{lead_pk}/timeline/", htmx),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.indexes import OpClass
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Upper
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -19,7 +21,13 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name"]
-        indexes = [models.Index(fields=["store", "last_name", "first_name"])]
+        indexes = [
+            models.Index(fields=["store", "last_name", "first_name"]),
+            # The lead search's name prefixes (leads.services.lead_search_q: UPPER(name) LIKE 'GARC%'),
+            # so a rare name is found from its customers, not by reading every lead of the store.
+            models.Index(OpClass(Upper("last_name"), name="text_pattern_ops"), name="customer_last_name_prefix"),
+            models.Index(OpClass(Upper("first_name"), name="text_pattern_ops"), name="customer_first_name_prefix"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or f"Customer #{self.pk}"

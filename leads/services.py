@@ -590,7 +590,7 @@ def lead_search_q(term: str) -> Q:
     if "," in term and "@" not in term:
         # "Robinson, Walter": last name first, as DMS exports write it.
         last, _, first = (part.strip() for part in term.partition(","))
-        return Q(customer__last_name__istartswith=last, customer__first_name__istartswith=first)
+        return _named(Q(last_name__istartswith=last, first_name__istartswith=first))
     if "@" in term:
         return Q(customer_id__in=CustomerEmail.objects.filter(email=term.lower()).values("customer_id"))
     if len(digits) >= 7 and len(digits) >= len(term.replace(" ", "")) - 4:
@@ -601,10 +601,17 @@ def lead_search_q(term: str) -> Q:
         return Q(customer_id__in=CustomerPhone.objects.filter(number=number).values("customer_id"))
     parts = term.split()
     if len(parts) >= 2:
-        return Q(customer__first_name__istartswith=parts[0], customer__last_name__istartswith=parts[-1])
-    return Q(customer__last_name__istartswith=term) | Q(customer__first_name__istartswith=term) | Q(
-        provider_lead_id=term
-    )
+        return _named(Q(first_name__istartswith=parts[0], last_name__istartswith=parts[-1]))
+    named = _named(Q(last_name__istartswith=term) | Q(first_name__istartswith=term))
+    # A provider's lead id carries a digit ("CG-20931"); a bare word is a name, searched through
+    # the customers' name indexes alone (an OR with a lead column would read every lead instead).
+    return named | Q(provider_lead_id=term) if any(ch.isdigit() for ch in term) else named
+
+
+def _named(customers: Q) -> Q:
+    """Leads whose customer matches `customers`: a subquery on the customers, so PostgreSQL can
+    start from the name prefix indexes (customer_last_name_prefix) when few customers match."""
+    return Q(customer_id__in=Customer.objects.filter(customers).values("pk"))
 
 
 __all__ = [
