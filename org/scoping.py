@@ -157,10 +157,10 @@ def leads_for(user):
 
 def leads_for_branches(user) -> list:
     """leads_for as disjoint querysets whose union is exactly leads_for (see _lead_branches):
-    for a list that pages them in one order (org.pagination.paginate_branches)."""
-    from leads.models import Lead
-
-    return [Lead.objects.filter(branch) for branch in _lead_branches(viewer_for(user))]
+    for a list that pages them in one order (org.pagination.paginate_branches). The lead model
+    comes from leads_for's queryset, not from one more import of leads, the layer above org."""
+    lead_model = leads_for(user).model
+    return [lead_model.objects.filter(branch) for branch in _lead_branches(viewer_for(user))]
 
 
 def claim_targets_for(user):
