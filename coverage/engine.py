@@ -410,12 +410,14 @@ def _order(event: Event) -> tuple[dt.datetime, str]:
 
 
 def decide(
-    policy: Policy, events: Iterable[Event], schedule: Schedule | None, moment: dt.datetime
+    policy: Policy, events: Iterable[Event], schedule: Schedule | None, moment: dt.datetime, *, explain: bool = True
 ) -> Decision:
     """Is the schedule's staff member covered at `moment` (the sale) under `policy`?
 
     `events` are that staff member's contact events with the customer (others are listed as not
-    counted). Without a schedule there are no days off and times are shown in UTC."""
+    counted). Without a schedule there are no days off and times are shown in UTC. `explain=False`
+    leaves the explanation empty (the same verdict, for a page that judges hundreds of customers
+    and explains a few)."""
     _require_aware(moment, "moment")
     moment = moment.astimezone(UTC)
     staff_id = schedule.staff_id if schedule is not None else None
@@ -470,7 +472,8 @@ def decide(
         not_counted=[NotCounted(event, reason) for event, _code, reason in rejected],
         paused_days=paused,
     )
-    decision.explanation = _explain(decision, rejected, zone)
+    if explain:
+        decision.explanation = _explain(decision, rejected, zone)
     return decision
 
 

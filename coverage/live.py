@@ -111,11 +111,11 @@ class EndingSoon:
 def coverage_ending(user, staff: Staff, hours: int = 24, now: dt.datetime | None = None, *,
                     bounded: bool = True) -> tuple[bool, list[EndingSoon]]:
     """The salesperson's open, owned leads whose customer's coverage (theirs) ends within `hours`,
-    soonest first. Returns (has a policy for their role, rows). Six queries for any number of leads.
+    soonest first. Returns (has a policy for their role, rows), for any number of leads.
 
     Only customers the salesperson had an event with since engine.live_since (the policy's window
     back from now, days off pausing it as the engine does) can be covered now: the others are not
-    judged, so an agent's thousands of old never-answered leads cost nothing. `bounded=False`
+    judged, so an agent's thousands of old never-answered leads cost nothing. Seven queries. `bounded=False`
     judges every open lead's customer, the reference tests compare the bound with."""
     now = now or timezone.now()
     policy = selectors.policies_in_force(staff.store, now).get(staff.role)
@@ -130,24 +130,32 @@ def coverage_ending(user, staff: Staff, hours: int = 24, now: dt.datetime | None
         # A list, not a subquery: PostgreSQL would otherwise read every lead the person owns first.
         recent = set(current.filter(occurred_at__gte=since).values_list("customer_id", flat=True))
         leads = leads.filter(customer_id__in=recent)
-    by_customer: dict[int, Lead] = {}
-    for lead in leads.select_related("customer").order_by("-received_at"):
-        by_customer.setdefault(lead.customer_id, lead)  # the newest open lead stands for the customer
+    # The customers first (bare ids), the leads only for the few whose coverage ends: an agent's
+    # book is hundreds of customers with thousands of open leads (the Today page's budget).
+    newest: dict[int, int] = {}  # customer id -> their newest open lead, which stands for them
+    for customer_id, lead_id in leads.order_by("-received_at", "-pk").values_list("customer_id", "pk"):
+        newest.setdefault(customer_id, lead_id)
     events: dict[int, list[engine.Event]] = defaultdict(list)
-    rows = current.filter(customer_id__in=list(by_customer)).order_by("occurred_at", "id")
-    # Plain rows, not model instances: an agent's book is thousands of events (the Today page's budget).
+    rows = current.filter(customer_id__in=list(newest)).order_by("occurred_at", "id")
+    # Plain rows, not model instances.
     for row in rows.values(*ENGINE_EVENT_FIELDS):
         events[row["customer_id"]].append(selectors.to_engine_event(SimpleNamespace(pk=row["id"], **row)))
     horizon = now + dt.timedelta(hours=hours)
-    ending = []
+    ending_customers = []
     for customer_id, customer_events in events.items():
-        decision = engine.decide(engine_policy, customer_events, schedule, now)
-        if decision.covered and decision.covered_until is not None and decision.covered_until <= horizon:
-            ending.append(EndingSoon(
-                lead=by_customer[customer_id], covered_until=decision.covered_until,
-                left=decision.covered_until - now, when=short_when(decision.covered_until, staff.store.tz, now),
-                explanation=decision.explanation,
-            ))
+        verdict = engine.decide(engine_policy, customer_events, schedule, now, explain=False)
+        if verdict.covered and verdict.covered_until is not None and verdict.covered_until <= horizon:
+            ending_customers.append(customer_id)
+    by_customer = {lead.customer_id: lead for lead in leads_for(user).filter(
+        pk__in=[newest[customer_id] for customer_id in ending_customers]).select_related("customer")}
+    ending = []
+    for customer_id in ending_customers:
+        decision = engine.decide(engine_policy, events[customer_id], schedule, now)
+        ending.append(EndingSoon(
+            lead=by_customer[customer_id], covered_until=decision.covered_until,
+            left=decision.covered_until - now, when=short_when(decision.covered_until, staff.store.tz, now),
+            explanation=decision.explanation,
+        ))
     ending.sort(key=lambda row: row.covered_until)
     return True, ending
 

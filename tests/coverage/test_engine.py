@@ -503,6 +503,17 @@ def test_property_covered_implies_moment_within_the_window(
             assert elapsed == policy.window
 
 
+@given(policies, schedules, st.lists(events(), max_size=12), times)
+def test_property_a_verdict_without_its_explanation_is_the_same_verdict(
+    policy: Policy, sched: Schedule, history: list[Event], moment: dt.datetime
+) -> None:
+    """coverage.live judges hundreds of customers with explain=False and explains the few it shows."""
+    full = decide(policy, history, sched, moment)
+    bare = decide(policy, history, sched, moment, explain=False)
+    assert bare.explanation == "" and full.explanation
+    assert dataclasses.replace(bare, explanation=full.explanation) == full
+
+
 def test_explanations_name_events_as_a_person_would_and_keep_the_ids_in_the_evidence() -> None:
     """Issue 13: no email Message-ID or call SID in the sentence; they stay in the decision's data.
     Times read as every page shows them: 'Thu Oct 2, 10:12 AM'."""
