@@ -159,6 +159,9 @@ class Lead(models.Model):
             models.Index(
                 fields=["owner", "-received_at"],
                 condition=Q(status="new", duplicate_of__isnull=True, attempted_at__isnull=True),
+                # Covering the Today query (an index-only scan): its plan costs what waits even
+                # where the planner overestimates the rows (leads/migrations/0014).
+                include=["id", "customer", "store"],
                 name="lead_owner_waiting",
             ),
             # The store's walk-ins by time (leads.followup.busiest_hour, read by the cadence editor

@@ -256,6 +256,23 @@ def _today_bounds(staff: Staff, now: dt.datetime) -> tuple[dt.datetime, dt.datet
     return metrics.day_bounds(staff.store, day, day)
 
 
+def waiting_leads(staff: Staff):
+    """(id, received_at, breach_at, clock_started_at) of the staff member's new leads with no attempt
+    yet, unordered. Walked from the partial index of exactly those (lead_owner_waiting, which covers
+    the query), so it costs what waits, not the owner's history. The events and the routing row
+    confirm it for the few rows found; which of them the user may see is decided by leads_for."""
+    attempted = ContactEvent.objects.filter(
+        is_attempt=True, customer_id=OuterRef("customer_id"), occurred_at__gte=OuterRef("received_at")
+    )
+    return (
+        Lead.objects.filter(store_id=staff.store_id, owner=staff, status=LeadStatus.NEW, duplicate_of__isnull=True,
+                            attempted_at__isnull=True, routing__first_attempt_at__isnull=True)
+        .exclude(Exists(attempted))
+        .order_by()
+        .values_list("pk", "received_at", "routing__breach_at", "routing__clock_started_at")
+    )
+
+
 def queue_for(user, staff: Staff, now: dt.datetime | None = None) -> Queue:
     """The page's sections for one salesperson (coverage comes next, from coverage_for), in a
     fixed number of queries for any number of rows: new lead ids, tasks, appointments, the leads
@@ -264,21 +281,10 @@ def queue_for(user, staff: Staff, now: dt.datetime | None = None) -> Queue:
     store = staff.store
     start, end = _today_bounds(staff, now)
 
-    # New leads with no attempt yet, walked from the partial index of exactly those (lead_owner_waiting),
-    # so the query costs what waits, not the owner's history. The events and the routing row confirm
-    # it for the few rows found; which of them the user may see is decided by leads_for below.
-    attempted = ContactEvent.objects.filter(
-        is_attempt=True, customer_id=OuterRef("customer_id"), occurred_at__gte=OuterRef("received_at")
-    )
     # A weekend nobody called can leave hundreds: the page lists the NEW_ROWS most urgent (the
     # order of the section below: the response deadline, else when the clock or the lead started)
     # and says how many wait in all.
-    waiting = list(
-        Lead.objects.filter(store_id=store.pk, owner=staff, status=LeadStatus.NEW, duplicate_of__isnull=True,
-                            attempted_at__isnull=True, routing__first_attempt_at__isnull=True)
-        .exclude(Exists(attempted))
-        .values_list("pk", "received_at", "routing__breach_at", "routing__clock_started_at")
-    )
+    waiting = list(waiting_leads(staff))
     waiting.sort(key=lambda row: (row[2] or row[3] or row[1], row[1], row[0]))
     new_ids = [row[0] for row in waiting[:NEW_ROWS]]
     tasks = list(

@@ -176,3 +176,23 @@ def test_a_backlog_lists_the_most_urgent_under_the_count_of_all_that_wait(noon_s
     assert "The 3 most urgent of 5 waiting" in section
     assert '<strong>5</strong> new' in html
     assert "?status=new&amp;owner=me" in html
+
+
+def test_the_waiting_query_is_covered_by_its_partial_index_and_the_planner_knows_how_few_wait(noon_store):
+    """At 1,000,000 leads the planner guessed thousands waiting where there were hundreds, hashed the
+    whole routing table (220 ms) or started parallel workers (12 ms) for a 2 ms query
+    (leads/migrations/0014). The index covers the query, so no heap row is read to find them, and
+    the columns' statistics are kept together."""
+    from leads.views_today import waiting_leads
+
+    agent = StaffFactory(store=noon_store, role=Role.INTERNET_AGENT)
+    sql, params = waiting_leads(agent).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        text = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SELECT stxkeys::text FROM pg_statistic_ext WHERE stxname = 'lead_waiting_stats'")
+        keys = cursor.fetchone()
+    assert "Index Only Scan using lead_owner_waiting on leads_lead" in text, text
+    assert keys is not None and len(keys[0].split()) == 3  # status, attempted_at, duplicate_of_id
