@@ -25,7 +25,7 @@ from coverage.models import Deal, DealCredit, DisputeStatus
 from coverage.verdicts import viewer_verdict
 from leads.services import lead_search_q
 from org.models import Role, Staff
-from org.pagination import paginate_without_count
+from org.pagination import paginate_ids, paginate_without_count
 from org.scoping import (
     deals_disputable_by,
     deals_for,
@@ -169,13 +169,23 @@ def deal_list(request):
     viewer = viewer_for(request.user)
     since = _month_start(request.user)
     month = deals_for(request.user).filter(sold_at__gte=since)
+    reviewing = permissions.may_review(request.user)
+    # A manager's month, decided once (deals_for's rule is not cheap for a manager's teams): the
+    # page, the totals and the near misses read it by id. A director's is a plain filter already.
+    seen = None
+    if reviewing and not viewer.is_store_wide:
+        seen = [pk for _, pk in sorted(month.values_list("sold_at", "pk"), reverse=True)]  # newest first, as the list
+
+    def rows(deals):
+        return (deals.select_related("customer", "closer__user").prefetch_related(_credits_prefetch())
+                .annotate(overridden=Exists(DealCredit.objects.filter(deal_id=OuterRef("pk"), active=False))))
+
     try:
-        page = paginate_without_count(
-            month.select_related("customer", "closer__user").prefetch_related(_credits_prefetch())
-            .annotate(overridden=Exists(DealCredit.objects.filter(deal_id=OuterRef("pk"), active=False)))
-            .order_by("-sold_at", "-id"),
-            request.GET.get("page"), DEALS_PAGE,
-        )
+        if seen is None:
+            page = paginate_without_count(rows(month).order_by("-sold_at", "-id"), request.GET.get("page"), DEALS_PAGE)
+        else:
+            page = paginate_ids(seen, request.GET.get("page"), DEALS_PAGE,
+                                fetch=lambda ids: rows(deals_for(request.user).filter(pk__in=ids)))
     except InvalidPage:
         raise Http404("No such page.") from None
     deals = list(page)
@@ -183,7 +193,7 @@ def deal_list(request):
         deal.verdict = viewer_verdict(deal, viewer.staff.pk if viewer.staff else None)
     disputes = None
     dashboard = None
-    if permissions.may_review(request.user):
+    if reviewing:
         # The same scope the API's review queue reads (GET /disputes/?status=open), narrowed to
         # the disputes this reviewer may settle (the agent's manager and the closer's alike).
         disputes = [
@@ -191,15 +201,11 @@ def deal_list(request):
             .select_related("deal__customer", "raised_by__user").order_by("created_at")
             if permissions.can_resolve_dispute(request.user, d)
         ]
-        # The month's deals this reviewer sees, decided once (deals_for's rule is not cheap for a
-        # manager's teams): the totals and the near misses read them by id. The store's whole
-        # month (a director's) is a plain filter already.
-        if viewer.is_store_wide:
+        if seen is None:
             in_month = latest = month
         else:
-            seen = sorted(month.values_list("sold_at", "pk"), reverse=True)  # newest first, as the list
-            in_month = Deal.objects.filter(pk__in=[pk for _, pk in seen])
-            latest = Deal.objects.filter(pk__in=[pk for _, pk in seen[:NEAR_MISS_SCAN]])
+            in_month = Deal.objects.filter(pk__in=seen)
+            latest = Deal.objects.filter(pk__in=seen[:NEAR_MISS_SCAN])
         people, teams, ids = _credit_totals(in_month)
         misses = month_near_misses(latest)
         ids |= {m["staff_id"] for m in misses}

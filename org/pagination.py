@@ -61,6 +61,16 @@ def paginate_without_count(queryset, page_param: str | None, page_size: int) -> 
     return NoCountPage(rows, number, page_size)
 
 
+def paginate_ids(ids: list, page_param: str | None, page_size: int, *, fetch) -> NoCountPage:
+    """paginate_without_count over primary keys already known, in the list's order (a scope a page
+    works out once for other uses too): only the page's rows are loaded, through `fetch` (a
+    function of the wanted primary keys returning their rows, in any order)."""
+    number, offset = _page_at(page_param, page_size)
+    wanted = ids[offset : offset + page_size + 1]
+    rows = {row.pk: row for row in fetch(wanted)} if wanted else {}
+    return NoCountPage([rows[pk] for pk in wanted if pk in rows], number, page_size)
+
+
 def paginate_branches(branches: list, page_param: str | None, page_size: int, *, fetch=None) -> NoCountPage:
     """paginate_without_count over the union of disjoint, identically ordered querysets
     (org.scoping.leads_for_branches): each branch walks its own index for the first

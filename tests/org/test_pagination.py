@@ -89,3 +89,27 @@ def test_the_api_pages_an_agents_own_and_pool_leads_in_one_order_with_its_filter
     pool_only = client.get("/api/v1/leads/?unassigned=true&page_size=50").json()["results"]
     assert [row["id"] for row in pool_only] == [pk for pk in expected if pk not in {lead.pk for lead in visible[:9]}]
     assert client.get("/api/v1/leads/?status=bogus").status_code == 400
+
+
+def test_paginate_ids_loads_only_the_page_in_the_lists_order():
+    """A scope worked out once (the manager's month of deals) pages by its ids: the page's rows come
+    back in the list's order whatever order `fetch` returns them in, one more id says a next page."""
+    from types import SimpleNamespace
+
+    from org.pagination import paginate_ids
+
+    asked = []
+
+    def fetch(ids):
+        asked.append(list(ids))
+        return [SimpleNamespace(pk=pk) for pk in sorted(ids)]  # not the list's order
+
+    ids = [9, 3, 7, 1, 5]
+    first = paginate_ids(ids, None, 2, fetch=fetch)
+    assert [row.pk for row in first] == [9, 3] and first.has_next and not first.has_previous
+    last = paginate_ids(ids, "3", 2, fetch=fetch)
+    assert [row.pk for row in last] == [5] and not last.has_next and last.has_previous
+    assert asked == [[9, 3, 7], [5]]
+    assert list(paginate_ids(ids, "9", 2, fetch=fetch)) == [] and len(asked) == 2  # nothing to load
+    with pytest.raises(InvalidPage):
+        paginate_ids(ids, "x", 2, fetch=fetch)
