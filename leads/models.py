@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import OpClass
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -38,7 +39,8 @@ class Customer(models.Model):
 
 
 class CustomerPhone(models.Model):
-    """An E.164 number; unique per store, which is what matching inbound callers needs."""
+    """An E.164 number of a customer. Households share landlines: several customers of a store may
+    have the same number (leads.identity decides whether a lead is one of them)."""
 
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones")
@@ -46,9 +48,13 @@ class CustomerPhone(models.Model):
     kind = models.CharField(max_length=16, default="mobile")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["store", "number"], name="customer_phone_unique_per_store")]
-        # Search by phone runs across the stores a user may see (a group admin sees many).
-        indexes = [models.Index(fields=["number"], name="customer_phone_number")]
+        constraints = [models.UniqueConstraint(fields=["customer", "number"], name="customer_phone_unique")]
+        indexes = [
+            # Intake's match and inbound callers, in one store.
+            models.Index(fields=["store", "number"], name="customer_phone_store_number"),
+            # Search by phone runs across the stores a user may see (a group admin sees many).
+            models.Index(fields=["number"], name="customer_phone_number"),
+        ]
 
     def __str__(self) -> str:
         return str(self.number)
@@ -60,11 +66,50 @@ class CustomerEmail(models.Model):
     email = models.EmailField(help_text="Stored normalized: stripped and lowercased.")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["store", "email"], name="customer_email_unique_per_store")]
-        indexes = [models.Index(fields=["email"], name="customer_email_address")]
+        constraints = [models.UniqueConstraint(fields=["customer", "email"], name="customer_email_unique")]
+        indexes = [
+            models.Index(fields=["store", "email"], name="customer_email_store_email"),
+            models.Index(fields=["email"], name="customer_email_address"),
+        ]
 
     def __str__(self) -> str:
         return self.email
+
+
+class DuplicateStatus(models.TextChoices):
+    PENDING = "pending", "To review"
+    DIFFERENT = "different", "Different people"
+    MERGED = "merged", "Merged"
+
+
+class PossibleDuplicate(models.Model):
+    """Two customers of a store that may be one person: a lead shared a phone or an email with
+    `other` under a clearly different name, so it got a new customer (`customer`, leads.identity).
+    A manager decides; "different people" is remembered and never asked again."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey("Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=300)
+    score = models.PositiveSmallIntegerField(help_text="Match percentage (leads.identity.score).")
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=12, choices=DuplicateStatus.choices, default=DuplicateStatus.PENDING)
+    decided_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "other"], name="possible_duplicate_pair"),
+            models.CheckConstraint(condition=~Q(customer=F("other")), name="possible_duplicate_two_customers"),
+        ]
+        indexes = [
+            models.Index(fields=["store", "created_at"], condition=Q(status="pending"), name="possible_duplicate_pending"),
+            models.Index(fields=["other"], name="possible_duplicate_other"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 class SourceType(models.TextChoices):
@@ -131,6 +176,12 @@ class Lead(models.Model):
     attempted_at = models.DateTimeField(null=True, blank=True)
     original_document = models.TextField(blank=True, help_text="The ADF/XML or JSON as received.")
     created_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Who the lead said the customer was, whatever customer it was matched to (leads.identity):
+    # normalized phones (E.164) and emails. Empty on leads stored before they were kept.
+    first_name = models.CharField(max_length=100, blank=True, default="", db_default="")
+    last_name = models.CharField(max_length=100, blank=True, default="", db_default="")
+    phones = ArrayField(models.CharField(max_length=32), blank=True, default=list, db_default=[])
+    emails = ArrayField(models.CharField(max_length=254), blank=True, default=list, db_default=[])
 
     class Meta:
         ordering = ["-received_at", "-id"]

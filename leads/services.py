@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
+from leads import identity
 from leads.events import contact_event_record, contact_events_record_batch
 from leads.locks import identities_lock
 from leads.models import (
@@ -33,6 +34,7 @@ from leads.models import (
     LeadStatusChange,
     LeadVehicle,
     Outcome,
+    PossibleDuplicate,
     RejectedIntake,
     SourceType,
 )
@@ -158,20 +160,26 @@ def lead_data_check_bounds(data: LeadData) -> None:
         raise ValidationError(errors)
 
 
-def customer_match(*, store: Store, phones: Iterable[str], emails: Iterable[str]) -> Customer | None:
-    """The store's customer with any of these phones or emails.
+def customer_match(*, store: Store, phones: Iterable[str], emails: Iterable[str], first_name: str = "",
+                   last_name: str = "") -> Customer | None:
+    """The store's customer these phones or emails belong to, under a compatible name
+    (leads.identity): imports of deals and notes ask by contact details, and by name when they have one."""
+    _, candidates = _identities_find(store=store, phones=list(phones), emails=list(emails),
+                                     name=f"{first_name} {last_name}".strip())
+    verdict = identity.judge(first_name, last_name, [c for c, _ in candidates])
+    return next((customer for c, customer in candidates if c.customer_id == verdict.customer_id), None)
 
-    A phone match wins over an email match (a shared family email is commoner than a shared
-    cell); among several, the oldest customer. One statement of index lookups on the per-store
-    unique keys: an OR of both would scan every customer of the store."""
-    return _identities_find(store=store, phones=list(phones), emails=list(emails))[1]
+
+MAX_CANDIDATES = 10  # customers sharing a lead's phones or emails that intake weighs
 
 
 def _identities_find(
-    *, store: Store, phones: list[str], emails: list[str], provider: str = "", provider_lead_id: str = ""
-) -> tuple[int | None, Customer | None]:
-    """(the id of the store's lead with this provider lead id, the customer these phones or
-    emails belong to), in one round trip: intake asks both for every lead."""
+    *, store: Store, phones: list[str], emails: list[str], name: str = "", provider: str = "",
+    provider_lead_id: str = "",
+) -> tuple[int | None, list[tuple[identity.Candidate, Customer]]]:
+    """(the id of the store's lead with this provider lead id, the customers sharing these phones
+    or emails, oldest first, each with what it shares and its name's similarity to `name`), in one
+    round trip of index lookups: intake asks both for every lead."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -179,28 +187,40 @@ def _identities_find(
                      WHERE %(lead_id)s <> '' AND l.store_id = %(store)s AND l.provider = %(provider)s
                        AND l.provider_lead_id = %(lead_id)s
                      LIMIT 1),
+                   hit.phones, hit.emails,
+                   CASE WHEN %(name)s = '' OR btrim(c.first_name || ' ' || c.last_name) = '' THEN 0
+                        ELSE similarity(lower(c.first_name || ' ' || c.last_name), lower(%(name)s)) END,
                    {rawsql.columns(Customer, "c")}
               FROM (SELECT 1) AS one
               LEFT JOIN LATERAL (
-                   SELECT customer_id FROM (
-                       SELECT customer_id, 0 AS rank FROM {CustomerPhone._meta.db_table}
+                   SELECT customer_id, sum(phone) AS phones, sum(1 - phone) AS emails FROM (
+                       SELECT customer_id, 1 AS phone FROM {CustomerPhone._meta.db_table}
                         WHERE store_id = %(store)s AND number = ANY(%(phones)s::text[])
                        UNION ALL
-                       SELECT customer_id, 1 AS rank FROM {CustomerEmail._meta.db_table}
+                       SELECT customer_id, 0 AS phone FROM {CustomerEmail._meta.db_table}
                         WHERE store_id = %(store)s AND email = ANY(%(emails)s::text[])
                    ) AS hits
-                   ORDER BY rank, customer_id LIMIT 1
+                   GROUP BY customer_id ORDER BY customer_id LIMIT {MAX_CANDIDATES}
               ) AS hit ON true
               LEFT JOIN {Customer._meta.db_table} c ON c.id = hit.customer_id
+             ORDER BY c.id
             """,
-            {"store": store.pk, "provider": provider, "lead_id": provider_lead_id, "phones": phones, "emails": emails},
+            {"store": store.pk, "provider": provider, "lead_id": provider_lead_id, "phones": phones, "emails": emails,
+             "name": name},
         )
-        lead_id, *customer_values = cursor.fetchone()
-    customer = None
-    if customer_values[0] is not None:
+        rows = cursor.fetchall()
+    lead_id = rows[0][0]
+    candidates = []
+    for _, phone_hits, email_hits, similarity, *customer_values in rows:
+        if customer_values[0] is None:
+            continue
         customer = rawsql.instance(Customer, customer_values)
         Customer.store.field.set_cached_value(customer, store)
-    return lead_id, customer
+        candidates.append((identity.Candidate(
+            customer_id=customer.pk, first_name=customer.first_name, last_name=customer.last_name,
+            phones=int(phone_hits), emails=int(email_hits), similarity=float(similarity),
+        ), customer))
+    return lead_id, candidates
 
 
 def customer_add_contacts(*, customer: Customer, phones: list[tuple[str, str]], emails: list[str]) -> None:
@@ -250,25 +270,39 @@ def _customer_insert(*, store: Store, first_name: str, last_name: str, phones: l
     return customer
 
 
-NOT_LOOKED_UP = object()
-
-
 def customer_match_or_create(
     *, store: Store, first_name: str, last_name: str, phones: list[tuple[str, str]], emails: list[str],
-    found: Customer | None | object = NOT_LOOKED_UP,
-) -> tuple[Customer, bool]:
-    """`found`: the match (or None) the caller already looked up (lead_create reads it with the
-    provider lead id)."""
-    if found is NOT_LOOKED_UP:
-        found = customer_match(store=store, phones=[p for p, _ in phones], emails=emails)
-    customer = found
+    candidates: list[tuple[identity.Candidate, Customer]] | None = None,
+) -> tuple[Customer, bool, identity.Verdict]:
+    """The lead's customer by leads.identity's rule: (customer, created, the verdict). A new customer
+    that may be one of the candidates is recorded for review (PossibleDuplicate) unless a manager
+    already said they are different people. `candidates`: what the caller already looked up
+    (lead_create reads them with the provider lead id)."""
+    if candidates is None:
+        _, candidates = _identities_find(store=store, phones=[p for p, _ in phones], emails=emails,
+                                         name=f"{first_name} {last_name}".strip())
+    verdict = identity.judge(first_name, last_name, [c for c, _ in candidates])
+    customer = next((customer for c, customer in candidates if c.customer_id == verdict.customer_id), None)
     if customer is None:
-        return _customer_insert(store=store, first_name=first_name, last_name=last_name, phones=phones, emails=emails), True
+        customer = _customer_insert(store=store, first_name=first_name, last_name=last_name, phones=phones, emails=emails)
+        return customer, True, verdict
     if not customer.full_name and (first_name or last_name):
         customer.first_name, customer.last_name = first_name[:100], last_name[:100]
         customer.save(update_fields=["first_name", "last_name"])
     customer_add_contacts(customer=customer, phones=phones, emails=emails)
-    return customer, False
+    return customer, False, verdict
+
+
+def _possible_duplicate_record(*, store: Store, customer: Customer, verdict: identity.Verdict, lead: Lead) -> None:
+    """The new customer may be `verdict.duplicate_of`: to review, unless already decided for the pair."""
+    if verdict.duplicate_of is None:
+        return
+    decided = PossibleDuplicate.objects.filter(
+        Q(customer_id=customer.pk, other_id=verdict.duplicate_of) | Q(customer_id=verdict.duplicate_of, other_id=customer.pk)
+    ).exists()
+    if not decided:
+        PossibleDuplicate.objects.create(store=store, customer=customer, other_id=verdict.duplicate_of, lead=lead,
+                                         reason=verdict.reason[:300], score=verdict.score)
 
 
 ROUTING_GRACE = dt.timedelta(seconds=15)
@@ -299,20 +333,23 @@ def lead_create(
         keys.append(f"provider:{data.provider}:{data.provider_lead_id}")
     with transaction.atomic():
         identities_lock(store, keys)
-        existing_id, found = _identities_find(
+        existing_id, candidates = _identities_find(
             store=store, phones=[p for p, _ in phones], emails=emails,
+            name=f"{data.first_name} {data.last_name}".strip(),
             provider=data.provider, provider_lead_id=data.provider_lead_id,
         )
         if existing_id is not None:
             existing = Lead.objects.get(pk=existing_id)
             return LeadCreateResult(lead=existing, created=False, duplicate=existing.duplicate_of_id is not None)
-        customer, new_customer = customer_match_or_create(
+        customer, new_customer, verdict = customer_match_or_create(
             store=store, first_name=data.first_name, last_name=data.last_name, phones=phones, emails=emails,
-            found=found,
+            candidates=candidates,
         )
         result = _lead_insert(
-            store=store, customer=customer, data=data, created_by=created_by, new_customer=new_customer, owner=owner
+            store=store, customer=customer, data=data, created_by=created_by, new_customer=new_customer, owner=owner,
+            phones=[p for p, _ in phones], emails=emails,
         )
+        _possible_duplicate_record(store=store, customer=customer, verdict=verdict, lead=result.lead)
         if result.lead.routing_due_at is not None:
             from leads.tasks import lead_route_task
 
@@ -337,7 +374,7 @@ def open_lead_for(customer: Customer, *, now: dt.datetime, window_days: int) -> 
 
 def _lead_insert(
     *, store: Store, customer: Customer, data: LeadData, created_by: Staff | None, new_customer: bool,
-    owner: Staff | None = None,
+    owner: Staff | None = None, phones: list[str] = (), emails: list[str] = (),
 ) -> LeadCreateResult:
     now = timezone.now()
     received_at = data.received_at or now
@@ -358,6 +395,10 @@ def _lead_insert(
         received_at=received_at,
         original_document=data.original_document,
         created_by=created_by,
+        first_name=data.first_name[:100],
+        last_name=data.last_name[:100],
+        phones=list(phones),
+        emails=list(emails),
     )
     if original is not None:
         # It follows the original's owner (written by distribution on lead_created, below).

@@ -1,0 +1,103 @@
+"""Who a new lead's customer is: the rule, pure (no Django), so it reads as the README states it.
+
+A lead arrives with a name, phones and emails. The store's customers that share at least one of
+those phones or emails are its candidates (leads.services reads them, with each candidate's name
+similarity to the lead's, from PostgreSQL's pg_trgm, in the intake's one lookup statement).
+
+- A candidate whose name is **compatible** with the lead's is the same customer: either side has no
+  name; or the names are alike (trigram similarity of the full names at least NAME_ALIKE); or no
+  part contradicts: the last names are equal or one is missing, and the first names are equal, one
+  starts the other (Rob / Robert, M. / Maria) or one is missing. Among several,
+  the one sharing the most (a phone counts more than an email), then the oldest.
+- Otherwise the lead gets a **new customer**, marked as a possible duplicate of the candidate
+  sharing the most, with the reason: "same phone, different name: Derek Halvorsen / Noah Brown".
+  Households share landlines and spouses share emails: a guess here would hand one person's
+  history, and the coverage it earns, to another.
+
+The match percentage shown to reviewers (`score`) weighs what is shared (phone and email 100,
+phone 80, email 70) and the names' similarity equally.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NAME_ALIKE = 0.45  # pg_trgm similarity of "first last", lowercased
+
+
+@dataclass(frozen=True)
+class Candidate:
+    customer_id: int
+    first_name: str
+    last_name: str
+    phones: int  # how many of the lead's phones this customer has
+    emails: int
+    similarity: float  # pg_trgm similarity of the full names (0 when either is blank)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def strength(self) -> float:
+        """What the lead shares with this customer, 0..1."""
+        if self.phones and self.emails:
+            return 1.0
+        return 0.8 if self.phones else 0.7 if self.emails else 0.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    customer_id: int | None  # the same customer, or None: a new one
+    duplicate_of: int | None = None  # the new customer may be this one (review)
+    reason: str = ""
+    score: int = 0  # match percentage, for the review queue
+
+
+def _clean(value: str) -> str:
+    return " ".join(value.replace(".", " ").split()).lower()
+
+
+def _first_alike(a: str, b: str) -> bool:
+    """Rob / Robert, M. / Maria, or either missing."""
+    if not a or not b or a == b:
+        return True
+    return a[0] == b[0] and (len(a) == 1 or len(b) == 1 or a.startswith(b) or b.startswith(a))
+
+
+def names_compatible(first: str, last: str, candidate: Candidate) -> bool:
+    if not (first or last).strip() or not candidate.full_name:
+        return True
+    if candidate.similarity >= NAME_ALIKE:
+        return True
+    lead_first, lead_last = _clean(first), _clean(last)
+    their_first, their_last = _clean(candidate.first_name), _clean(candidate.last_name)
+    lasts_agree = not lead_last or not their_last or lead_last == their_last
+    return lasts_agree and _first_alike(lead_first, their_first)
+
+
+def score(candidate: Candidate, first: str, last: str) -> int:
+    name = 1.0 if not (first or last).strip() or not candidate.full_name else candidate.similarity
+    return round(100 * (0.5 * candidate.strength + 0.5 * name))
+
+
+def _shared(candidate: Candidate) -> str:
+    if candidate.phones and candidate.emails:
+        return "same phone and email"
+    return "same phone" if candidate.phones else "same email"
+
+
+def judge(first: str, last: str, candidates: list[Candidate]) -> Verdict:
+    """The lead's customer among `candidates` (ordered oldest first), or a new one to review."""
+    ranked = sorted(candidates, key=lambda c: (-c.phones, -c.emails))  # stable: the oldest first among equals
+    for candidate in ranked:
+        if names_compatible(first, last, candidate):
+            return Verdict(customer_id=candidate.customer_id, score=score(candidate, first, last))
+    if not ranked:
+        return Verdict(customer_id=None)
+    best = ranked[0]
+    lead_name = f"{first} {last}".strip()
+    return Verdict(
+        customer_id=None, duplicate_of=best.customer_id, score=score(best, first, last),
+        reason=f"{_shared(best)}, different name: {lead_name} / {best.full_name}",
+    )
