@@ -22,6 +22,7 @@ router.register("stores", org_api.StoreViewSet, basename="store")
 router.register("teams", org_api.TeamViewSet, basename="team")
 router.register("staff", org_api.StaffViewSet, basename="staff")
 router.register("customers", leads_api.CustomerViewSet, basename="customer")
+router.register("possible-duplicates", leads_api.PossibleDuplicateViewSet, basename="possibleduplicate")
 router.register("leads", leads_api.LeadViewSet, basename="lead")
 router.register("contact-events", leads_api.ContactEventViewSet, basename="contactevent")
 router.register("rejected-intakes", leads_api.RejectedIntakeViewSet, basename="rejectedintake")
@@ -63,6 +64,7 @@ urlpatterns = [
     path("appointments/", include("leads.urls_appointments")),
     path("calls/review/", include("leads.urls_calls_review")),
     path("follow-up/cadence/", include("leads.urls_cadence")),
+    path("customers/duplicates/", include("leads.urls_duplicates")),
     path("schedules/", include("org.urls")),
     path("distribution/board/", include("distribution.urls_board")),
     path("distribution/rules/", include("distribution.urls_rules")),

@@ -17,8 +17,17 @@ from rest_framework.views import APIView
 
 from dealercrm.api import scoped_choice
 from distribution.serializers import ConflictSerializer, LeadReassignSerializer
-from leads import intake, ownership, services
-from leads.models import ContactEvent, Customer, IntakeChannel, Lead, RejectedIntake, SourceType
+from leads import duplicates, intake, ownership, services
+from leads.models import (
+    ContactEvent,
+    Customer,
+    DuplicateStatus,
+    IntakeChannel,
+    Lead,
+    PossibleDuplicate,
+    RejectedIntake,
+    SourceType,
+)
 from leads.serializers import (
     ContactEventImportSerializer,
     ContactEventLogSerializer,
@@ -30,6 +39,7 @@ from leads.serializers import (
     LeadIntakeSerializer,
     LeadSerializer,
     LeadTransitionSerializer,
+    PossibleDuplicateSerializer,
     RejectedIntakeSerializer,
 )
 from org.clientip import client_ip
@@ -433,3 +443,31 @@ class RejectedIntakeViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return rejected_intakes_for(self.request.user).order_by("-received_at", "-id")
 
+
+
+class PossibleDuplicateFilter(django_filters.FilterSet):
+    store = scoped_choice(stores_for)
+    status = django_filters.ChoiceFilter(choices=DuplicateStatus.choices)
+
+    class Meta:
+        model = PossibleDuplicate
+        fields = ["store", "status"]
+
+
+@extend_schema(tags=["customers"])
+class PossibleDuplicateViewSet(viewsets.ReadOnlyModelViewSet):
+    """Customers who may be one person, for the store's managers, its director and admins (the
+    browser's review queue); others see none. `?status=pending` is the queue."""
+
+    serializer_class = PossibleDuplicateSerializer
+    filterset_class = PossibleDuplicateFilter
+
+    def get_queryset(self):
+        return duplicates.duplicates_for(self.request.user).select_related("customer", "other").order_by("-created_at", "-id")
+
+    @extend_schema(request=None, responses={200: PossibleDuplicateSerializer, 400: VALIDATION_ERROR})
+    @action(detail=True, methods=["post"])
+    def different(self, request, pk=None):
+        """Different people: remembered, so intake never raises the pair again."""
+        pair = duplicates.duplicate_mark_different(pair=self.get_object(), user=request.user)
+        return Response(PossibleDuplicateSerializer(self.get_queryset().get(pk=pair.pk)).data)

@@ -226,6 +226,12 @@ class Lead(models.Model):
         return f"Lead #{self.pk} {self.customer}"
 
     @property
+    def as_received_differs(self) -> bool:
+        """The lead named someone other than its customer's record (leads.identity kept what it came with)."""
+        name = f"{self.first_name} {self.last_name}".strip()
+        return bool(name) and name.lower() != self.customer.full_name.lower()
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 

@@ -115,3 +115,14 @@ def can_check_in(user, lead: Lead) -> bool:
     if may_use_arrivals(viewer) and _same_store(user, lead.store_id):
         return True
     return can_work_lead(user, lead)
+
+
+# --- customer identity ---------------------------------------------------------------------------
+
+DUPLICATES_REFUSED = "Only the sales managers, the director and admins review possible duplicate customers."
+
+
+def can_review_duplicates(user) -> bool:
+    """The store's possible duplicate customers (leads.duplicates): its managers, the director and admins."""
+    viewer = viewer_for(user)
+    return viewer.everything or viewer.is_store_wide or viewer.is_manager

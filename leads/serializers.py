@@ -14,6 +14,7 @@ from leads.models import (
     LeadStatusChange,
     LeadVehicle,
     Outcome,
+    PossibleDuplicate,
     RejectedIntake,
     SourceType,
     VehicleInterest,
@@ -266,4 +267,23 @@ class RejectedIntakeSerializer(serializers.ModelSerializer):
     class Meta:
         model = RejectedIntake
         fields = ["id", "store", "channel", "reason", "message", "body_excerpt", "body_size", "remote_addr", "received_at"]
+        read_only_fields = fields
+
+
+class DuplicateCustomerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "first_name", "last_name"]
+
+
+class PossibleDuplicateSerializer(serializers.ModelSerializer):
+    """Two customers who may be one person (leads.duplicates): `customer` is the one the lead made."""
+
+    customer = DuplicateCustomerSerializer(read_only=True)
+    other = DuplicateCustomerSerializer(read_only=True)
+
+    class Meta:
+        model = PossibleDuplicate
+        fields = ["id", "store", "customer", "other", "lead", "reason", "score", "status", "created_at",
+                  "decided_by", "decided_at"]
         read_only_fields = fields

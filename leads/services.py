@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Max, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -168,6 +168,21 @@ def customer_match(*, store: Store, phones: Iterable[str], emails: Iterable[str]
                                      name=f"{first_name} {last_name}".strip())
     verdict = identity.judge(first_name, last_name, [c for c, _ in candidates])
     return next((customer for c, customer in candidates if c.customer_id == verdict.customer_id), None)
+
+
+def customer_for_number(*, store: Store, number: str) -> Customer | None:
+    """Whose call or text this is: the store's customer with this number. Households share numbers
+    (leads.identity): the one with the newest open lead, else the one with the newest lead, else
+    the oldest customer. One query."""
+    if not number:
+        return None
+    return (
+        Customer.objects.filter(store=store, phones__number=number)
+        .annotate(open_lead=Max("leads__received_at", filter=Q(leads__status__in=OPEN_STATUSES)),
+                  any_lead=Max("leads__received_at"))
+        .order_by(F("open_lead").desc(nulls_last=True), F("any_lead").desc(nulls_last=True), "pk")
+        .first()
+    )
 
 
 MAX_CANDIDATES = 10  # customers sharing a lead's phones or emails that intake weighs

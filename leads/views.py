@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
 from distribution import views_queue as distribution_views
-from leads import ownership, services
+from leads import duplicates, ownership, services
 from leads.forms import LeadEntryForm, LeadFilterForm, LogContactForm, WebLeadForm
 from leads.models import Channel, IntakeChannel, Lead, LeadStatus, Outcome, SourceType
 from leads.selectors import lead_timeline
@@ -88,6 +88,8 @@ def lead_detail(request, pk: int, log_form: LogContactForm | None = None, status
         and viewer.staff.role in SALES_ROLES and lead.is_open,
         "assignable": distribution_views.lead_choices(lead) if can_assign_leads(request.user) and lead.is_open else None,
         **routing_context(request, viewer, lead),
+        "possible_duplicates": duplicates.pending_for_customers(request.user, [lead.customer_id]),
+        "as_received": lead.as_received_differs,
     }
     context.update(appointments_card(request, lead, context["can_work"]))
     return render(request, "leads/lead_detail.html", context, status=status)

@@ -80,6 +80,7 @@ from leads.models import (
     TaskKind,
 )
 from leads.normalize import phone_to_e164
+from leads.services import customer_for_number
 from org.models import Staff
 from org.scoping import stores_for, viewer_for
 from telephony import twilio as tw
@@ -801,9 +802,9 @@ def call_inbound(*, call_sid: str, from_number: str, to_number: str, params: dic
                 raise IntegrityError("concurrent delivery of the same inbound call")
             customer_id, lead = None, None
             if caller:
-                match = CustomerPhone.objects.filter(store=store, number=caller).order_by("customer_id").first()
+                match = customer_for_number(store=store, number=caller)
                 if match is not None:
-                    customer_id = match.customer_id
+                    customer_id = match.pk
                     lead = _open_lead(customer_id)
                 elif number.purpose == NumberPurpose.TRACKING:
                     lead = _phone_up_lead_create(number=number, caller=caller, at=now)

@@ -29,6 +29,7 @@ from leads.models import (
     Outcome,
 )
 from leads.normalize import phone_to_e164
+from leads.services import customer_for_number
 from org.models import Staff, Store
 from telephony import twilio as telephony_twilio
 from telephony.models import DealerNumber, MessageStatus, NumberPurpose, OptOut, TextMessage, WebhookReceipt
@@ -340,8 +341,7 @@ def text_inbound_receive(
         )
         if not created:
             return TextMessage.objects.filter(message_sid=message_sid).first()
-        phone = CustomerPhone.objects.select_related("customer").filter(store=store, number=from_number).first()
-        customer = phone.customer if phone else None
+        customer = customer_for_number(store=store, number=from_number)
         lead = _newest_open_lead(customer) if customer else None
         staff = _responder(dealer_number=dealer_number, number=from_number, lead=lead)
         now = timezone.now()

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from leads import views_duplicates as views
+
+app_name = "leads_duplicates"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("<int:pk>/different/", views.different, name="different"),
+]

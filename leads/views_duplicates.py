@@ -1,0 +1,48 @@
+"""The possible duplicate customers' review queue (leads.duplicates): thin."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import InvalidPage
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from leads import duplicates
+from leads.models import DuplicateStatus
+from leads.permissions import DUPLICATES_REFUSED, can_review_duplicates
+from org.pagination import paginate_without_count
+
+PAGE = 25
+
+
+@login_required
+@require_GET
+def queue(request):
+    if not can_review_duplicates(request.user):
+        raise PermissionDenied(DUPLICATES_REFUSED)
+    pending = (duplicates.duplicates_for(request.user).filter(status=DuplicateStatus.PENDING)
+               .select_related("lead").order_by("-created_at", "-pk"))
+    try:
+        page = paginate_without_count(pending, request.GET.get("page"), PAGE)
+    except InvalidPage:
+        raise Http404("No such page.") from None
+    pairs = list(page)
+    sides = duplicates.sides(pairs)
+    rows = [{"pair": pair, "new": sides.get(pair.customer_id), "existing": sides.get(pair.other_id)} for pair in pairs]
+    return render(request, "leads/duplicates.html", {"rows": rows, "page": page})
+
+
+@login_required
+@require_POST
+def different(request, pk: int):
+    pair = get_object_or_404(duplicates.duplicates_for(request.user), pk=pk)
+    try:
+        duplicates.duplicate_mark_different(pair=pair, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Kept apart: {pair.customer} and {pair.other} are different people.")
+    return redirect("leads_duplicates:queue")
