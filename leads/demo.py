@@ -1970,6 +1970,9 @@ def _live_leads(store_id: int, now: dt.datetime) -> int:
         ("Sam", "Whitaker", "+16125550184", SourceType.DEALER_WEBSITE, "Website", VehicleData(condition="used", make="Ford", model="F-150", year=2021)),
         ("Grace", "Hollis", "+16125550185", SourceType.WALK_IN, "", VehicleData(condition="new", make="Toyota", model="Tacoma", year=2027)),
         ("Omar", "Haddad", "+16125550186", SourceType.THIRD_PARTY, "Autotrader", VehicleData(condition="new", make="Toyota", model="Highlander", year=2027)),
+        # Maria's husband, from the family's landline: his own customer, a possible duplicate of hers
+        # for a manager to review (leads.identity; Setup -> Duplicates).
+        ("Carlos", "Lopez", "+16125550181", SourceType.THIRD_PARTY, "Cars.com", VehicleData(condition="used", make="Toyota", model="Tundra", year=2023)),
     ]
     channels = {SourceType.PHONE_UP: IntakeChannel.PHONE, SourceType.WALK_IN: IntakeChannel.MANUAL}
     latest = min(now, end - dt.timedelta(minutes=1))
