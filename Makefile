@@ -1,5 +1,5 @@
 # Shortcuts; the README's two commands are ./dev start and ./dev test.
-.PHONY: start test bench bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue bench-pages bench-soak
+.PHONY: start test bench bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue bench-pages bench-soak bench-duplicates
 
 start:
 	./dev start
@@ -7,7 +7,7 @@ start:
 test:
 	./dev test
 
-bench: bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue bench-pages
+bench: bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue bench-pages bench-duplicates
 
 bench-intake:
 	./dev manage check >/dev/null && .venv/bin/python bench/intake.py
@@ -39,3 +39,7 @@ bench-soak:
 
 bench-pages:
 	./dev manage check >/dev/null && .venv/bin/python bench/pages.py
+
+# The possible duplicates' review queue with 1,000 pairs pending (issue 15).
+bench-duplicates:
+	./dev manage check >/dev/null && .venv/bin/python bench/duplicates.py

@@ -67,10 +67,12 @@ def build(pairs: int):
              provider="Bench", provider_lead_id=f"OLD-{i}", received_at=now)
         for i, c in enumerate(customers)])
     columns = ("store_id", "customer_id", "lead_id", "staff_id", "channel", "direction", "outcome", "occurred_at",
-               "recorded_at", "evidence_level")
+               "recorded_at", "evidence_level", "outside_company_channels", "body", "call_sid", "message_sid",
+               "recording_sid", "email_message_id", "source_system", "external_id")
     with connection.cursor():
         contact_events_copy(pg_connection=connection.connection, columns=columns, rows=[
-            (store.pk, lead.customer_id, lead.pk, agent.pk, "call", "outbound", "no_answer", now, now, "self_reported")
+            (store.pk, lead.customer_id, lead.pk, agent.pk, "call", "outbound", "no_answer", now, now, "self_reported",
+             False, "", "", "", "", "", "", "")
             for lead in leads for _ in range(3)])
     for i, number in enumerate(numbers):
         lead_create(store=store, data=LeadData(

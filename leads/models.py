@@ -48,13 +48,11 @@ class CustomerPhone(models.Model):
     kind = models.CharField(max_length=16, default="mobile")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["customer", "number"], name="customer_phone_unique")]
-        indexes = [
-            # Intake's match and inbound callers, in one store.
-            models.Index(fields=["store", "number"], name="customer_phone_store_number"),
-            # Search by phone runs across the stores a user may see (a group admin sees many).
-            models.Index(fields=["number"], name="customer_phone_number"),
-        ]
+        # Once per customer (a customer is of one store); led by the store and number, so the one
+        # index also serves intake's match and inbound callers.
+        constraints = [models.UniqueConstraint(fields=["store", "number", "customer"], name="customer_phone_unique")]
+        # Search by phone runs across the stores a user may see (a group admin sees many).
+        indexes = [models.Index(fields=["number"], name="customer_phone_number")]
 
     def __str__(self) -> str:
         return str(self.number)
@@ -66,11 +64,8 @@ class CustomerEmail(models.Model):
     email = models.EmailField(help_text="Stored normalized: stripped and lowercased.")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["customer", "email"], name="customer_email_unique")]
-        indexes = [
-            models.Index(fields=["store", "email"], name="customer_email_store_email"),
-            models.Index(fields=["email"], name="customer_email_address"),
-        ]
+        constraints = [models.UniqueConstraint(fields=["store", "email", "customer"], name="customer_email_unique")]
+        indexes = [models.Index(fields=["email"], name="customer_email_address")]
 
     def __str__(self) -> str:
         return self.email

@@ -57,21 +57,13 @@ class Migration(migrations.Migration):
             name='phones',
             field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=32), blank=True, db_default=[], default=list, size=None),
         ),
-        migrations.AddIndex(
-            model_name='customeremail',
-            index=models.Index(fields=['store', 'email'], name='customer_email_store_email'),
-        ),
-        migrations.AddIndex(
-            model_name='customerphone',
-            index=models.Index(fields=['store', 'number'], name='customer_phone_store_number'),
-        ),
         migrations.AddConstraint(
             model_name='customeremail',
-            constraint=models.UniqueConstraint(fields=('customer', 'email'), name='customer_email_unique'),
+            constraint=models.UniqueConstraint(fields=('store', 'email', 'customer'), name='customer_email_unique'),
         ),
         migrations.AddConstraint(
             model_name='customerphone',
-            constraint=models.UniqueConstraint(fields=('customer', 'number'), name='customer_phone_unique'),
+            constraint=models.UniqueConstraint(fields=('store', 'number', 'customer'), name='customer_phone_unique'),
         ),
         migrations.AddField(
             model_name='possibleduplicate',
