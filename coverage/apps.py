@@ -5,8 +5,10 @@ class CoverageConfig(AppConfig):
     name = "coverage"
 
     def ready(self) -> None:
-        from coverage import live
-        from leads import coverage_port
+        from coverage import live, services
+        from leads import coverage_port, merge
 
         # Distribution asks through leads' port; coverage never imports distribution.
         coverage_port.judge_register(live.owner_coverage)
+        merge.customer_merged.connect(services.deals_follow_merge, dispatch_uid="coverage-deals-merge")
+        merge.customer_split.connect(services.deals_follow_split, dispatch_uid="coverage-deals-split")

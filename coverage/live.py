@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from coverage import engine, selectors
+from leads import aliases
 from leads.models import OPEN_STATUSES, Customer, Lead
 from org.models import Staff, Store
 from org.scoping import contact_events_for_coverage, leads_for, staff_for
@@ -61,8 +62,9 @@ def _summary(decision: engine.Decision | None, zone: ZoneInfo, now: dt.datetime)
 def customer_events_visible(user, customer: Customer, moment: dt.datetime) -> dict[int, list[engine.Event]]:
     """selectors.customer_events, through the viewer's scope."""
     by_staff: dict[int, list[engine.Event]] = defaultdict(list)
-    rows = contact_events_for_coverage(user).filter(
-        customer=customer, staff__isnull=False, occurred_at__lte=moment, superseded_by__isnull=True
+    rows = contact_events_for_coverage(user).filter(  # with the customers merged into it (leads.aliases)
+        customer_id__in=aliases.family(customer.pk), staff__isnull=False, occurred_at__lte=moment,
+        superseded_by__isnull=True,
     ).order_by("occurred_at", "id")
     for event in rows:
         by_staff[event.staff_id].append(selectors.to_engine_event(event))
@@ -129,17 +131,18 @@ def coverage_ending(user, staff: Staff, hours: int = 24, now: dt.datetime | None
         since = engine.live_since(now, engine_policy.window_hours, schedule, engine_policy.pause_on_days_off)
         # A list, not a subquery: PostgreSQL would otherwise read every lead the person owns first.
         recent = set(current.filter(occurred_at__gte=since).values_list("customer_id", flat=True))
-        leads = leads.filter(customer_id__in=recent)
+        leads = leads.filter(customer_id__in=set(aliases.survivors(recent).values()))  # events keep a merged id
     # The customers first (bare ids), the leads only for the few whose coverage ends: an agent's
     # book is hundreds of customers with thousands of open leads (the Today page's budget).
     newest: dict[int, int] = {}  # customer id -> their newest open lead, which stands for them
     for customer_id, lead_id in leads.order_by("-received_at", "-pk").values_list("customer_id", "pk"):
         newest.setdefault(customer_id, lead_id)
     events: dict[int, list[engine.Event]] = defaultdict(list)
-    rows = current.filter(customer_id__in=list(newest)).order_by("occurred_at", "id")
+    family = aliases.families(newest)  # the customers merged into them: their events count (leads.aliases)
+    rows = current.filter(customer_id__in=list(family)).order_by("occurred_at", "id")
     # Plain rows, not model instances.
     for row in rows.values(*ENGINE_EVENT_FIELDS):
-        events[row["customer_id"]].append(selectors.to_engine_event(SimpleNamespace(pk=row["id"], **row)))
+        events[family[row["customer_id"]]].append(selectors.to_engine_event(SimpleNamespace(pk=row["id"], **row)))
     horizon = now + dt.timedelta(hours=hours)
     ending_customers = []
     for customer_id, customer_events in events.items():

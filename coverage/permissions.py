@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 
 from coverage.models import Deal, DealCredit, Dispute
+from leads import aliases
 from leads.models import ContactEvent
 from org.models import Role, Staff, Store
 from org.scoping import stores_for, viewer_for
@@ -102,7 +103,8 @@ def worked_before_the_sale(staff_id: int, deal: Deal) -> bool:
     """A contact event of theirs on the deal's customer from before the sale: a call typed in
     late was not in the decision, and is exactly what a dispute is for."""
     return ContactEvent.objects.filter(
-        store_id=deal.store_id, customer_id=deal.customer_id, staff_id=staff_id, occurred_at__lte=deal.sold_at
+        store_id=deal.store_id, customer_id__in=aliases.family(deal.customer_id), staff_id=staff_id,
+        occurred_at__lte=deal.sold_at,
     ).exists()
 
 

@@ -25,6 +25,7 @@ from django.db.models import Q
 from coverage import engine, formatting, selectors
 from coverage.models import CoveragePolicy, Deal, DealCredit
 from coverage.presets import PRESETS
+from leads import aliases
 from leads.models import ContactEvent
 from org.models import Shift, Staff, Store, TimeOff
 
@@ -184,9 +185,10 @@ def replay(
     # Every customer's current events up to the last sale, in one query, grouped per customer.
     last_sale = max(d.sold_at for d in deals)
     events: dict[int, list[engine.Event]] = defaultdict(list)
+    family = aliases.families({d.customer_id for d in deals})  # with the customers merged into them
     rows = (
         ContactEvent.objects.filter(
-            customer_id__in={d.customer_id for d in deals}, staff__isnull=False, occurred_at__lte=last_sale,
+            customer_id__in=list(family), staff__isnull=False, occurred_at__lte=last_sale,
             superseded_by__isnull=True,
         )
         .order_by("customer_id", "occurred_at", "id")
@@ -198,7 +200,7 @@ def replay(
     )
     for (pk, customer_id, staff_id, channel, direction, outcome, occurred_at, evidence, talk, answered, call_sid,
          message_sid, email_id, outside, two_way) in rows.iterator(chunk_size=5000):
-        events[customer_id].append(engine.Event(
+        events[family[customer_id]].append(engine.Event(
             id=pk, staff_id=staff_id, channel=channel, direction=direction, outcome=outcome,
             occurred_at=occurred_at, evidence_level=evidence, talk_seconds=talk, answered_by_person=answered,
             evidence_ref=call_sid or message_sid or email_id or "", outside_company_channels=outside,

@@ -9,7 +9,8 @@ from django.db.models import Q
 
 from coverage import engine
 from coverage.models import CoveragePolicy
-from leads.models import ContactEvent, Customer
+from leads import aliases
+from leads.models import ContactEvent, Customer, CustomerMerge
 from org.models import Shift, Staff, Store, TimeOff
 
 
@@ -45,8 +46,9 @@ def customer_events(customer: Customer, moment: dt.datetime) -> dict[int, list[e
     """The customer's current contact events up to `moment`, per staff member. Events a later
     one supersedes (a call's attempt once its outcome is known) are left out."""
     by_staff: dict[int, list[engine.Event]] = defaultdict(list)
-    rows = ContactEvent.objects.filter(
-        customer=customer, staff__isnull=False, occurred_at__lte=moment, superseded_by__isnull=True
+    rows = ContactEvent.objects.filter(  # with the customers merged into it (leads.aliases)
+        customer_id__in=aliases.family(customer.pk), staff__isnull=False, occurred_at__lte=moment,
+        superseded_by__isnull=True,
     ).order_by("occurred_at", "id")
     for event in rows:
         by_staff[event.staff_id].append(to_engine_event(event))
@@ -112,3 +114,15 @@ def uncovered_judgements(deal_ids: list[int]) -> dict[int, dict[str, dict]]:
         for deal_id, staff_id, until in cursor.fetchall():
             found[deal_id][staff_id] = {"covered": False, "covered_until": until}
     return found
+
+
+def merges_since_decision(deal) -> list:
+    """Merges of the deal's customer since its decision was frozen (leads.merge): the decision
+    stands as judged; the page says the customer's history has changed since."""
+    if deal.recorded_at is None:
+        return []
+    return list(
+        CustomerMerge.objects.filter(store_id=deal.store_id, split_at__isnull=True, at__gt=deal.recorded_at)
+        .filter(Q(survivor_id=deal.customer_id) | Q(moved__deal__contains=[deal.pk]))
+        .select_related("survivor", "merged").order_by("at")
+    )

@@ -254,3 +254,16 @@ def dispute_uphold(*, dispute: Dispute, by: Staff, resolution: str) -> Dispute:
         dispute.save(update_fields=["status", "resolved_by", "resolved_at", "resolution"])
         _tell_dispute_settled(dispute, by=by, changed=False)
     return dispute
+
+
+def deals_follow_merge(sender, *, merge, survivor, merged, **kwargs) -> dict[str, list[int]]:
+    """leads.merge.customer_merged: the merged customer's deals go to the survivor, their frozen
+    decisions untouched (the deal page says the customer was merged since)."""
+    ids = list(Deal.objects.filter(customer=merged).values_list("pk", flat=True))
+    Deal.objects.filter(pk__in=ids).update(customer=survivor)
+    return {"deal": ids}
+
+
+def deals_follow_split(sender, *, merge, **kwargs) -> None:
+    """leads.merge.customer_split: the deals the merge moved go back."""
+    Deal.objects.filter(pk__in=merge.moved.get("deal", []), customer_id=merge.survivor_id).update(customer_id=merge.merged_id)

@@ -434,6 +434,7 @@ def deal_detail(request, pk: int, override_form=None, dispute_form=None, status:
         "disputes": disputes,
         "can_see_lead": deal.lead_id is not None and leads_for(request.user).filter(pk=deal.lead_id).exists(),
         "viewer": viewer,
+        "merged_since": selectors.merges_since_decision(deal),
     }
     return render(request, "coverage/deal_detail.html", context, status=status)
 

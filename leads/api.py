@@ -17,7 +17,8 @@ from rest_framework.views import APIView
 
 from dealercrm.api import scoped_choice
 from distribution.serializers import ConflictSerializer, LeadReassignSerializer
-from leads import duplicates, intake, ownership, services
+from leads import duplicates, intake, ownership, permissions, services
+from leads import merge as merge_services
 from leads.models import (
     ContactEvent,
     Customer,
@@ -32,6 +33,8 @@ from leads.serializers import (
     ContactEventImportSerializer,
     ContactEventLogSerializer,
     ContactEventSerializer,
+    CustomerMergeRequestSerializer,
+    CustomerMergeSerializer,
     CustomerSerializer,
     IntakeReceiptSerializer,
     LeadAssignSerializer,
@@ -471,3 +474,39 @@ class PossibleDuplicateViewSet(viewsets.ReadOnlyModelViewSet):
         """Different people: remembered, so intake never raises the pair again."""
         pair = duplicates.duplicate_mark_different(pair=self.get_object(), user=request.user)
         return Response(PossibleDuplicateSerializer(self.get_queryset().get(pk=pair.pk)).data)
+
+    @extend_schema(request=None, responses={201: CustomerMergeSerializer, 400: VALIDATION_ERROR})
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        """The same person: the pair's new customer merges into the existing one (undo: split the merge)."""
+        pair = self.get_object()
+        record = merge_services.customers_merge(survivor=pair.other, merged=pair.customer, user=request.user, pair=pair,
+                                                reason=pair.reason)
+        return Response(CustomerMergeSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["customers"])
+class CustomerMergeViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Merges of two customers (the browser's review queue and any two customers of a store), for
+    the store's managers, its director and admins; split undoes one exactly."""
+
+    serializer_class = CustomerMergeSerializer
+
+    def get_queryset(self):
+        return duplicates.merges_for(self.request.user).order_by("-at", "-id")
+
+    @extend_schema(request=CustomerMergeRequestSerializer, responses={201: CustomerMergeSerializer, 400: VALIDATION_ERROR})
+    def create(self, request):
+        if not permissions.can_review_duplicates(request.user):
+            raise PermissionDenied(permissions.DUPLICATES_REFUSED)
+        serializer = CustomerMergeRequestSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        record = merge_services.customers_merge(user=request.user, **serializer.validated_data)
+        return Response(CustomerMergeSerializer(record).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: CustomerMergeSerializer, 400: VALIDATION_ERROR})
+    @action(detail=True, methods=["post"])
+    def split(self, request, pk=None):
+        """Undo the merge exactly: both customers as they were before it."""
+        record = merge_services.merge_split(merge=self.get_object(), user=request.user)
+        return Response(CustomerMergeSerializer(record).data)

@@ -15,7 +15,16 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from leads.models import ContactEvent, Customer, CustomerEmail, CustomerPhone, DuplicateStatus, Lead, PossibleDuplicate
+from leads.models import (
+    ContactEvent,
+    Customer,
+    CustomerEmail,
+    CustomerMerge,
+    CustomerPhone,
+    DuplicateStatus,
+    Lead,
+    PossibleDuplicate,
+)
 from leads.permissions import DUPLICATES_REFUSED, can_review_duplicates, require
 from org.scoping import stores_for, viewer_for
 
@@ -25,6 +34,13 @@ def duplicates_for(user):
     if not can_review_duplicates(user):
         return PossibleDuplicate.objects.none()
     return PossibleDuplicate.objects.filter(store__in=stores_for(user))
+
+
+def merges_for(user):
+    """The merges of the user's stores, for a reviewer; nothing for anyone else."""
+    if not can_review_duplicates(user):
+        return CustomerMerge.objects.none()
+    return CustomerMerge.objects.filter(store__in=stores_for(user))
 
 
 def pending_for_customers(user, customer_ids: list[int]) -> list[PossibleDuplicate]:

@@ -19,6 +19,10 @@ class Customer(models.Model):
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Merged into another customer (leads.merge): every read of a customer's history follows it
+    # (leads.aliases), since contact events are never rewritten. Always points at a customer that
+    # is not merged itself (a merge re-points the ones merged into the customer it merges).
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="aliases")
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -105,6 +109,30 @@ class PossibleDuplicate(models.Model):
 
     def __str__(self) -> str:
         return self.reason
+
+
+class CustomerMerge(models.Model):
+    """One merge of `merged` into `survivor` (leads.merge): who, when, why, and the ids of every row
+    it moved, per kind ("lead", "task", ..., and what higher apps moved: "deal"), so a split puts
+    back exactly those. Contact events are not moved: reads follow Customer.merged_into."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_in")
+    merged = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_out")
+    pair = models.ForeignKey(PossibleDuplicate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    pair_status = models.CharField(max_length=12, blank=True, help_text="The pair's status before the merge.")
+    reason = models.CharField(max_length=300, blank=True)
+    by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    moved = models.JSONField(default=dict)
+    split_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    split_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "-at"], name="customer_merge_store_at")]
+
+    def __str__(self) -> str:
+        return f"{self.merged} into {self.survivor}"
 
 
 class SourceType(models.TextChoices):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from leads import aliases
 from leads.models import ContactEvent, Lead
 
 TIMELINE_LIMIT = 200
@@ -9,7 +10,7 @@ TIMELINE_LIMIT = 200
 
 def lead_timeline(lead: Lead, user=None) -> list[ContactEvent]:
     """The customer's contact events in this store, newest first (all their leads, not just this
-    one), as far as `user` may read them (org.scoping.contact_events_for: the events of leads
+    one, and those of customers merged into theirs), as far as `user` may read them (org.scoping.contact_events_for: the events of leads
     they see, so not another agent's texts on a shared customer; no user: all). An event a later one supersedes (a call's attempt, once its outcome is known) is left
     out; each call event carries its Call (`event.call`, for the recording), in one more query."""
     from org.scoping import contact_events_for
@@ -17,7 +18,8 @@ def lead_timeline(lead: Lead, user=None) -> list[ContactEvent]:
 
     readable = ContactEvent.objects.all() if user is None else contact_events_for(user)
     events = list(
-        readable.filter(store_id=lead.store_id, customer_id=lead.customer_id, superseded_by__isnull=True)
+        readable.filter(store_id=lead.store_id, customer_id__in=aliases.family(lead.customer_id),
+                        superseded_by__isnull=True)
         .select_related("staff__user")
         .order_by("-occurred_at", "-id")[:TIMELINE_LIMIT]
     )

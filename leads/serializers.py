@@ -8,6 +8,7 @@ from leads.models import (
     Channel,
     ContactEvent,
     Customer,
+    CustomerMerge,
     Lead,
     LeadAssignment,
     LeadStatus,
@@ -287,3 +288,37 @@ class PossibleDuplicateSerializer(serializers.ModelSerializer):
         fields = ["id", "store", "customer", "other", "lead", "reason", "score", "status", "created_at",
                   "decided_by", "decided_at"]
         read_only_fields = fields
+
+
+class CustomerMergeSerializer(serializers.ModelSerializer):
+    """A merge (leads.merge): `moved` lists the ids of every row it moved, per kind; `split_at` is set once undone."""
+
+    survivor = DuplicateCustomerSerializer(read_only=True)
+    merged = DuplicateCustomerSerializer(read_only=True)
+
+    class Meta:
+        model = CustomerMerge
+        fields = ["id", "store", "survivor", "merged", "pair", "reason", "by", "at", "moved", "split_by", "split_at"]
+        read_only_fields = fields
+
+
+class CustomerMergeRequestSerializer(serializers.Serializer):
+    """Merge `merged` into `survivor`: two customers of a store you review."""
+
+    survivor = serializers.IntegerField(min_value=1)
+    merged = serializers.IntegerField(min_value=1)
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+    def _customer(self, value: int):
+        from org.scoping import customers_for
+
+        found = customers_for(self.context["request"].user).filter(pk=value).first()
+        if found is None:
+            raise serializers.ValidationError(f"No customer #{value} in your store(s).")
+        return found
+
+    def validate_survivor(self, value: int):
+        return self._customer(value)
+
+    def validate_merged(self, value: int):
+        return self._customer(value)

@@ -208,14 +208,16 @@ def _identities_find(
                    {rawsql.columns(Customer, "c")}
               FROM (SELECT 1) AS one
               LEFT JOIN LATERAL (
-                   SELECT customer_id, sum(phone) AS phones, sum(1 - phone) AS emails FROM (
+                   SELECT coalesce(m.merged_into_id, m.id) AS customer_id, sum(phone) AS phones,
+                          sum(1 - phone) AS emails FROM (
                        SELECT customer_id, 1 AS phone FROM {CustomerPhone._meta.db_table}
                         WHERE store_id = %(store)s AND number = ANY(%(phones)s::text[])
                        UNION ALL
                        SELECT customer_id, 0 AS phone FROM {CustomerEmail._meta.db_table}
                         WHERE store_id = %(store)s AND email = ANY(%(emails)s::text[])
                    ) AS hits
-                   GROUP BY customer_id ORDER BY customer_id LIMIT {MAX_CANDIDATES}
+                   JOIN {Customer._meta.db_table} m ON m.id = hits.customer_id  -- a merged customer stands for its survivor
+                   GROUP BY 1 ORDER BY 1 LIMIT {MAX_CANDIDATES}
               ) AS hit ON true
               LEFT JOIN {Customer._meta.db_table} c ON c.id = hit.customer_id
              ORDER BY c.id
