@@ -5,9 +5,10 @@ those phones or emails are its candidates (leads.services reads them, with each 
 similarity to the lead's, from PostgreSQL's pg_trgm, in the intake's one lookup statement).
 
 - A candidate whose name is **compatible** with the lead's is the same customer: either side has no
-  name; or the names are alike (trigram similarity of the full names at least NAME_ALIKE); or no
-  part contradicts: the last names are equal or one is missing, and the first names are equal, one
-  starts the other (Rob / Robert, M. / Maria) or one is missing. Among several,
+  name; or the first names agree (equal, one starting the other: Rob / Robert, M. / Maria, or one
+  missing) and so do the last names (equal, one missing, or a typo: the full names' trigram
+  similarity at least NAME_ALIKE, Noah Browne / Noah Brown). A first name that differs is another
+  person, however alike the rest (Nora and Noah Brown share a landline). Among several,
   the one sharing the most (a phone counts more than an email), then the oldest.
 - Otherwise the lead gets a **new customer**, marked as a possible duplicate of the candidate
   sharing the most, with the reason: "same phone, different name: Derek Halvorsen / Noah Brown".
@@ -68,12 +69,11 @@ def _first_alike(a: str, b: str) -> bool:
 def names_compatible(first: str, last: str, candidate: Candidate) -> bool:
     if not (first or last).strip() or not candidate.full_name:
         return True
-    if candidate.similarity >= NAME_ALIKE:
-        return True
     lead_first, lead_last = _clean(first), _clean(last)
     their_first, their_last = _clean(candidate.first_name), _clean(candidate.last_name)
-    lasts_agree = not lead_last or not their_last or lead_last == their_last
-    return lasts_agree and _first_alike(lead_first, their_first)
+    if not _first_alike(lead_first, their_first):
+        return False  # Nora and Noah Brown share a landline, not a history
+    return not lead_last or not their_last or lead_last == their_last or candidate.similarity >= NAME_ALIKE
 
 
 def score(candidate: Candidate, first: str, last: str) -> int:

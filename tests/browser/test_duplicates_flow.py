@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from factories import ContactEventFactory, CustomerPhoneFactory, LeadFactory, StaffFactory, StoreFactory, TeamFactory
 
-from leads.models import DuplicateStatus, PossibleDuplicate
+from leads.models import CustomerMerge, DuplicateStatus, PossibleDuplicate
 from leads.services import LeadData, lead_create
 from org.models import Role
 from tests.browser.test_lead_flow import assert_no_horizontal_overflow, log_in, open_login
@@ -78,6 +78,26 @@ def test_a_manager_keeps_two_people_who_share_a_phone_apart(live_server, desktop
     assert page.locator(f"#pair-{pair.pk}").count() == 0
     pair.refresh_from_db()
     assert pair.status == DuplicateStatus.DIFFERENT and pair.decided_by == manager
+
+    # A site sends Noah again under a nickname the rule will not guess: Frank merges it, then splits it back.
+    nick = arrive(store, "Nate", "Brown", "(312) 555-0199", "AT-3")
+    typo = PossibleDuplicate.objects.get(customer=nick.customer)
+    page.reload()
+    card = page.locator(f"#pair-{typo.pk}")
+    with page.expect_navigation():
+        card.get_by_role("button", name="Same person: merge into Noah Brown").click()
+    assert "Merged: Nate Brown is now part of Noah Brown" in page.locator(".messages").inner_text()
+    nick.refresh_from_db()
+    assert nick.customer_id == floor["noah"].customer_id
+    merge = CustomerMerge.objects.get()
+    assert "Nate Brown" in page.locator(f"#merge-{merge.pk}").inner_text()
+    screenshot(page, "desktop-duplicates-merged")
+    with page.expect_navigation():
+        page.locator(f"#merge-{merge.pk}").get_by_role("button", name="Split").click()
+    assert "two customers again" in page.locator(".messages").inner_text()
+    nick.refresh_from_db()
+    assert nick.customer_id != floor["noah"].customer_id
+    assert page.locator(f"#pair-{typo.pk}").count() == 1  # back in the queue, as before the merge
     assert not page.js_errors
 
     # On his phone, the next one: a spouse's lead with the same number.

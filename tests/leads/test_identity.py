@@ -43,6 +43,12 @@ def test_names_compatible(first, last, other, same):
 
 
 @pytest.mark.django_db(False)
+def test_a_typo_in_the_last_name_is_the_same_person_a_different_first_name_never_is():
+    assert identity.names_compatible("Maria", "Lopes", candidate("Maria", "Lopez", similarity=0.6))
+    assert not identity.names_compatible("Nora", "Brown", candidate("Noah", "Brown", similarity=0.57))
+
+
+@pytest.mark.django_db(False)
 def test_a_compatible_candidate_wins_over_a_stronger_incompatible_one_and_a_phone_over_an_email():
     noah = candidate("Noah", "Brown", phones=1, emails=1, pk=1)
     derek = candidate("Derek", "Halvorsen", phones=1, pk=2)
