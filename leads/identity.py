@@ -15,6 +15,10 @@ similarity to the lead's, from PostgreSQL's pg_trgm, in the intake's one lookup 
   Households share landlines and spouses share emails: a guess here would hand one person's
   history, and the coverage it earns, to another.
 
+A store may turn on **automatic merges** (auto_merge_reason): a possible duplicate is merged at
+once, recorded and undoable like a manual merge, only if the customer had a lead from the same
+provider within the store's days and the names are at least the store's percentage alike.
+
 The match percentage shown to reviewers (`score`) weighs what is shared (phone and email 100,
 phone 80, email 70) and the names' similarity equally.
 """
@@ -101,3 +105,15 @@ def judge(first: str, last: str, candidates: list[Candidate]) -> Verdict:
         customer_id=None, duplicate_of=best.customer_id, score=score(best, first, last),
         reason=f"{_shared(best)}, different name: {lead_name} / {best.full_name}",
     )
+
+
+def auto_merge_reason(candidate: Candidate, *, enabled: bool, min_similarity_percent: int, within_days: int,
+                      same_provider_recently: bool) -> str:
+    """Why a possible duplicate may be merged at once (a store setting, off by default), or "" if it
+    may not: only inside every limit, as dealers' own systems do: the store turned it on, the
+    customer had a lead from the same provider within `within_days`, and the full names are at least
+    `min_similarity_percent` alike."""
+    if not enabled or not same_provider_recently or candidate.similarity * 100 < min_similarity_percent:
+        return ""
+    return (f"automatic: same provider within {within_days} days, names {round(candidate.similarity * 100)}% alike "
+            f"(store limit {min_similarity_percent}%)")

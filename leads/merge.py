@@ -59,8 +59,10 @@ def _lock(survivor: Customer, merged: Customer) -> tuple[Customer, Customer]:
 
 def customers_merge(*, survivor: Customer, merged: Customer, user, reason: str = "",
                     pair: PossibleDuplicate | None = None) -> CustomerMerge:
-    """Merge `merged` into `survivor`: a ValidationError naming the reason, or the merge record."""
-    require(can_review_duplicates(user), DUPLICATES_REFUSED)
+    """Merge `merged` into `survivor`: a ValidationError naming the reason, or the merge record.
+    `user` None is the system: intake's automatic merge, inside the store's limits (leads.identity)."""
+    if user is not None:
+        require(can_review_duplicates(user), DUPLICATES_REFUSED)
     if survivor.pk == merged.pk:
         raise ValidationError({"merged": "A customer cannot be merged into itself."})
     if survivor.store_id != merged.store_id:
@@ -93,7 +95,7 @@ def customers_merge(*, survivor: Customer, merged: Customer, user, reason: str =
         if pair is None:
             pair = PossibleDuplicate.objects.filter(customer__in=[survivor, merged], other__in=[survivor, merged]).first()
         now = timezone.now()
-        staff = viewer_for(user).staff
+        staff = viewer_for(user).staff if user is not None else None
         record = CustomerMerge(store_id=survivor.store_id, survivor=survivor, merged=merged, pair=pair,
                                pair_status=pair.status if pair else "", reason=reason[:300], by=staff, at=now)
         if pair is not None:

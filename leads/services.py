@@ -16,6 +16,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from leads import identity
+from leads import merge as merge_services
 from leads.events import contact_event_record, contact_events_record_batch
 from leads.locks import identities_lock
 from leads.models import (
@@ -310,16 +311,32 @@ def customer_match_or_create(
     return customer, False, verdict
 
 
-def _possible_duplicate_record(*, store: Store, customer: Customer, verdict: identity.Verdict, lead: Lead) -> None:
+def _possible_duplicate_record(*, store: Store, customer: Customer, verdict: identity.Verdict,
+                               lead: Lead) -> PossibleDuplicate | None:
     """The new customer may be `verdict.duplicate_of`: to review, unless already decided for the pair."""
     if verdict.duplicate_of is None:
-        return
+        return None
     decided = PossibleDuplicate.objects.filter(
         Q(customer_id=customer.pk, other_id=verdict.duplicate_of) | Q(customer_id=verdict.duplicate_of, other_id=customer.pk)
     ).exists()
     if not decided:
-        PossibleDuplicate.objects.create(store=store, customer=customer, other_id=verdict.duplicate_of, lead=lead,
-                                         reason=verdict.reason[:300], score=verdict.score)
+        return PossibleDuplicate.objects.create(store=store, customer=customer, other_id=verdict.duplicate_of,
+                                                lead=lead, reason=verdict.reason[:300], score=verdict.score)
+    return None
+
+
+def _auto_merge(*, store: Store, pair: PossibleDuplicate, data: LeadData,
+                candidates: list[tuple[identity.Candidate, Customer]]) -> None:
+    """The store's automatic merge (leads.identity.auto_merge_reason), recorded like a manual one."""
+    candidate, other = next((c, customer) for c, customer in candidates if c.customer_id == pair.other_id)
+    recently = Lead.objects.filter(
+        customer_id=other.pk, provider=data.provider[:120], provider__gt="",
+        received_at__gte=timezone.now() - dt.timedelta(days=store.auto_merge_days),
+    ).exists()
+    reason = identity.auto_merge_reason(candidate, enabled=store.auto_merge, min_similarity_percent=store.auto_merge_similarity,
+                                        within_days=store.auto_merge_days, same_provider_recently=recently)
+    if reason:
+        merge_services.customers_merge(survivor=other, merged=pair.customer, user=None, pair=pair, reason=reason)
 
 
 ROUTING_GRACE = dt.timedelta(seconds=15)
@@ -366,7 +383,9 @@ def lead_create(
             store=store, customer=customer, data=data, created_by=created_by, new_customer=new_customer, owner=owner,
             phones=[p for p, _ in phones], emails=emails,
         )
-        _possible_duplicate_record(store=store, customer=customer, verdict=verdict, lead=result.lead)
+        pair = _possible_duplicate_record(store=store, customer=customer, verdict=verdict, lead=result.lead)
+        if pair is not None and store.auto_merge:
+            _auto_merge(store=store, pair=pair, data=data, candidates=candidates)
         if result.lead.routing_due_at is not None:
             from leads.tasks import lead_route_task
 

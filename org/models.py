@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -61,6 +62,20 @@ class Store(models.Model):
         default=30, help_text="A second lead from the same customer within this many days is a duplicate."
     )
     web_form_enabled = models.BooleanField(default=True)
+    # Automatic merges (leads.identity.auto_merge), off by default: a lead that shares a phone or
+    # email with a customer under a name the rule calls different is merged into that customer, and
+    # recorded and undoable like a manual merge, only inside all three limits.
+    auto_merge = models.BooleanField(
+        default=False, help_text="Merge a possible duplicate automatically when it is inside the limits below."
+    )
+    auto_merge_days = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="Automatic merge: the customer had a lead from the same provider within this many days.",
+    )
+    auto_merge_similarity = models.PositiveSmallIntegerField(
+        default=80, validators=[MinValueValidator(50), MaxValueValidator(100)],
+        help_text="Automatic merge: the names are at least this alike (pg_trgm similarity, in percent).",
+    )
     main_phone = PhoneNumberField(blank=True)
     min_talk_seconds = models.PositiveSmallIntegerField(
         default=30, help_text="A connected call answered by a person is two-way from this talk time on."

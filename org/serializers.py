@@ -6,7 +6,8 @@ from org.models import WEEKDAYS, Shift, Staff, Store, Team, TimeOff
 class StoreSerializer(serializers.ModelSerializer):
     class Meta:
         model = Store
-        fields = ["id", "group", "name", "slug", "time_zone", "business_hours", "duplicate_window_days", "web_form_enabled"]
+        fields = ["id", "group", "name", "slug", "time_zone", "business_hours", "duplicate_window_days", "web_form_enabled",
+                  "auto_merge", "auto_merge_days", "auto_merge_similarity"]
         read_only_fields = fields
 
 

@@ -4,15 +4,27 @@ customer marked as a possible duplicate, which managers review (leads.duplicates
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from factories import ContactEventFactory, CustomerFactory, CustomerPhoneFactory, LeadFactory, StaffFactory
 from hypothesis import given
 from hypothesis import strategies as st
 
 from leads import identity
-from leads.models import Customer, CustomerEmail, CustomerPhone, DuplicateStatus, Lead, PossibleDuplicate
+from leads.merge import merge_split
+from leads.models import (
+    Customer,
+    CustomerEmail,
+    CustomerMerge,
+    CustomerPhone,
+    DuplicateStatus,
+    Lead,
+    PossibleDuplicate,
+)
 from leads.services import LeadData, _possible_duplicate_record, customer_match, lead_create
 from org.models import Role
 
@@ -236,3 +248,55 @@ def test_an_inbound_call_or_text_from_a_shared_number_is_the_customer_with_the_n
     Lead.objects.filter(pk=derek.pk).update(status="lost")
     assert customer_for_number(store=store, number="+13125550199") == noah  # Noah's lead is still open
     assert customer_for_number(store=store, number="+13125550000") is None
+
+
+# --- automatic merges ----------------------------------------------------------------------------
+
+
+def maria_with_a_recent_lead(store, *, provider="Cars.com", days_ago=5):
+    customer = CustomerFactory(store=store, first_name="Maria", last_name="Lopez")
+    CustomerPhoneFactory(customer=customer, store=store, number="+13125550142")
+    LeadFactory(store=store, customer=customer, provider=provider,
+                received_at=timezone.now() - dt.timedelta(days=days_ago))
+    return customer
+
+
+def typo_lead(store, provider="Cars.com"):
+    return lead_create(store=store, data=LeadData(
+        source_type="third_party", intake_channel="api", first_name="Mraia", last_name="Lopez",
+        phones=[("312-555-0142", "mobile")], provider=provider, provider_lead_id="T-1")).lead
+
+
+def test_automatic_merges_are_off_by_default(org, store):
+    maria = maria_with_a_recent_lead(store)
+    lead = typo_lead(store)
+    assert lead.customer_id != maria.pk and PossibleDuplicate.objects.get().status == DuplicateStatus.PENDING
+    assert not CustomerMerge.objects.exists()
+
+
+def test_an_automatic_merge_inside_the_stores_limits_is_recorded_and_undoable(org, store):
+    store.auto_merge, store.auto_merge_similarity = True, 50  # "mraia lopez" / "maria lopez": 50 % alike
+    store.save()
+    maria = maria_with_a_recent_lead(store)
+    lead = typo_lead(store)
+    lead.refresh_from_db()
+    merge = CustomerMerge.objects.get()
+    assert lead.customer_id == maria.pk and merge.survivor == maria and merge.by is None
+    assert merge.reason == "automatic: same provider within 30 days, names 50% alike (store limit 50%)"
+    assert merge.moved["lead"] == [lead.pk]
+    assert PossibleDuplicate.objects.get().status == DuplicateStatus.MERGED
+    merge_split(merge=merge, user=org["manager"].user)
+    lead.refresh_from_db()
+    assert lead.customer_id == merge.merged_id != maria.pk
+    assert (lead.first_name, lead.last_name) == ("Mraia", "Lopez")
+    assert PossibleDuplicate.objects.get().status == DuplicateStatus.PENDING
+
+
+@pytest.mark.parametrize("outside", ["another provider", "too long ago", "names not alike enough"])
+def test_no_automatic_merge_outside_any_limit(org, store, outside):
+    store.auto_merge, store.auto_merge_similarity = True, 51 if outside == "names not alike enough" else 50
+    store.save()
+    maria_with_a_recent_lead(store, provider="Autotrader" if outside == "another provider" else "Cars.com",
+                             days_ago=31 if outside == "too long ago" else 5)
+    typo_lead(store)
+    assert not CustomerMerge.objects.exists() and PossibleDuplicate.objects.get().status == DuplicateStatus.PENDING
