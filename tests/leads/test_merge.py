@@ -133,8 +133,9 @@ def test_the_deal_of_the_merged_customer_follows_and_says_its_customer_was_merge
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(["survivor", "merged"]), min_size=0, max_size=6),
-       st.lists(st.sampled_from(["survivor", "merged"]), min_size=0, max_size=4), st.booleans())
-def test_property_merge_then_split_returns_both_customers_exactly(org, store, events, leads, shared_phone):
+       st.lists(st.sampled_from(["survivor", "merged"]), min_size=0, max_size=4), st.booleans(),
+       st.sampled_from([None, "survivor", "merged"]))
+def test_property_merge_then_split_returns_both_customers_exactly(org, store, events, leads, shared_phone, sold):
     a = CustomerFactory(store=store, first_name="A")
     b = CustomerFactory(store=store, first_name="B")
     owners = {"survivor": a, "merged": b}
@@ -146,15 +147,20 @@ def test_property_merge_then_split_returns_both_customers_exactly(org, store, ev
         LeadFactory(store=store, customer=owners[who])
     for who in events:
         ContactEventFactory(store=store, customer=owners[who], staff=org["agent"])
+    if sold:  # a deal judged before the merge: its frozen decision never changes
+        deal_record(store=store, customer=owners[sold], closer=org["agent"], sold_at=timezone.now(), source="browser")
+    decisions = dict(Deal.objects.filter(customer__in=[a, b]).values_list("pk", "decision"))
     before = {a.pk: rows_of(a), b.pk: rows_of(b)}
     events_before = events_table()
     merge = customers_merge(survivor=a, merged=b, user=org["manager"].user)
     merged_rows = rows_of(a)
-    for kind in ("lead", "event"):
+    for kind in ("lead", "event", "deal"):
         assert merged_rows[kind] == before[a.pk][kind] | before[b.pk][kind]
+    assert dict(Deal.objects.filter(pk__in=decisions).values_list("pk", "decision")) == decisions
     merge_split(merge=merge, user=org["manager"].user)
     assert {a.pk: rows_of(a), b.pk: rows_of(b)} == before
     assert events_table() == events_before
+    assert dict(Deal.objects.filter(pk__in=decisions).values_list("pk", "decision")) == decisions
 
 
 def test_a_chain_of_merges_resolves_to_one_survivor_and_splits_in_reverse(org, store):
