@@ -43,8 +43,8 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = ["id", "store", "first_name", "last_name", "phones", "emails", "created_at"]
-        read_only_fields = ["id", "store", "created_at"]
+        fields = ["id", "store", "first_name", "last_name", "phones", "emails", "created_at", "merged_into"]
+        read_only_fields = ["id", "store", "created_at", "merged_into"]
 
     def get_phones(self, obj) -> list[str]:
         return [str(p.number) for p in obj.phones.all()]

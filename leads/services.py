@@ -174,11 +174,11 @@ def customer_match(*, store: Store, phones: Iterable[str], emails: Iterable[str]
 def customer_for_number(*, store: Store, number: str) -> Customer | None:
     """Whose call or text this is: the store's customer with this number. Households share numbers
     (leads.identity): the one with the newest open lead, else the one with the newest lead, else
-    the oldest customer. One query."""
+    the oldest customer; never one merged into another (the survivor has its numbers). One query."""
     if not number:
         return None
     return (
-        Customer.objects.filter(store=store, phones__number=number)
+        Customer.objects.filter(store=store, phones__number=number, merged_into__isnull=True)
         .annotate(open_lead=Max("leads__received_at", filter=Q(leads__status__in=OPEN_STATUSES)),
                   any_lead=Max("leads__received_at"))
         .order_by(F("open_lead").desc(nulls_last=True), F("any_lead").desc(nulls_last=True), "pk")

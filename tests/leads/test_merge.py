@@ -208,6 +208,10 @@ def test_a_lead_for_a_merged_customer_goes_to_the_survivor(org, two, store):
     lead = lead_create(store=store, data=LeadData(source_type="third_party", intake_channel="api", first_name="Noah",
                                                   last_name="Brown", phones=[("312-555-0188", "mobile")])).lead
     assert lead.customer_id == noah.pk
+    # Her number moved to Noah with her: a call from it is his now.
+    from leads.services import customer_for_number
+
+    assert customer_for_number(store=store, number="+13125550188") == noah
 
 
 # --- browser and API -----------------------------------------------------------------------------
