@@ -28,7 +28,7 @@ from leads.models import (
 from leads.services import LeadData, _possible_duplicate_record, customer_match, lead_create
 from org.models import Role
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 def candidate(first="Noah", last="Brown", phones=1, emails=0, similarity=0.0, pk=1) -> identity.Candidate:

@@ -37,7 +37,7 @@ from leads.selectors import lead_timeline
 from leads.services import LeadData, lead_create
 from org.models import Role
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
 def rows_of(customer: Customer) -> dict[str, set[int]]:
@@ -286,7 +286,7 @@ def in_threads(*works) -> list:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join()  # no timed wait: the clock step runs this module under libfaketime
     return results
 
 
