@@ -6,11 +6,13 @@ Views, serializers, intake parsers and tasks parse input and call these function
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Max, Q
 from django.dispatch import Signal
 from django.utils import timezone
@@ -28,6 +30,7 @@ from leads.models import (
     CustomerEmail,
     CustomerPhone,
     Direction,
+    DuplicateStatus,
     EvidenceLevel,
     IntakeChannel,
     Lead,
@@ -44,6 +47,8 @@ from leads.nudges import nudge
 from leads.ownership import lead_created
 from org import rawsql
 from org.models import Staff, Store
+
+log = logging.getLogger("leads.services")
 
 # Bounds on what one lead may carry (issue 14): a real lead has a phone or two, an email, one
 # to three vehicles. Every intake path checks them before it writes; the service checks again.
@@ -325,18 +330,26 @@ def _possible_duplicate_record(*, store: Store, customer: Customer, verdict: ide
     return None
 
 
-def _auto_merge(*, store: Store, pair: PossibleDuplicate, data: LeadData,
-                candidates: list[tuple[identity.Candidate, Customer]]) -> None:
-    """The store's automatic merge (leads.identity.auto_merge_reason), recorded like a manual one."""
-    candidate, other = next((c, customer) for c, customer in candidates if c.customer_id == pair.other_id)
-    recently = Lead.objects.filter(
-        customer_id=other.pk, provider=data.provider[:120], provider__gt="",
-        received_at__gte=timezone.now() - dt.timedelta(days=store.auto_merge_days),
-    ).exists()
-    reason = identity.auto_merge_reason(candidate, enabled=store.auto_merge, min_similarity_percent=store.auto_merge_similarity,
-                                        within_days=store.auto_merge_days, same_provider_recently=recently)
-    if reason:
-        merge_services.customers_merge(survivor=other, merged=pair.customer, user=None, pair=pair, reason=reason)
+def _auto_merge(*, store: Store, pair_id: int, provider: str, candidate: identity.Candidate) -> None:
+    """The store's automatic merge (leads.identity.auto_merge_reason), recorded like a manual one.
+    Run once the lead is committed, in a transaction of its own: the merge's locks never hold up
+    intake, and whatever stops it leaves the pair waiting for a person, the lead safe."""
+    try:
+        with transaction.atomic():
+            pair = PossibleDuplicate.objects.select_related("customer", "other").get(pk=pair_id)
+            recently = Lead.objects.filter(
+                customer_id=pair.other_id, provider=provider[:120], provider__gt="",
+                received_at__gte=timezone.now() - dt.timedelta(days=store.auto_merge_days),
+            ).exists()
+            reason = identity.auto_merge_reason(
+                candidate, enabled=store.auto_merge, min_similarity_percent=store.auto_merge_similarity,
+                within_days=store.auto_merge_days, same_provider_recently=recently,
+            )
+            if reason and pair.status == DuplicateStatus.PENDING:
+                merge_services.customers_merge(survivor=pair.other, merged=pair.customer, user=None, pair=pair,
+                                               reason=reason)
+    except (DatabaseError, ValidationError):
+        log.warning("automatic merge of possible duplicate #%s not done: left for review", pair_id, exc_info=True)
 
 
 ROUTING_GRACE = dt.timedelta(seconds=15)
@@ -385,7 +398,9 @@ def lead_create(
         )
         pair = _possible_duplicate_record(store=store, customer=customer, verdict=verdict, lead=result.lead)
         if pair is not None and store.auto_merge:
-            _auto_merge(store=store, pair=pair, data=data, candidates=candidates)
+            candidate = next(c for c, _ in candidates if c.customer_id == pair.other_id)
+            transaction.on_commit(functools.partial(_auto_merge, store=store, pair_id=pair.pk,
+                                                    provider=data.provider, candidate=candidate))
         if result.lead.routing_due_at is not None:
             from leads.tasks import lead_route_task
 

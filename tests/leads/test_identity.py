@@ -261,24 +261,28 @@ def maria_with_a_recent_lead(store, *, provider="Cars.com", days_ago=5):
     return customer
 
 
-def typo_lead(store, provider="Cars.com"):
-    return lead_create(store=store, data=LeadData(
-        source_type="third_party", intake_channel="api", first_name="Mraia", last_name="Lopez",
-        phones=[("312-555-0142", "mobile")], provider=provider, provider_lead_id="T-1")).lead
+def typo_lead(store, commit, provider="Cars.com"):
+    """Mraia Lopez's lead; the automatic merge runs once it is committed (`commit`: pytest-django's
+    django_capture_on_commit_callbacks, which runs them)."""
+    with commit(execute=True):
+        return lead_create(store=store, data=LeadData(
+            source_type="third_party", intake_channel="api", first_name="Mraia", last_name="Lopez",
+            phones=[("312-555-0142", "mobile")], provider=provider, provider_lead_id="T-1")).lead
 
 
-def test_automatic_merges_are_off_by_default(org, store):
+def test_automatic_merges_are_off_by_default(org, store, django_capture_on_commit_callbacks):
     maria = maria_with_a_recent_lead(store)
-    lead = typo_lead(store)
+    lead = typo_lead(store, django_capture_on_commit_callbacks)
     assert lead.customer_id != maria.pk and PossibleDuplicate.objects.get().status == DuplicateStatus.PENDING
     assert not CustomerMerge.objects.exists()
 
 
-def test_an_automatic_merge_inside_the_stores_limits_is_recorded_and_undoable(org, store):
+def test_an_automatic_merge_inside_the_stores_limits_is_recorded_and_undoable(org, store,
+                                                                             django_capture_on_commit_callbacks):
     store.auto_merge, store.auto_merge_similarity = True, 50  # "mraia lopez" / "maria lopez": 50 % alike
     store.save()
     maria = maria_with_a_recent_lead(store)
-    lead = typo_lead(store)
+    lead = typo_lead(store, django_capture_on_commit_callbacks)
     lead.refresh_from_db()
     merge = CustomerMerge.objects.get()
     assert lead.customer_id == maria.pk and merge.survivor == maria and merge.by is None
@@ -293,10 +297,31 @@ def test_an_automatic_merge_inside_the_stores_limits_is_recorded_and_undoable(or
 
 
 @pytest.mark.parametrize("outside", ["another provider", "too long ago", "names not alike enough"])
-def test_no_automatic_merge_outside_any_limit(org, store, outside):
+def test_no_automatic_merge_outside_any_limit(org, store, outside, django_capture_on_commit_callbacks):
     store.auto_merge, store.auto_merge_similarity = True, 51 if outside == "names not alike enough" else 50
     store.save()
     maria_with_a_recent_lead(store, provider="Autotrader" if outside == "another provider" else "Cars.com",
                              days_ago=31 if outside == "too long ago" else 5)
-    typo_lead(store)
+    typo_lead(store, django_capture_on_commit_callbacks)
     assert not CustomerMerge.objects.exists() and PossibleDuplicate.objects.get().status == DuplicateStatus.PENDING
+
+
+def test_an_automatic_merge_that_cannot_be_done_leaves_the_pair_for_review_and_the_lead_safe(
+        org, store, django_capture_on_commit_callbacks, caplog):
+    """It runs after the lead is committed: a merge refused on the way (here: a manager merged the
+    new customer into someone else meanwhile) is logged, and the pair waits for a person."""
+    store.auto_merge, store.auto_merge_similarity = True, 50
+    store.save()
+    maria = maria_with_a_recent_lead(store)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        lead = lead_create(store=store, data=LeadData(
+            source_type="third_party", intake_channel="api", first_name="Mraia", last_name="Lopez",
+            phones=[("312-555-0142", "mobile")], provider="Cars.com", provider_lead_id="T-1")).lead
+    from leads.merge import customers_merge
+
+    customers_merge(survivor=CustomerFactory(store=store), merged=lead.customer, user=org["director"].user)
+    for callback in callbacks:
+        callback()
+    assert "left for review" in caplog.text
+    assert PossibleDuplicate.objects.get(customer=lead.customer).status == DuplicateStatus.PENDING
+    assert Lead.objects.filter(pk=lead.pk).exists() and not CustomerMerge.objects.filter(survivor=maria).exists()
