@@ -5,10 +5,11 @@ those phones or emails are its candidates (leads.services reads them, with each 
 similarity to the lead's, from PostgreSQL's pg_trgm, in the intake's one lookup statement).
 
 - A candidate whose name is **compatible** with the lead's is the same customer: either side has no
-  name; or the first names agree (equal, one starting the other: Rob / Robert, M. / Maria, or one
-  missing) and so do the last names (equal, one missing, or a typo: the full names' trigram
-  similarity at least NAME_ALIKE, Noah Browne / Noah Brown). A first name that differs is another
-  person, however alike the rest (Nora and Noah Brown share a landline). Among several,
+  name; or the first names agree (equal, an initial: M. / Maria, a short form at least three
+  letters shorter: Rob / Robert, or one missing; accents aside: José / Jose) and so do the last
+  names (equal, one missing, or a typo: a trigram similarity of the last names at least NAME_ALIKE,
+  Browne / Brown). A first name that differs is another person, however alike the rest: Nora and
+  Noah Brown share a landline, Paul and Paula Reyes too. Among several,
   the one sharing the most (a phone counts more than an email), then the oldest.
 - Otherwise the lead gets a **new customer**, marked as a possible duplicate of the candidate
   sharing the most, with the reason: "same phone, different name: Derek Halvorsen / Noah Brown".
@@ -25,6 +26,7 @@ phone 80, email 70) and the names' similarity equally.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 NAME_ALIKE = 0.45  # pg_trgm similarity of "first last", lowercased
@@ -37,7 +39,8 @@ class Candidate:
     last_name: str
     phones: int  # how many of the lead's phones this customer has
     emails: int
-    similarity: float  # pg_trgm similarity of the full names (0 when either is blank)
+    similarity: float  # pg_trgm similarity of the full names (0 when either is blank): the match percentage
+    last_similarity: float = 0.0  # pg_trgm similarity of the last names: a typo in one
 
     @property
     def full_name(self) -> str:
@@ -59,15 +62,22 @@ class Verdict:
     score: int = 0  # match percentage, for the review queue
 
 
+SHORT_FORM = 3  # letters a short form drops at least: Rob / Robert, Alex / Alexander; not Paul / Paula
+
+
 def _clean(value: str) -> str:
-    return " ".join(value.replace(".", " ").split()).lower()
+    """Lowercased, without dots or accents (José is Jose)."""
+    folded = "".join(ch for ch in unicodedata.normalize("NFKD", value) if not unicodedata.combining(ch))
+    return " ".join(folded.replace(".", " ").split()).lower()
 
 
 def _first_alike(a: str, b: str) -> bool:
-    """Rob / Robert, M. / Maria, or either missing."""
+    """Equal, an initial (M. / Maria), a short form (Rob / Robert: at least SHORT_FORM letters
+    shorter; Paul / Paula and Daniel / Danielle are two people), or either missing."""
     if not a or not b or a == b:
         return True
-    return a[0] == b[0] and (len(a) == 1 or len(b) == 1 or a.startswith(b) or b.startswith(a))
+    short, long_ = sorted((a, b), key=len)
+    return long_.startswith(short) and (len(short) == 1 or len(long_) - len(short) >= SHORT_FORM)
 
 
 def names_compatible(first: str, last: str, candidate: Candidate) -> bool:
@@ -77,7 +87,7 @@ def names_compatible(first: str, last: str, candidate: Candidate) -> bool:
     their_first, their_last = _clean(candidate.first_name), _clean(candidate.last_name)
     if not _first_alike(lead_first, their_first):
         return False  # Nora and Noah Brown share a landline, not a history
-    return not lead_last or not their_last or lead_last == their_last or candidate.similarity >= NAME_ALIKE
+    return not lead_last or not their_last or lead_last == their_last or candidate.last_similarity >= NAME_ALIKE
 
 
 def score(candidate: Candidate, first: str, last: str) -> int:

@@ -22,7 +22,8 @@ class Customer(models.Model):
     # Merged into another customer (leads.merge): every read of a customer's history follows it
     # (leads.aliases), since contact events are never rewritten. Always points at a customer that
     # is not merged itself (a merge re-points the ones merged into the customer it merges).
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="aliases")
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="aliases",
+                                    db_index=False)  # the partial index customer_merged_into: the merged are few
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -32,6 +33,7 @@ class Customer(models.Model):
             # so a rare name is found from its customers, not by reading every lead of the store.
             models.Index(OpClass(Upper("last_name"), name="text_pattern_ops"), name="customer_last_name_prefix"),
             models.Index(OpClass(Upper("first_name"), name="text_pattern_ops"), name="customer_first_name_prefix"),
+            models.Index(fields=["merged_into"], condition=Q(merged_into__isnull=False), name="customer_merged_into"),
         ]
 
     def __str__(self) -> str:

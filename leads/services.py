@@ -171,7 +171,7 @@ def customer_match(*, store: Store, phones: Iterable[str], emails: Iterable[str]
     """The store's customer these phones or emails belong to, under a compatible name
     (leads.identity): imports of deals and notes ask by contact details, and by name when they have one."""
     _, candidates = _identities_find(store=store, phones=list(phones), emails=list(emails),
-                                     name=f"{first_name} {last_name}".strip())
+                                     name=f"{first_name} {last_name}".strip(), last_name=last_name.strip())
     verdict = identity.judge(first_name, last_name, [c for c, _ in candidates])
     return next((customer for c, customer in candidates if c.customer_id == verdict.customer_id), None)
 
@@ -195,7 +195,7 @@ MAX_CANDIDATES = 10  # customers sharing a lead's phones or emails that intake w
 
 
 def _identities_find(
-    *, store: Store, phones: list[str], emails: list[str], name: str = "", provider: str = "",
+    *, store: Store, phones: list[str], emails: list[str], name: str = "", last_name: str = "", provider: str = "",
     provider_lead_id: str = "",
 ) -> tuple[int | None, list[tuple[identity.Candidate, Customer]]]:
     """(the id of the store's lead with this provider lead id, the customers sharing these phones
@@ -211,6 +211,8 @@ def _identities_find(
                    hit.phones, hit.emails,
                    CASE WHEN %(name)s = '' OR btrim(c.first_name || ' ' || c.last_name) = '' THEN 0
                         ELSE similarity(lower(c.first_name || ' ' || c.last_name), lower(%(name)s)) END,
+                   CASE WHEN %(last)s = '' OR c.last_name = '' THEN 0
+                        ELSE similarity(lower(c.last_name), lower(%(last)s)) END,
                    {rawsql.columns(Customer, "c")}
               FROM (SELECT 1) AS one
               LEFT JOIN LATERAL (
@@ -229,12 +231,12 @@ def _identities_find(
              ORDER BY c.id
             """,
             {"store": store.pk, "provider": provider, "lead_id": provider_lead_id, "phones": phones, "emails": emails,
-             "name": name},
+             "name": name, "last": last_name},
         )
         rows = cursor.fetchall()
     lead_id = rows[0][0]
     candidates = []
-    for _, phone_hits, email_hits, similarity, *customer_values in rows:
+    for _, phone_hits, email_hits, similarity, last_similarity, *customer_values in rows:
         if customer_values[0] is None:
             continue
         customer = rawsql.instance(Customer, customer_values)
@@ -242,6 +244,7 @@ def _identities_find(
         candidates.append((identity.Candidate(
             customer_id=customer.pk, first_name=customer.first_name, last_name=customer.last_name,
             phones=int(phone_hits), emails=int(email_hits), similarity=float(similarity),
+            last_similarity=float(last_similarity),
         ), customer))
     return lead_id, candidates
 
@@ -303,7 +306,7 @@ def customer_match_or_create(
     (lead_create reads them with the provider lead id)."""
     if candidates is None:
         _, candidates = _identities_find(store=store, phones=[p for p, _ in phones], emails=emails,
-                                         name=f"{first_name} {last_name}".strip())
+                                         name=f"{first_name} {last_name}".strip(), last_name=last_name.strip())
     verdict = identity.judge(first_name, last_name, [c for c, _ in candidates])
     customer = next((customer for c, customer in candidates if c.customer_id == verdict.customer_id), None)
     if customer is None:
@@ -382,7 +385,7 @@ def lead_create(
         identities_lock(store, keys)
         existing_id, candidates = _identities_find(
             store=store, phones=[p for p, _ in phones], emails=emails,
-            name=f"{data.first_name} {data.last_name}".strip(),
+            name=f"{data.first_name} {data.last_name}".strip(), last_name=data.last_name.strip(),
             provider=data.provider, provider_lead_id=data.provider_lead_id,
         )
         if existing_id is not None:

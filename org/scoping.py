@@ -196,7 +196,10 @@ def customers_for(user):
     if viewer.is_store_wide:
         return customers
     visible_leads = Lead.objects.filter(_lead_filter(viewer), customer_id=OuterRef("pk"))
-    return customers.filter(Exists(visible_leads))
+    # A customer merged into one they see (leads.merge) has no leads left, and stays theirs: its
+    # contact history is part of the survivor's.
+    survivor_leads = Lead.objects.filter(_lead_filter(viewer), customer_id=OuterRef("merged_into_id"))
+    return customers.filter(Exists(visible_leads) | (Q(merged_into__isnull=False) & Exists(survivor_leads)))
 
 
 def contact_events_for(user):

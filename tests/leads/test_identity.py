@@ -31,9 +31,10 @@ from org.models import Role
 pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
 
-def candidate(first="Noah", last="Brown", phones=1, emails=0, similarity=0.0, pk=1) -> identity.Candidate:
+def candidate(first="Noah", last="Brown", phones=1, emails=0, similarity=0.0, pk=1,
+              last_similarity=0.0) -> identity.Candidate:
     return identity.Candidate(customer_id=pk, first_name=first, last_name=last, phones=phones, emails=emails,
-                              similarity=similarity)
+                              similarity=similarity, last_similarity=last_similarity)
 
 
 # --- the rule, pure ------------------------------------------------------------------------------
@@ -49,6 +50,11 @@ def candidate(first="Noah", last="Brown", phones=1, emails=0, similarity=0.0, pk
     ("Maria", "Lopez", ("", ""), True),
     ("Ana", "Lopez", ("Maria", "Lopez"), False),  # same household, another person
     ("Maria", "Lopes", ("Maria", "Lopez"), False),  # without pg_trgm's similarity, a typo is a different name
+    ("Paula", "Reyes", ("Paul", "Reyes"), False),  # one letter more is another person, not a short form
+    ("Danielle", "Ortiz", ("Daniel", "Ortiz"), False),
+    ("Alex", "Kim", ("Alexander", "Kim"), True),
+    ("José", "Garcia", ("Jose", "Garcia"), True),
+    ("Jennifer", "Stone", ("Jennifer", "Smith"), False),
 ])
 def test_names_compatible(first, last, other, same):
     assert identity.names_compatible(first, last, candidate(*other)) is same
@@ -56,8 +62,11 @@ def test_names_compatible(first, last, other, same):
 
 @pytest.mark.django_db(False)
 def test_a_typo_in_the_last_name_is_the_same_person_a_different_first_name_never_is():
-    assert identity.names_compatible("Maria", "Lopes", candidate("Maria", "Lopez", similarity=0.6))
-    assert not identity.names_compatible("Nora", "Brown", candidate("Noah", "Brown", similarity=0.57))
+    assert identity.names_compatible("Maria", "Lopes", candidate("Maria", "Lopez", last_similarity=0.5))
+    assert not identity.names_compatible("Nora", "Brown", candidate("Noah", "Brown", similarity=0.57, last_similarity=1))
+    # A long shared first name made full names alike (0.50): the last names decide, and they differ.
+    assert not identity.names_compatible("Jennifer", "Stone", candidate("Jennifer", "Smith", similarity=0.5,
+                                                                        last_similarity=0.1))
 
 
 @pytest.mark.django_db(False)
@@ -77,7 +86,8 @@ def test_a_compatible_candidate_wins_over_a_stronger_incompatible_one_and_a_phon
 @pytest.mark.django_db(False)
 @given(st.text(max_size=12), st.text(max_size=12), st.lists(st.builds(
     candidate, first=st.text(max_size=8), last=st.text(max_size=8), phones=st.integers(0, 2),
-    emails=st.integers(0, 2), similarity=st.floats(0, 1), pk=st.integers(1, 50)), max_size=5,
+    emails=st.integers(0, 2), similarity=st.floats(0, 1), pk=st.integers(1, 50), last_similarity=st.floats(0, 1)),
+    max_size=5,
     unique_by=lambda c: c.customer_id))
 def test_property_a_verdict_is_a_candidate_or_a_new_customer_with_a_reason(first, last, candidates):
     verdict = identity.judge(first, last, candidates)
