@@ -326,3 +326,16 @@ def test_a_lead_arriving_while_its_customer_is_merged_ends_under_the_survivor():
     lead = Lead.objects.get(provider_lead_id="R-1")
     assert lead.customer_id == a.pk  # matched before the merge and moved, or matched to the survivor after
     assert set(Lead.objects.values_list("customer_id", flat=True)) == {a.pk}
+
+
+@pytest.mark.parametrize("role", ["agent2", "manager"])
+def test_every_role_that_sees_the_survivor_judges_coverage_on_the_merged_history(org, two, role):
+    """A new user's trial: after a merge, the manager and the agent saw "nobody has contacted this
+    customer yet" where the director saw coverage: their scope (org.scoping.customers_for) lost the
+    merged customer, who has no lead left."""
+    from coverage.live import lead_coverage
+
+    noah, emma, noah_lead, _ = two
+    customers_merge(survivor=noah, merged=emma, user=org["director"].user)
+    people = {p.staff.pk for p in lead_coverage(org[role].user, noah_lead).people}
+    assert people == {org["agent"].pk, org["agent2"].pk}  # Emma's history was agent's, Noah's agent2's
