@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from leads import aliases
 from leads.models import (
     ContactEvent,
     Customer,
@@ -26,7 +27,7 @@ from leads.models import (
     PossibleDuplicate,
 )
 from leads.permissions import DUPLICATES_REFUSED, can_review_duplicates, require
-from org.scoping import stores_for, viewer_for
+from org.scoping import leads_for, stores_for, viewer_for
 
 
 def duplicates_for(user):
@@ -64,9 +65,10 @@ class Side:
     last_contact: object  # datetime | None
 
 
-def sides(pairs: list[PossibleDuplicate]) -> dict[int, Side]:
-    """Both customers of every pair, with phones, emails, leads (owner, status) and their contact
-    history's size and latest moment: five queries for any number of pairs."""
+def sides(pairs: list[PossibleDuplicate], user) -> dict[int, Side]:
+    """Both customers of every pair, with phones, emails, leads (owner, status; `lead.visible`: the
+    user may open it) and their contact history's size and latest moment, with the customers merged
+    into them (leads.aliases): seven queries for any number of pairs."""
     ids = {p.customer_id for p in pairs} | {p.other_id for p in pairs}
     if not ids:
         return {}
@@ -78,11 +80,19 @@ def sides(pairs: list[PossibleDuplicate]) -> dict[int, Side]:
     for customer_id, email in CustomerEmail.objects.filter(customer_id__in=ids).order_by("pk").values_list("customer_id", "email"):
         emails[customer_id].append(email)
     leads: dict[int, list[Lead]] = {i: [] for i in ids}
-    for lead in Lead.objects.filter(customer_id__in=ids).select_related("owner__user").defer(
-            "original_document", "comments").order_by("-received_at", "-pk"):
+    all_leads = list(Lead.objects.filter(customer_id__in=ids).select_related("owner__user").defer(
+        "original_document", "comments").order_by("-received_at", "-pk"))
+    visible = set(leads_for(user).filter(pk__in=[lead.pk for lead in all_leads]).values_list("pk", flat=True))
+    for lead in all_leads:
+        lead.visible = lead.pk in visible  # a manager reviews the store's pairs, and opens their teams' leads
         leads[lead.customer_id].append(lead)
-    history = {row["customer_id"]: row for row in ContactEvent.objects.filter(customer_id__in=ids)
-               .values("customer_id").annotate(n=Count("id"), last=Max("occurred_at")).order_by()}
+    family = aliases.families(ids)
+    history: dict[int, dict] = {}
+    for row in (ContactEvent.objects.filter(customer_id__in=list(family)).values("customer_id")
+                .annotate(n=Count("id"), last=Max("occurred_at")).order_by()):
+        seen = history.setdefault(family[row["customer_id"]], {"n": 0, "last": None})
+        seen["n"] += row["n"]
+        seen["last"] = max(filter(None, [seen["last"], row["last"]]), default=None)
     return {
         i: Side(customer=customers[i], phones=phones[i], emails=emails[i], leads=leads[i],
                 events=history.get(i, {}).get("n", 0), last_contact=history.get(i, {}).get("last"))

@@ -74,6 +74,10 @@ def customers_merge(*, survivor: Customer, merged: Customer, user, reason: str =
                 raise ValidationError({"merged": f"{customer} (#{customer.pk}) was already merged into customer "
                                                  f"#{customer.merged_into_id}."})
         moved: dict[str, list[int]] = {}
+        # A lead stored before leads kept their own name keeps the merged customer's, so its page
+        # still says who it came from ("This lead came as ..."); the split empties it again.
+        moved["named"] = list(Lead.objects.filter(customer=merged, first_name="", last_name="").values_list("pk", flat=True))
+        Lead.objects.filter(pk__in=moved["named"]).update(first_name=merged.first_name, last_name=merged.last_name)
         for kind, model in OWN_ROWS.items():
             ids = list(model.objects.filter(customer=merged).values_list("pk", flat=True))
             model.objects.filter(pk__in=ids).update(customer=survivor)
@@ -127,6 +131,7 @@ def merge_split(*, merge: CustomerMerge, user) -> CustomerMerge:
         CustomerPhone.objects.filter(pk__in=moved.get("phone", []), customer=survivor).update(customer=merged)
         for kind, model in OWN_ROWS.items():
             model.objects.filter(pk__in=moved.get(kind, []), customer=survivor).update(customer=merged)
+        Lead.objects.filter(pk__in=moved.get("named", [])).update(first_name="", last_name="")
         Customer.objects.filter(pk=merged.pk).update(merged_into=None)
         if merge.pair_id is not None:
             status = merge.pair_status or DuplicateStatus.PENDING

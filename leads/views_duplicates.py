@@ -32,8 +32,12 @@ def queue(request):
     except InvalidPage:
         raise Http404("No such page.") from None
     pairs = list(page)
-    sides = duplicates.sides(pairs)
-    rows = [{"pair": pair, "new": sides.get(pair.customer_id), "existing": sides.get(pair.other_id)} for pair in pairs]
+    sides = duplicates.sides(pairs, request.user)
+    rows = []
+    for pair in pairs:
+        new, existing = sides.get(pair.customer_id), sides.get(pair.other_id)
+        lead_visible = any(lead.pk == pair.lead_id and lead.visible for side in (new, existing) if side for lead in side.leads)
+        rows.append({"pair": pair, "new": new, "existing": existing, "lead_visible": lead_visible})
     merges = list(duplicates.merges_for(request.user).filter(split_at__isnull=True)
                   .select_related("survivor", "merged", "by__user").order_by("-at", "-pk")[:RECENT_MERGES])
     return render(request, "leads/duplicates.html", {"rows": rows, "page": page, "merges": merges})

@@ -339,3 +339,31 @@ def test_every_role_that_sees_the_survivor_judges_coverage_on_the_merged_history
     customers_merge(survivor=noah, merged=emma, user=org["director"].user)
     people = {p.staff.pk for p in lead_coverage(org[role].user, noah_lead).people}
     assert people == {org["agent"].pk, org["agent2"].pk}  # Emma's history was agent's, Noah's agent2's
+
+
+def test_a_merged_lead_without_its_own_name_keeps_the_merged_customers_and_a_split_empties_it(org, two):
+    """Leads stored before leads kept what they came with have no name of their own: after a merge
+    the page would only show the survivor's name (a new user's trial)."""
+    noah, emma, _, emma_lead = two
+    assert (emma_lead.first_name, emma_lead.last_name) == ("", "")
+    merge = customers_merge(survivor=noah, merged=emma, user=org["manager"].user)
+    emma_lead.refresh_from_db()
+    assert (emma_lead.first_name, emma_lead.last_name, emma_lead.customer_id) == ("Emma", "Brown", noah.pk)
+    assert emma_lead.as_received_differs
+    merge_split(merge=merge, user=org["manager"].user)
+    emma_lead.refresh_from_db()
+    assert (emma_lead.first_name, emma_lead.last_name, emma_lead.customer_id) == ("", "", emma.pk)
+
+
+def test_the_queue_counts_merged_history_and_links_only_the_leads_the_reviewer_opens(org, store):
+    from leads.duplicates import sides
+
+    noah, noah_lead = person(store, org["agent2"], "Noah", "+13125550199", events=2)  # agent2: team B
+    emma, _ = person(store, org["agent"], "Emma", "+13125550188", events=1)
+    customers_merge(survivor=noah, merged=emma, user=org["director"].user)
+    pair = PossibleDuplicate.objects.create(store=store, customer=CustomerFactory(store=store), other=noah,
+                                            reason="same phone, different name", score=40)
+    side = sides([pair], org["manager"].user)[noah.pk]  # the manager of team A
+    assert side.events == 3
+    assert {lead.pk: lead.visible for lead in side.leads}[noah_lead.pk] is False
+    assert all(lead.visible for lead in sides([pair], org["director"].user)[noah.pk].leads)
