@@ -58,7 +58,7 @@ class Side:
     """One customer of a pair as the reviewer compares them."""
 
     customer: Customer
-    phones: list[str]
+    phones: list
     emails: list[str]
     leads: list[Lead]
     events: int
@@ -73,10 +73,10 @@ def sides(pairs: list[PossibleDuplicate], user) -> dict[int, Side]:
     if not ids:
         return {}
     customers = Customer.objects.in_bulk(ids)
-    phones: dict[int, list[str]] = {i: [] for i in ids}
+    phones: dict[int, list] = {i: [] for i in ids}  # PhoneNumber: the pages show numbers as_national
     emails: dict[int, list[str]] = {i: [] for i in ids}
     for customer_id, number in CustomerPhone.objects.filter(customer_id__in=ids).order_by("pk").values_list("customer_id", "number"):
-        phones[customer_id].append(str(number))
+        phones[customer_id].append(number)
     for customer_id, email in CustomerEmail.objects.filter(customer_id__in=ids).order_by("pk").values_list("customer_id", "email"):
         emails[customer_id].append(email)
     leads: dict[int, list[Lead]] = {i: [] for i in ids}

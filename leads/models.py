@@ -10,6 +10,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Upper
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
+from phonenumber_field.phonenumber import PhoneNumber
 
 from org.models import Staff, Store
 
@@ -249,6 +250,11 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return f"Lead #{self.pk} {self.customer}"
+
+    @property
+    def received_phones_national(self) -> list[str]:
+        """The phones the lead came with, as the pages show numbers: (312) 555-0142."""
+        return [PhoneNumber.from_string(number).as_national for number in self.phones]
 
     @property
     def as_received_differs(self) -> bool:
