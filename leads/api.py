@@ -102,6 +102,7 @@ def intake_answer(results: list[services.LeadCreateResult]) -> list[dict]:
     """A receipt per stored lead, with created/duplicate flags, built without further queries."""
     for result in results:
         result.lead.created, result.lead.duplicate = result.created, result.duplicate
+        result.lead.possible_duplicate_of = result.possible_duplicate_of
     return IntakeReceiptSerializer([r.lead for r in results], many=True).data
 
 

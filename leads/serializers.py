@@ -97,7 +97,12 @@ class IntakeReceiptSerializer(serializers.Serializer):
     owner = serializers.IntegerField(source="owner_id", allow_null=True)
     duplicate_of = serializers.IntegerField(source="duplicate_of_id", allow_null=True)
     created = serializers.BooleanField()
-    duplicate = serializers.BooleanField()
+    duplicate = serializers.BooleanField(help_text="A repeat lead of the same customer, following their open lead.")
+    possible_duplicate_of = serializers.IntegerField(
+        allow_null=True,
+        help_text="The lead shared a phone or an email with this existing customer under a different name: it got "
+                  "a customer of its own, and the pair waits for a manager's review (/api/v1/possible-duplicates/).",
+    )
 
     def get_url(self, obj) -> str:
         return f"/api/v1/leads/{obj.pk}/"

@@ -120,6 +120,8 @@ class LeadCreateResult:
     lead: Lead
     created: bool  # False when an identical (provider, provider lead id) was already stored
     duplicate: bool  # True when attached as a duplicate of the customer's open lead
+    # The existing customer this lead's new customer may be (a pair to review, leads.identity).
+    possible_duplicate_of: int | None = None
 
 
 def normalized_contacts(data: LeadData) -> tuple[list[tuple[str, str]], list[str]]:
@@ -400,6 +402,7 @@ def lead_create(
             phones=[p for p, _ in phones], emails=emails,
         )
         pair = _possible_duplicate_record(store=store, customer=customer, verdict=verdict, lead=result.lead)
+        result.possible_duplicate_of = pair.other_id if pair is not None else None
         if pair is not None and store.auto_merge:
             candidate = next(c for c, _ in candidates if c.customer_id == pair.other_id)
             transaction.on_commit(functools.partial(_auto_merge, store=store, pair_id=pair.pk,

@@ -135,6 +135,7 @@ def test_a_lead_sharing_a_phone_under_another_name_is_a_new_customer_marked_for_
     of Noah's, whose history with another agent then counted on it."""
     response = post_adf(api_for(org["director"]), adf("Derek Halvorsen", "(312) 555-0199", "derek@example.com"))
     assert response.status_code == 201, response.content
+    assert response.json()[0]["possible_duplicate_of"] == noah.pk
     lead = Lead.objects.get(provider_lead_id="LH-1")
     derek = lead.customer
     assert derek != noah and (derek.first_name, derek.last_name) == ("Derek", "Halvorsen")
@@ -159,6 +160,7 @@ def test_a_lead_sharing_a_phone_under_another_name_is_a_new_customer_marked_for_
 def test_the_same_person_is_the_same_customer_and_the_lead_keeps_what_it_came_with(org, noah, api_for, name, phone, email):
     response = post_adf(api_for(org["director"]), adf(name or "", phone, email))
     assert response.status_code == 201, response.content
+    assert response.json()[0]["possible_duplicate_of"] is None
     lead = Lead.objects.get(provider_lead_id="LH-1")
     assert lead.customer == noah and not PossibleDuplicate.objects.exists()
     assert Customer.objects.count() == 1
