@@ -367,3 +367,29 @@ def test_the_queue_counts_merged_history_and_links_only_the_leads_the_reviewer_o
     assert side.events == 3
     assert {lead.pk: lead.visible for lead in side.leads}[noah_lead.pk] is False
     assert all(lead.visible for lead in sides([pair], org["director"].user)[noah.pk].leads)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=1, max_size=8))
+def test_property_any_chain_of_merges_resolves_every_customer_to_one_survivor(org, store, steps):
+    """Merge in any order (A into B into C ...): every customer stands for a customer that is not
+    merged itself, and that customer's history holds every event of the customers it stands for."""
+    people = [CustomerFactory(store=store, first_name=f"P{i}") for i in range(5)]
+    for customer in people:
+        ContactEventFactory(store=store, customer=customer, staff=org["agent"])
+    done = []
+    for survivor_index, merged_index in steps:
+        survivor, merged = (Customer.objects.get(pk=people[i].pk) for i in (survivor_index, merged_index))
+        try:
+            done.append(customers_merge(survivor=survivor, merged=merged, user=org["manager"].user))
+        except ValidationError:
+            assert survivor.pk == merged.pk or survivor.merged_into_id or merged.merged_into_id
+    stands_for = aliases.survivors(p.pk for p in people)
+    assert not Customer.objects.filter(pk__in=set(stands_for.values()), merged_into__isnull=False).exists()
+    for root in set(stands_for.values()):
+        members = {pk for pk, into in stands_for.items() if into == root}
+        history = set(ContactEvent.objects.filter(customer_id__in=aliases.family(root)).values_list("customer_id", flat=True))
+        assert history == members
+    for merge in reversed(done):  # and they split back, newest first, to five customers
+        merge_split(merge=merge, user=org["manager"].user)
+    assert not Customer.objects.filter(pk__in=[p.pk for p in people], merged_into__isnull=False).exists()
