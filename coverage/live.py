@@ -149,8 +149,9 @@ def coverage_ending(user, staff: Staff, hours: int = 24, now: dt.datetime | None
         verdict = engine.decide(engine_policy, customer_events, schedule, now, explain=False)
         if verdict.covered and verdict.covered_until is not None and verdict.covered_until <= horizon:
             ending_customers.append(customer_id)
-    by_customer = {lead.customer_id: lead for lead in leads_for(user).filter(
-        pk__in=[newest[customer_id] for customer_id in ending_customers]).select_related("customer")}
+    # Ids the scoped query above returned: the store's filter is enough to load them.
+    by_customer = {lead.customer_id: lead for lead in Lead.objects.filter(
+        store_id=staff.store_id, pk__in=[newest[customer_id] for customer_id in ending_customers]).select_related("customer")}
     ending = []
     for customer_id in ending_customers:
         decision = engine.decide(engine_policy, events[customer_id], schedule, now)
