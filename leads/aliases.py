@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import Q
 
 from leads.models import Customer
@@ -23,13 +24,21 @@ def families(customer_ids: Iterable[int]) -> dict[int, int]:
     if not ids:
         return {}
     members = {pk: pk for pk in ids}
-    for pk, into in Customer.objects.filter(merged_into_id__in=ids).values_list("pk", "merged_into_id"):
-        members[pk] = into
+    members.update(_pointers("merged_into_id = ANY(%s)", ids))
     return members
 
 
 def survivors(customer_ids: Iterable[int]) -> dict[int, int]:
     """{customer id: the customer it stands for now (itself, or the one it was merged into)}, one query."""
     ids = set(customer_ids)
-    found = dict(Customer.objects.filter(pk__in=ids, merged_into__isnull=False).values_list("pk", "merged_into_id"))
+    found = _pointers("merged_into_id IS NOT NULL AND id = ANY(%s)", list(ids)) if ids else {}
     return {pk: found.get(pk, pk) for pk in ids}
+
+
+def _pointers(where: str, ids: list[int]) -> dict[int, int]:
+    """{id: merged_into_id} of the customers `where` picks, the ids as one array parameter: a page
+    asks for a thousand customers at once, and an IN list of a thousand parameters costs the ORM
+    more than the partial index (customer_merged_into) costs PostgreSQL."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, merged_into_id FROM {Customer._meta.db_table} WHERE {where}", [ids])
+        return dict(cursor.fetchall())
