@@ -19,7 +19,7 @@ from coverage import engine, selectors
 from leads import aliases
 from leads.models import OPEN_STATUSES, Customer, Lead
 from org.models import Staff, Store
-from org.scoping import contact_events_for_coverage, leads_for, staff_for
+from org.scoping import contact_events_for_coverage, leads_for, own_contact_events, staff_for
 
 
 def short_when(value: dt.datetime, zone: ZoneInfo, now: dt.datetime) -> str:
@@ -125,7 +125,8 @@ def coverage_ending(user, staff: Staff, hours: int = 24, now: dt.datetime | None
         return False, []
     schedule = selectors.schedules_for([staff.pk], staff.store, now)[staff.pk]
     engine_policy = selectors.to_engine_policy(policy)
-    current = contact_events_for_coverage(user).filter(staff=staff, occurred_at__lte=now, superseded_by__isnull=True)
+    own = own_contact_events(user) if staff.user_id == user.pk else contact_events_for_coverage(user)
+    current = own.filter(staff=staff, occurred_at__lte=now, superseded_by__isnull=True)
     leads = leads_for(user).filter(owner=staff, status__in=OPEN_STATUSES)
     if bounded:
         since = engine.live_since(now, engine_policy.window_hours, schedule, engine_policy.pause_on_days_off)
