@@ -231,18 +231,6 @@ def contact_events_for_coverage(user):
     return events.filter(customer__in=customers_for(user))
 
 
-def own_contact_events(user):
-    """The user's own contact events (their staff record's, in their store): what their coverage
-    is judged on (coverage.live.coverage_ending). Every one of them is theirs to weigh, so no
-    per-event check of the customer, which cost the Today page a subquery per event."""
-    from leads.models import ContactEvent
-
-    viewer = viewer_for(user)
-    if viewer.staff is None:
-        return ContactEvent.objects.none()
-    return ContactEvent.objects.filter(store_id=viewer.staff.store_id, staff_id=viewer.staff.pk)
-
-
 def staff_for(user) -> QuerySet[Staff]:
     return Staff.objects.filter(_store_filter(viewer_for(user)))
 

@@ -169,12 +169,3 @@ def test_the_branches_are_disjoint_and_their_union_is_leads_for(org, leads, role
     assert sum(len(ids) for ids in branches) == len(union)
     assert union == set(scoping.leads_for(user).values_list("pk", flat=True))
     assert visible(scoping.leads_for(user), leads) == {name for name, lead in leads.items() if lead.pk in union}
-
-
-def test_own_contact_events_are_the_users_own_in_their_store_and_nothing_without_a_staff_record(org, other_store):
-    """coverage.live.coverage_ending judges a salesperson on these, without a per-event customer check."""
-    mine = ContactEventFactory(store=org["agent"].store, staff=org["agent"])
-    ContactEventFactory(store=org["agent"].store, staff=org["agent2"])
-    ContactEventFactory(store=other_store, staff=StaffFactory(store=other_store))
-    assert list(scoping.own_contact_events(org["agent"].user)) == [mine]
-    assert not scoping.own_contact_events(UserFactory()).exists()
