@@ -164,9 +164,9 @@ def top_up(customers: int):
                                 kind=TaskKind.KEEP_IN_TOUCH, channel="", due_at=due,
                                 reason="Keep in touch: stay inside your coverage window."))
     Task.objects.bulk_create(planned)
-    from coverage.presets import preset
-    from coverage.selectors import policies_in_force
-    from coverage.services import POLICY_FIELDS, policy_version_create
+    from dealcoverage.presets import preset
+    from dealcoverage.selectors import policies_in_force
+    from dealcoverage.services import POLICY_FIELDS, policy_version_create
 
     if policies_in_force(store, now).get(Role.INTERNET_AGENT) is None:
         params = preset("internet-72h").to_dict()

@@ -43,9 +43,9 @@ def ensure_deals() -> None:
     """Policies from presets and a deal per sold lead, through the services (idempotent by external_id)."""
     from django.db.models import Max
 
-    from coverage import services
-    from coverage.models import CoveragePolicy, Deal
-    from coverage.presets import preset
+    from dealcoverage import services
+    from dealcoverage.models import CoveragePolicy, Deal
+    from dealcoverage.presets import preset
     from leads.models import Lead, LeadStatus
     from org.models import Role, Staff, Store
 
@@ -89,10 +89,10 @@ def ensure_deals() -> None:
 
 
 def measure(judge_samples: int) -> None:
-    from coverage import services
-    from coverage.models import Deal
-    from coverage.presets import preset
-    from coverage.replay import replay
+    from dealcoverage import services
+    from dealcoverage.models import Deal
+    from dealcoverage.presets import preset
+    from dealcoverage.replay import replay
     from org.models import Role, Store
 
     deals = list(Deal.objects.select_related("store", "customer", "closer").order_by("?")[:judge_samples])
@@ -138,7 +138,7 @@ def measure_dashboard(repeat: int = 30) -> tuple[float, float, int]:
     from django.db.models import Count
     from django.test import Client
 
-    from coverage.models import Deal
+    from dealcoverage.models import Deal
     from org.models import Role, Staff
 
     call_command("collectstatic", interactive=False, verbosity=0)

@@ -168,7 +168,7 @@ def complete_store(log) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from coverage.services import deal_record
+    from dealcoverage.services import deal_record
     from distribution.models import RoutingRule, Strategy
     from distribution.services import lead_route
     from leads import demo
@@ -329,7 +329,7 @@ def measure(repeat: int, only: list[str]) -> dict:
     from django.test import Client
 
     import dealercrm.wsgi  # noqa: F401 - the process gunicorn runs: its garbage collector tuned as there
-    from coverage.models import Deal
+    from dealcoverage.models import Deal
     from leads.models import ContactEvent, Lead
     from org.scoping import leads_for
 

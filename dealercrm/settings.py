@@ -61,7 +61,7 @@ INSTALLED_APPS = [
     "csp",
     "org",
     "leads",
-    "coverage",
+    "dealcoverage",
     "distribution",
     "telephony",
 ]

@@ -7,7 +7,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from coverage import api as coverage_api
+from dealcoverage import api as coverage_api
 from dealercrm import views as core_views
 from distribution import api as distribution_api
 from leads import api as leads_api
@@ -57,9 +57,9 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="drf_spectacular/swagger_ui_csp.html")
     ), name="api-docs"),
     path("telephony/", include("telephony.urls")),
-    path("coverage/policies/", include("coverage.urls_policies")),
-    path("coverage/replay/", include("coverage.urls_replay")),
-    path("coverage/", include("coverage.urls")),
+    path("coverage/policies/", include("dealcoverage.urls_policies")),
+    path("coverage/replay/", include("dealcoverage.urls_replay")),
+    path("coverage/", include("dealcoverage.urls")),
     path("today/", include("leads.urls_today")),
     path("sales-board/", include("leads.urls_salesboard")),
     path("appointments/", include("leads.urls_appointments")),

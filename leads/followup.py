@@ -74,7 +74,7 @@ def keep_in_touch_every(store: Store, at: dt.datetime) -> dt.timedelta:
     margin = dt.timedelta(hours=cadence.keep_in_touch_margin_hours if cadence else 24)
     if cadence and cadence.keep_in_touch_every_hours:
         return dt.timedelta(hours=cadence.keep_in_touch_every_hours)
-    from coverage.selectors import policies_in_force
+    from dealcoverage.selectors import policies_in_force
 
     policy = policies_in_force(store, at).get(Role.INTERNET_AGENT)
     if policy is None or not policy.window_hours:

@@ -40,7 +40,7 @@ over their people, each lead once):
   not the closer. Lost: deals sold in the period whose frozen decision judged the person (they
   had worked the customer: `decisions`, or `skipped` for want of a policy), who is not the
   closer and holds no active credit on it: the coverage dashboard's near-miss rule
-  (coverage.views.near_misses) without its 24-hour limit.
+  (dealcoverage.views.near_misses) without its 24-hour limit.
 
 A ratio whose denominator is zero is None (shown as "—"); an empty period is all zeros.
 """
@@ -76,7 +76,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Extract, TruncDate
 from django.utils import timezone
 
-from coverage.models import Deal, DealCredit
+from dealcoverage.models import Deal, DealCredit
 from leads.models import Appointment, Lead, SourceType
 from org import hours, schedules
 from org.models import SALES_ROLES, Role, ScheduleVersion, Shift, Staff, Store, Team, TimeOff
@@ -405,7 +405,7 @@ def _credits_won(store: Store, periods: dict[str, Period]) -> dict[int, dict]:
     return {row.pop("staff_id"): row for row in rows.annotate(**aggregates)}
 
 
-# The people a deal's frozen decision judged (coverage.engine.CreditDecision.to_dict): the keys
+# The people a deal's frozen decision judged (dealcoverage.engine.CreditDecision.to_dict): the keys
 # of "decisions" and the staff ids of "skipped". Read in SQL so the explanations stay in the database.
 _JUDGED_SQL = """ARRAY(
     SELECT k FROM jsonb_object_keys(

@@ -36,7 +36,7 @@ def lead_timeline(lead: Lead, user=None) -> list[ContactEvent]:
 
 def own_contact_events(user):
     """The user's own contact events (their staff record's, in their store): what their coverage
-    is judged on (coverage.live.coverage_ending). Every one of them is theirs to weigh, so no
+    is judged on (dealcoverage.live.coverage_ending). Every one of them is theirs to weigh, so no
     per-event check of the customer, which cost the Today page a subquery per event."""
     from org.scoping import viewer_for
 

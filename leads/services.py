@@ -505,7 +505,7 @@ lead_status_changed = Signal()
 
 
 def lead_transition(*, lead: Lead, to_status: str, by: Staff | None, sale_recorded: bool = False) -> Lead:
-    """Move a lead along ALLOWED_TRANSITIONS. A recorded sale (coverage.services.deal_record,
+    """Move a lead along ALLOWED_TRANSITIONS. A recorded sale (dealcoverage.services.deal_record,
     `sale_recorded=True`) is the fact: the lead becomes sold from any status but sold."""
     with transaction.atomic():
         locked = Lead.objects.select_for_update().get(pk=lead.pk)

@@ -317,7 +317,7 @@ def spacing_if_saved(store: Store, *, steps, every: int | None, margin: int) -> 
 
 def coverage_source(store: Store, margin: int) -> str:
     """Where a blank spacing comes from, in words."""
-    from coverage.selectors import policies_in_force
+    from dealcoverage.selectors import policies_in_force
 
     policy = policies_in_force(store, timezone.now()).get(Role.INTERNET_AGENT)
     if policy is None or not policy.window_hours:

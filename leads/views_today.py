@@ -32,7 +32,7 @@ from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from coverage.live import EndingSoon, coverage_ending
+from dealcoverage.live import EndingSoon, coverage_ending
 from distribution.services import business_deadline, lapse_outcomes
 from distribution.views_queue import span_text
 from leads import appointments as appointment_services
@@ -380,7 +380,7 @@ def queue_for(user, staff: Staff, now: dt.datetime | None = None) -> Queue:
 
 
 def coverage_for(user, staff: Staff, listed: set[int], now: dt.datetime | None = None) -> Queue:
-    """Section 3: the salesperson's customers whose coverage ends in the next 24 hours (coverage.live,
+    """Section 3: the salesperson's customers whose coverage ends in the next 24 hours (dealcoverage.live,
     five queries), soonest first. A customer the page already lists (`listed`: customer ids of the
     new-lead and follow-up rows) is flagged on that row rather than listed twice."""
     now = now or timezone.now()

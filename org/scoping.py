@@ -331,7 +331,7 @@ def appointments_for(user):
 
 def scoped(user, model: type[M]) -> QuerySet[M]:
     """The viewer's queryset for any scoped model; the admin and generic views use this."""
-    from coverage import models as cm
+    from dealcoverage import models as cm
     from distribution import models as dm
     from leads import models as lm
 
@@ -423,7 +423,7 @@ def can_assign_leads(user) -> bool:
 
 def coverage_policies_for(user):
     """Every staff member sees their store's coverage policy versions (the rule they work under)."""
-    from coverage.models import CoveragePolicy
+    from dealcoverage.models import CoveragePolicy
 
     return CoveragePolicy.objects.filter(_store_filter(viewer_for(user)))
 
@@ -443,7 +443,7 @@ def _deal_concerns_q(viewer: Viewer) -> Q:
     judged by the frozen decision (covered or not: its `decisions`, or `skipped` for want of a
     policy), or on a customer they worked before the sale (a call typed in late is exactly what
     a dispute is for). A manager also sees the deals whose team credit is theirs."""
-    from coverage.models import DealCredit
+    from dealcoverage.models import DealCredit
     from leads.models import ContactEvent
 
     people = _deal_people(viewer)
@@ -468,7 +468,7 @@ def deals_for(user):
     a salesperson the deals that concern them (closed, credited, judged, or on a customer they
     worked before the sale); a sales manager those that concern anyone on their teams; directors
     and admins the store (the group for admins)."""
-    from coverage.models import Deal
+    from dealcoverage.models import Deal
 
     viewer = viewer_for(user)
     deals = Deal.objects.filter(_store_filter(viewer))
@@ -479,7 +479,7 @@ def deals_for(user):
 
 def deals_disputable_by(user):
     """The deals a dispute may name (beyond this, 404): exactly the ones the caller sees
-    (deals_for). Whether they may dispute is coverage.permissions.can_raise_dispute."""
+    (deals_for). Whether they may dispute is dealcoverage.permissions.can_raise_dispute."""
     return deals_for(user)
 
 
@@ -487,7 +487,7 @@ def leads_recordable_for(user):
     """The leads a sale may be recorded on, and the record-sale search lists: every lead of the
     stores the user works in (the retail manager records a sale on the customer an internet
     agent worked, whose lead they do not otherwise see). Who may record which sale is
-    coverage.permissions.can_record_deal; the receptionist records none."""
+    dealcoverage.permissions.can_record_deal; the receptionist records none."""
     from leads.models import Lead
 
     viewer = viewer_for(user)
@@ -509,7 +509,7 @@ def customers_recordable_for(user):
 def disputes_for(user):
     """Disputes on deals the caller sees, and the ones they raised; a manager also sees those
     their team members raised (their review queue)."""
-    from coverage.models import Dispute
+    from dealcoverage.models import Dispute
 
     viewer = viewer_for(user)
     disputes = Dispute.objects.filter(_store_filter(viewer, "deal__store"))

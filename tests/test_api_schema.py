@@ -32,8 +32,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from coverage import services as coverage_services
-from coverage.models import CoveragePolicy, DealSource
+from dealcoverage import services as coverage_services
+from dealcoverage.models import CoveragePolicy, DealSource
 from distribution.models import Notification, NotificationKind
 from leads import appointments, followup
 from leads import services as lead_services

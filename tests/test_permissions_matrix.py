@@ -1,6 +1,6 @@
 """Permissions decided once (issue 12, point 5): for each action, every role gets the same answer
 in the browser, the REST API and (where the model is in it) the Django admin, because every
-channel asks the one predicate of leads.permissions / coverage.permissions (or the scope of
+channel asks the one predicate of leads.permissions / dealcoverage.permissions (or the scope of
 org.scoping) and the services enforce it.
 
 "Allowed" is a 2xx or a redirect after a successful POST; "refused" is a 4xx (403 when the user
@@ -19,8 +19,8 @@ from django.utils import timezone
 from factories import ContactEventFactory, LeadFactory, StaffFactory
 from rest_framework.test import APIClient
 
-from coverage import services as coverage_services
-from coverage.models import Deal, Dispute, DisputeStatus
+from dealcoverage import services as coverage_services
+from dealcoverage.models import Deal, Dispute, DisputeStatus
 from leads import appointments
 from leads.models import Appointment, AppointmentStatus, ContactEvent, EvidenceLevel
 from org.models import Role

@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 from factories import ContactEventFactory, CustomerFactory, LeadFactory, StaffFactory, StoreFactory, TeamFactory
 
-from coverage import services
-from coverage.models import DealCredit
-from coverage.presets import preset
+from dealcoverage import services
+from dealcoverage.models import DealCredit
+from dealcoverage.presets import preset
 from leads.models import EvidenceLevel
 from org.models import Role
 from tests.browser.test_lead_flow import assert_no_horizontal_overflow, log_in, open_login

@@ -20,7 +20,7 @@ import time_machine
 from django.utils import timezone
 from factories import CustomerFactory, ShiftFactory, StaffFactory, StoreFactory, TeamFactory
 
-from coverage.models import Deal, DealCredit
+from dealcoverage.models import Deal, DealCredit
 from distribution.models import LeadRouting
 from leads.models import Appointment, ContactEvent, Lead, LeadStatusChange, SourceType
 from org.models import Role

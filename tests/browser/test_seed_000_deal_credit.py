@@ -15,7 +15,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from coverage.models import Deal, DealCredit, Dispute, DisputeStatus
+from dealcoverage.models import Deal, DealCredit, Dispute, DisputeStatus
 from leads.models import LeadStatus, Task
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.test_lead_flow import assert_no_horizontal_overflow, log_in, open_login

@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from factories import ContactEventFactory, CustomerFactory, LeadFactory, StaffFactory, StoreFactory, TeamFactory
 
-from coverage import engine, selectors, services
-from coverage.models import CoveragePolicy
-from coverage.presets import preset
+from dealcoverage import engine, selectors, services
+from dealcoverage.models import CoveragePolicy
+from dealcoverage.presets import preset
 from leads.models import EvidenceLevel
 from org.models import Role, Shift
 from tests.browser.conftest import DESKTOP, PHONE, _page

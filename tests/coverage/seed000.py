@@ -21,8 +21,8 @@ from factories import (
     TeamFactory,
 )
 
-from coverage import services
-from coverage.presets import preset
+from dealcoverage import services
+from dealcoverage.presets import preset
 from leads.events import contact_event_record
 from leads.models import Channel, Direction, EvidenceLevel, Outcome
 from org.models import Role

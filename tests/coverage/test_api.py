@@ -19,8 +19,8 @@ from factories import (
     TeamFactory,
 )
 
-from coverage import services
-from coverage.models import Deal, DealCredit
+from dealcoverage import services
+from dealcoverage.models import Deal, DealCredit
 from leads.models import EvidenceLevel
 from org.models import Role
 from tests.coverage.test_deals import install

@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from factories import LeadFactory
 
-from coverage import services
-from coverage.models import Deal, DealCredit
+from dealcoverage import services
+from dealcoverage.models import Deal, DealCredit
 from org.models import Role
 from tests.coverage.test_deals import install
 from tests.coverage.test_pages import client_for, talk, text
@@ -119,7 +119,7 @@ def test_another_stores_lead_is_not_found_or_a_form_error(store, org, other_stor
 
 
 def test_a_receptionist_does_not_record_sales(org):
-    # 403 like the API (coverage.permissions.can_record_deal): there is no object to hide.
+    # 403 like the API (dealcoverage.permissions.can_record_deal): there is no object to hide.
     assert client_for(org["receptionist"]).get(reverse("coverage:deal_new")).status_code == 403
 
 
@@ -232,7 +232,7 @@ def test_the_deal_list_shows_fifty_deals_a_page_and_the_near_misses_of_the_whole
 
 
 def test_uncovered_judgements_read_only_the_uncovered_with_an_end_whatever_the_decision_holds(store, org, policies):
-    from coverage.selectors import uncovered_judgements
+    from dealcoverage.selectors import uncovered_judgements
 
     shapes = {
         "mixed": {"decisions": {"7": {"covered": False, "covered_until": "2026-11-02T10:00:00+00:00", "explanation": "x" * 500},

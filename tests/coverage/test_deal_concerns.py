@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from factories import LeadFactory, StaffFactory, StoreFactory
 
-from coverage import services
-from coverage.models import Deal, Dispute, DisputeStatus
+from dealcoverage import services
+from dealcoverage.models import Deal, Dispute, DisputeStatus
 from leads.models import LeadStatus, Task
 from org.models import Role
 from tests.conftest import api_client_for

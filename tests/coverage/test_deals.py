@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from factories import ContactEventFactory, CustomerFactory, LeadFactory, StaffFactory, StoreFactory
 
-from coverage import services
-from coverage.models import DealCredit, Dispute
-from coverage.presets import preset
+from dealcoverage import services
+from dealcoverage.models import DealCredit, Dispute
+from dealcoverage.presets import preset
 from leads.models import EvidenceLevel
 from org.models import Role
 

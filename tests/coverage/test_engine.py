@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coverage.engine import Event, Policy, Schedule, counts, credit, decide, is_two_way, window_end
-from coverage.presets import PRESETS, preset
+from dealcoverage.engine import Event, Policy, Schedule, counts, credit, decide, is_two_way, window_end
+from dealcoverage.presets import PRESETS, preset
 
 pytestmark = pytest.mark.clock
 
@@ -507,7 +507,7 @@ def test_property_covered_implies_moment_within_the_window(
 def test_property_a_verdict_without_its_explanation_is_the_same_verdict(
     policy: Policy, sched: Schedule, history: list[Event], moment: dt.datetime
 ) -> None:
-    """coverage.live judges hundreds of customers with explain=False and explains the few it shows."""
+    """dealcoverage.live judges hundreds of customers with explain=False and explains the few it shows."""
     full = decide(policy, history, sched, moment)
     bare = decide(policy, history, sched, moment, explain=False)
     assert bare.explanation == "" and full.explanation

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.template import Context, Template
 
-from coverage.formatting import deals, percent, percent_number
+from dealcoverage.formatting import deals, percent, percent_number
 
 
 @pytest.mark.parametrize(("share", "shown"), [

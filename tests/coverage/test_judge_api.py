@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.apps import apps
 
-from coverage.engine import Event
+from dealcoverage.engine import Event
 from tests.coverage.test_engine import _nine_day_story, at, call_connected, call_unanswered, ev, text
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ import pytest
 import time_machine
 from factories import ContactEventFactory, CustomerFactory, LeadFactory, ShiftFactory
 
-from coverage import engine, services
-from coverage.live import coverage_ending
-from coverage.presets import preset
+from dealcoverage import engine, services
+from dealcoverage.live import coverage_ending
+from dealcoverage.presets import preset
 from leads.models import EvidenceLevel
 from org.models import Role, TimeOff
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from factories import ContactEventFactory, CustomerFactory, LeadFactory, StaffFactory
 
-from coverage import services
-from coverage.models import DealCredit, Dispute
+from dealcoverage import services
+from dealcoverage.models import DealCredit, Dispute
 from leads.models import EvidenceLevel
 from org.models import Role
 from tests.coverage.test_deals import install

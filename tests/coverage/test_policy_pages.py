@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from coverage.models import CoveragePolicy
-from coverage.presets import preset
+from dealcoverage.models import CoveragePolicy
+from dealcoverage.presets import preset
 from org.models import Role
 from tests.coverage.test_deals import install
 
@@ -107,7 +107,7 @@ def test_a_duplicate_effective_from_is_a_form_error_and_nothing_is_saved(store, 
 
 
 def test_a_window_longer_than_a_year_is_a_form_error_as_in_the_judge(store, org, history):
-    """The form holds to the same bound as the API (coverage.engine.MAX_WINDOW_HOURS, 8760 h)."""
+    """The form holds to the same bound as the API (dealcoverage.engine.MAX_WINDOW_HOURS, 8760 h)."""
     before = CoveragePolicy.objects.count()
     response = client_for(org["director"]).post(
         reverse("coverage_policies:new"),

@@ -15,10 +15,10 @@ from django.utils import timezone
 from factories import ContactEventFactory, LeadFactory, StaffFactory
 from rest_framework.test import APIClient
 
-from coverage import selectors, services
-from coverage.models import CoveragePolicy
-from coverage.presets import preset
-from coverage.replay import replay
+from dealcoverage import selectors, services
+from dealcoverage.models import CoveragePolicy
+from dealcoverage.presets import preset
+from dealcoverage.replay import replay
 from leads.models import EvidenceLevel
 from org.models import Role
 
@@ -341,8 +341,8 @@ def test_the_api_checks_parameters_by_the_same_rule_and_names_the_proposal(world
 
 
 def test_chart_shows_everyone_whose_credit_changes_however_many(store, world):
-    from coverage.replay import ReplayResult, Row
-    from coverage.views_replay import _chart
+    from dealcoverage.replay import ReplayResult, Row
+    from dealcoverage.views_replay import _chart
 
     rows = [Row(key=i, name=f"Person {i:02d}", now=Decimal(i % 3), proposed=Decimal(i % 3) + (1 if i % 2 else -1))
             for i in range(23)]

@@ -14,8 +14,8 @@ import re
 import pytest
 import time_machine
 
-from coverage.presets import preset
-from coverage.services import POLICY_FIELDS, policy_version_create
+from dealcoverage.presets import preset
+from dealcoverage.services import POLICY_FIELDS, policy_version_create
 from distribution import sweeper
 from distribution.models import LeadRouting, Notification, NotificationKind, RoutingState
 from leads import coverage_port
@@ -161,9 +161,9 @@ def test_a_closed_lead_is_left_alone(store, setup):
 def test_the_port_is_coverages_judge_and_distribution_never_imports_coverage():
     import pathlib
 
-    assert coverage_port._judge is not None and coverage_port._judge.__module__ == "coverage.live"
+    assert coverage_port._judge is not None and coverage_port._judge.__module__ == "dealcoverage.live"
     root = pathlib.Path(__file__).resolve().parents[2]
-    for app, other in (("distribution", "coverage"), ("coverage", "distribution")):
+    for app, other in (("distribution", "dealcoverage"), ("dealcoverage", "distribution")):
         pattern = re.compile(rf"^\s*(from|import)\s+{other}\b", re.M)
         for path in (root / app).rglob("*.py"):
             assert not pattern.search(path.read_text()), path

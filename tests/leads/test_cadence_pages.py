@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from factories import LeadFactory, StoreFactory, UserFactory
 
-from coverage.presets import preset
-from coverage.services import POLICY_FIELDS, policy_version_create
+from dealcoverage.presets import preset
+from dealcoverage.services import POLICY_FIELDS, policy_version_create
 from leads import cadence as timing
 from leads import followup
 from leads.models import Cadence, SourceType

@@ -13,7 +13,7 @@ from factories import LeadFactory, StaffFactory, StoreFactory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coverage import engine
+from dealcoverage import engine
 from leads import contact
 from leads.events import contact_event_record
 from leads.models import ContactEvent, EvidenceLevel, Outcome

@@ -16,9 +16,9 @@ from factories import ContactEventFactory, CustomerFactory, CustomerPhoneFactory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coverage.models import Deal
-from coverage.selectors import customer_events
-from coverage.services import deal_record
+from dealcoverage.models import Deal
+from dealcoverage.selectors import customer_events
+from dealcoverage.services import deal_record
 from leads import aliases
 from leads.merge import customers_merge, merge_split
 from leads.models import (
@@ -333,7 +333,7 @@ def test_every_role_that_sees_the_survivor_judges_coverage_on_the_merged_history
     """A new user's trial: after a merge, the manager and the agent saw "nobody has contacted this
     customer yet" where the director saw coverage: their scope (org.scoping.customers_for) lost the
     merged customer, who has no lead left."""
-    from coverage.live import lead_coverage
+    from dealcoverage.live import lead_coverage
 
     noah, emma, noah_lead, _ = two
     customers_merge(survivor=noah, merged=emma, user=org["director"].user)

@@ -1,4 +1,4 @@
-"""leads.selectors.own_contact_events: what a salesperson's coverage is judged on (coverage.live)."""
+"""leads.selectors.own_contact_events: what a salesperson's coverage is judged on (dealcoverage.live)."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from django.test import Client
 from django.utils import timezone
 from factories import ContactEventFactory, LeadFactory, ShiftFactory, StaffFactory, StoreFactory, TeamFactory
 
-from coverage.models import Deal, DealCredit
+from dealcoverage.models import Deal, DealCredit
 from distribution.models import LeadRouting
 from leads import salesboard
 from leads.models import Appointment, EvidenceLevel, LeadStatusChange, SourceType
@@ -613,8 +613,8 @@ def test_credits_read_a_decision_the_coverage_services_froze(db):
     """End to end with a real judgement: Ann's two-way call two days ago keeps her covered under
     internet-72h when Rita closes; Bob's call three weeks ago does not: Ann wins half the deal,
     Bob is judged and gets nothing (lost)."""
-    from coverage import services
-    from coverage.presets import preset
+    from dealcoverage import services
+    from dealcoverage.presets import preset
 
     store = StoreFactory()
     ann = StaffFactory(store=store, role=Role.INTERNET_AGENT)

@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from factories import LeadFactory
 
-from coverage import engine, selectors
-from coverage.presets import preset
+from dealcoverage import engine, selectors
+from dealcoverage.presets import preset
 from leads.models import ContactEvent, EvidenceLevel, Outcome
 
 pytestmark = [pytest.mark.clock, pytest.mark.django_db]

@@ -11,8 +11,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from coverage import engine
-from coverage.presets import PRESETS, preset
+from dealcoverage import engine
+from dealcoverage.presets import PRESETS, preset
 from leads.models import Channel, Direction, EvidenceLevel, Outcome
 from org.models import Role
 
@@ -212,7 +212,7 @@ class JudgeSerializer(serializers.Serializer):
 
 from drf_spectacular.utils import extend_schema_field  # noqa: E402
 
-from coverage.models import CoveragePolicy, Deal, DealCredit, Dispute  # noqa: E402
+from dealcoverage.models import CoveragePolicy, Deal, DealCredit, Dispute  # noqa: E402
 
 POLICY_COMPARED = ["name", *PARAMETERS]
 

@@ -10,9 +10,9 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from coverage import engine, permissions, selectors
-from coverage.formatting import percent_number
-from coverage.models import CoveragePolicy, Deal, DealCredit, Dispute, DisputeStatus
+from dealcoverage import engine, permissions, selectors
+from dealcoverage.formatting import percent_number
+from dealcoverage.models import CoveragePolicy, Deal, DealCredit, Dispute, DisputeStatus
 from leads import notices
 from leads.models import OPEN_STATUSES, Customer, Lead, LeadStatus
 from leads.services import lead_transition
@@ -205,7 +205,7 @@ def credit_override(*, deal: Deal, shares: dict[int, Decimal], reason: str, by: 
 
 
 def dispute_raise(*, deal: Deal, by: Staff, comment: str) -> Dispute:
-    """Someone the deal concerns disputes its credit (coverage.permissions.can_raise_dispute);
+    """Someone the deal concerns disputes its credit (dealcoverage.permissions.can_raise_dispute);
     one open dispute per deal: a second waits for the manager to settle the first; and a split
     is disputed once by each person: after it was kept, only a changed split may be disputed."""
     permissions.require(permissions.can_raise_dispute(by.user, deal), permissions.DISPUTE_RAISE_REFUSED)
@@ -241,7 +241,7 @@ def dispute_raise(*, deal: Deal, by: Staff, comment: str) -> Dispute:
 
 
 def dispute_uphold(*, dispute: Dispute, by: Staff, resolution: str) -> Dispute:
-    """The decision stands (coverage.permissions.can_resolve_dispute): only an open dispute."""
+    """The decision stands (dealcoverage.permissions.can_resolve_dispute): only an open dispute."""
     permissions.require(permissions.can_resolve_dispute(by.user, dispute), permissions.DISPUTE_RESOLVE_REFUSED)
     if not resolution.strip():
         raise ValidationError({"resolution": "Say why the decision stands."})

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coverage import views_policies
+from dealcoverage import views_policies
 
 app_name = "coverage_policies"
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from django import template
 from django.db.models import Prefetch
 
-from coverage.models import DealCredit, Dispute
-from coverage.verdicts import viewer_verdict
+from dealcoverage.models import DealCredit, Dispute
+from dealcoverage.verdicts import viewer_verdict
 from org.scoping import deals_for, viewer_for
 
 register = template.Library()

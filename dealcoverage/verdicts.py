@@ -3,7 +3,7 @@ them (the deal list, the lead page's Deal card). Never re-judges: it reads Deal.
 
 from __future__ import annotations
 
-from coverage.models import Deal
+from dealcoverage.models import Deal
 
 
 def viewer_verdict(deal: Deal, staff_id: int | None) -> dict | None:

@@ -19,10 +19,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from coverage import live, permissions, selectors, services
-from coverage.formatting import percent_number
-from coverage.models import Deal, DealCredit, DisputeStatus
-from coverage.verdicts import viewer_verdict
+from dealcoverage import live, permissions, selectors, services
+from dealcoverage.formatting import percent_number
+from dealcoverage.models import Deal, DealCredit, DisputeStatus
+from dealcoverage.verdicts import viewer_verdict
 from leads.services import lead_search_q
 from org.models import Role, Staff
 from org.pagination import paginate_ids, paginate_without_count
@@ -36,7 +36,7 @@ from org.scoping import (
     viewer_for,
 )
 
-# Who may do what: coverage.permissions (the API and the services ask the same predicates).
+# Who may do what: dealcoverage.permissions (the API and the services ask the same predicates).
 
 
 # --------------------------------------------------------------------------------------
@@ -124,7 +124,7 @@ def near_misses(deals, credited: dict[int, set[int]]) -> list[dict]:
 
 def month_near_misses(month) -> list[dict]:
     """near_misses over the month's latest NEAR_MISS_SCAN deals, whatever page the list shows:
-    the uncovered judgements read inside PostgreSQL (coverage.selectors.uncovered_judgements) and
+    the uncovered judgements read inside PostgreSQL (dealcoverage.selectors.uncovered_judgements) and
     the active credits as bare values, then only the deals with a miss are loaded, with their
     customers, for the links."""
     latest = list(month.order_by("-sold_at", "-id").values_list("pk", "sold_at", "closer_id")[:NEAR_MISS_SCAN])
@@ -467,7 +467,7 @@ def deal_override(request, pk: int):
 @require_POST
 def deal_dispute(request, pk: int):
     """Dispute a deal's credit: looked up like the API (org.scoping.deals_disputable_by: 404 outside
-    it), allowed by coverage.permissions.can_raise_dispute (403 otherwise)."""
+    it), allowed by dealcoverage.permissions.can_raise_dispute (403 otherwise)."""
     deal = get_object_or_404(deals_disputable_by(request.user), pk=pk)
     if not permissions.can_raise_dispute(request.user, deal):
         raise PermissionDenied(permissions.DISPUTE_RAISE_REFUSED)
@@ -492,7 +492,7 @@ def deal_dispute(request, pk: int):
 @require_POST
 def dispute_uphold(request, pk: int):
     """A manager keeps the split: the dispute closes with the written reason. Looked up like the
-    API (org.scoping.disputes_for), allowed by coverage.permissions.can_resolve_dispute."""
+    API (org.scoping.disputes_for), allowed by dealcoverage.permissions.can_resolve_dispute."""
     dispute = get_object_or_404(disputes_for(request.user).select_related("deal"), pk=pk)
     if viewer_for(request.user).staff is None or not permissions.can_resolve_dispute(request.user, dispute):
         raise PermissionDenied(permissions.DISPUTE_RESOLVE_REFUSED)

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from coverage.serializers import JudgeSerializer
+from dealcoverage.serializers import JudgeSerializer
 
 
 @extend_schema(tags=["coverage"], request=JudgeSerializer, responses={200: dict})
@@ -19,7 +19,7 @@ class JudgeView(APIView):
 
 
 # --- Stored policy versions, deals, overrides and disputes ----------------------------------------
-# Thin: parse, scope (org.scoping), call coverage.services. Anything outside the caller's scope is
+# Thin: parse, scope (org.scoping), call dealcoverage.services. Anything outside the caller's scope is
 # absent from the queryset, so a detail lookup answers 404 and an id in a body "unknown".
 
 import django_filters  # noqa: E402
@@ -30,9 +30,9 @@ from rest_framework import mixins, status, viewsets  # noqa: E402
 from rest_framework.decorators import action  # noqa: E402
 from rest_framework.exceptions import PermissionDenied, ValidationError  # noqa: E402
 
-from coverage import permissions, services  # noqa: E402
-from coverage.models import CoveragePolicy, Deal, DealCredit, DealSource, Dispute, DisputeStatus  # noqa: E402
-from coverage.serializers import (  # noqa: E402
+from dealcoverage import permissions, services  # noqa: E402
+from dealcoverage.models import CoveragePolicy, Deal, DealCredit, DealSource, Dispute, DisputeStatus  # noqa: E402
+from dealcoverage.serializers import (  # noqa: E402
     POLICY_COMPARED,
     CoveragePolicyCreateSerializer,
     CoveragePolicySerializer,
@@ -69,7 +69,7 @@ def store_of_request(request, slug: str | None):
     return staff_of_request(request).store
 
 
-# Who may do what: coverage.permissions (the browser and the services ask the same predicates).
+# Who may do what: dealcoverage.permissions (the browser and the services ask the same predicates).
 
 
 class CoveragePolicyFilter(django_filters.FilterSet):

@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
-from coverage.formatting import percent
+from dealcoverage.formatting import percent
 from leads import contact
 
 UTC = dt.UTC

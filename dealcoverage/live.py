@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from coverage import engine, selectors
+from dealcoverage import engine, selectors
 from leads import aliases
 from leads.models import OPEN_STATUSES, Customer, Lead
 from leads.selectors import own_contact_events

@@ -16,10 +16,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
-from coverage import services
-from coverage.engine import MAX_WINDOW_HOURS
-from coverage.models import CoveragePolicy, KeepsAlive, MinEvidence
-from coverage.presets import PRESETS
+from dealcoverage import services
+from dealcoverage.engine import MAX_WINDOW_HOURS
+from dealcoverage.models import CoveragePolicy, KeepsAlive, MinEvidence
+from dealcoverage.presets import PRESETS
 from org.models import SALES_ROLES, Role, Store
 from org.scoping import coverage_policies_for, page_store, stores_for, viewer_for
 

@@ -29,12 +29,12 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from coverage import formatting
-from coverage import replay as replay_rules
-from coverage.models import KeepsAlive, MinEvidence
-from coverage.presets import PRESETS
-from coverage.replay import ReplayResult, fmt, replay
-from coverage.serializers import PolicyField
+from dealcoverage import formatting
+from dealcoverage import replay as replay_rules
+from dealcoverage.models import KeepsAlive, MinEvidence
+from dealcoverage.presets import PRESETS
+from dealcoverage.replay import ReplayResult, fmt, replay
+from dealcoverage.serializers import PolicyField
 from org.models import Role
 from org.scoping import stores_for, viewer_for
 

@@ -7,8 +7,8 @@ from collections import defaultdict
 
 from django.db.models import Q
 
-from coverage import engine
-from coverage.models import CoveragePolicy
+from dealcoverage import engine
+from dealcoverage.models import CoveragePolicy
 from leads import aliases
 from leads.models import ContactEvent, Customer, CustomerMerge
 from org.models import Shift, Staff, Store, TimeOff

@@ -22,9 +22,9 @@ from decimal import Decimal
 
 from django.db.models import Q
 
-from coverage import engine, formatting, selectors
-from coverage.models import CoveragePolicy, Deal, DealCredit
-from coverage.presets import PRESETS
+from dealcoverage import engine, formatting, selectors
+from dealcoverage.models import CoveragePolicy, Deal, DealCredit
+from dealcoverage.presets import PRESETS
 from leads import aliases
 from leads.models import ContactEvent
 from org.models import Shift, Staff, Store, TimeOff

@@ -2,10 +2,13 @@ from django.apps import AppConfig
 
 
 class CoverageConfig(AppConfig):
-    name = "coverage"
+    # The package is `dealcoverage` so that it does not shadow coverage.py (pytest --cov); the
+    # app label, and with it the tables, migrations and URL names, stays "coverage".
+    name = "dealcoverage"
+    label = "coverage"
 
     def ready(self) -> None:
-        from coverage import live, services
+        from dealcoverage import live, services
         from leads import coverage_port, merge
 
         # Distribution asks through leads' port; coverage never imports distribution.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coverage import views
+from dealcoverage import views
 
 app_name = "coverage"
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from coverage import services
-from coverage.models import Deal, DealSource
+from dealcoverage import services
+from dealcoverage.models import Deal, DealSource
 from leads.management.commands.import_dms_notes import (
     ImportReport,
     StaffDirectory,

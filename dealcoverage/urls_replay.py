@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coverage import views_replay
+from dealcoverage import views_replay
 
 app_name = "coverage_replay"
 

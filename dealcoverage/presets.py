@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-from coverage.engine import Policy
+from dealcoverage.engine import Policy
 
 INTERNET_ROLE = "internet_agent"  # org.models.Role.INTERNET_AGENT, spelled out to stay Django-free
 RETAIL_ROLE = "retail"  # org.models.Role.RETAIL

@@ -1,8 +1,8 @@
-"""{% load coverage_format %}: {{ credit.share|percent }} -> "50 %" (see coverage.formatting)."""
+"""{% load coverage_format %}: {{ credit.share|percent }} -> "50 %" (see dealcoverage.formatting)."""
 
 from django import template
 
-from coverage import formatting
+from dealcoverage import formatting
 
 register = template.Library()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 
-from coverage.models import Deal, DealCredit, Dispute
+from dealcoverage.models import Deal, DealCredit, Dispute
 from leads import aliases
 from leads.models import ContactEvent
 from org.models import Role, Staff, Store
