@@ -331,7 +331,7 @@ def measure(repeat: int, only: list[str]) -> dict:
     import dealercrm.wsgi  # noqa: F401 - the process gunicorn runs: its garbage collector tuned as there
     from dealcoverage.models import Deal
     from leads.models import ContactEvent, Lead
-    from org.scoping import leads_for
+    from leads.scoping import leads_for
 
     store, logins = people()
     results = []

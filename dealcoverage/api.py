@@ -30,8 +30,10 @@ from rest_framework import mixins, status, viewsets  # noqa: E402
 from rest_framework.decorators import action  # noqa: E402
 from rest_framework.exceptions import PermissionDenied, ValidationError  # noqa: E402
 
+from common.api import scoped_choice  # noqa: E402
 from dealcoverage import permissions, services  # noqa: E402
 from dealcoverage.models import CoveragePolicy, Deal, DealCredit, DealSource, Dispute, DisputeStatus  # noqa: E402
+from dealcoverage.scoping import coverage_policies_for, deals_disputable_by, deals_for, disputes_for  # noqa: E402
 from dealcoverage.serializers import (  # noqa: E402
     POLICY_COMPARED,
     CoveragePolicyCreateSerializer,
@@ -45,21 +47,10 @@ from dealcoverage.serializers import (  # noqa: E402
     DisputeUpholdSerializer,
     PolicyCompareSerializer,
 )
-from dealercrm.api import scoped_choice  # noqa: E402
 from leads.api import staff_of_request, store_for_intake  # noqa: E402
+from leads.scoping import customers_recordable_for, leads_recordable_for  # noqa: E402
 from org.models import Role  # noqa: E402
-from org.scoping import (  # noqa: E402
-    can_manage_store,
-    coverage_policies_for,
-    customers_recordable_for,
-    deals_disputable_by,
-    deals_for,
-    disputes_for,
-    leads_recordable_for,
-    staff_for,
-    stores_for,
-    viewer_for,
-)
+from org.scoping import can_manage_store, staff_for, stores_for, viewer_for  # noqa: E402
 
 
 def store_of_request(request, slug: str | None):
@@ -193,7 +184,7 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data = serializer.validated_data
         store = store_of_request(request, data.get("store"))
         # Looked up in the caller's scope: an id they cannot see is answered like one that does not exist.
-        # The record-sale scope (org.scoping.leads_recordable_for), the browser form's too.
+        # The record-sale scope (leads.scoping.leads_recordable_for), the browser form's too.
         customer = customers_recordable_for(request.user).filter(pk=data["customer"]).first()
         closer = staff_for(request.user).filter(pk=data["closer"]).first()
         lead = (

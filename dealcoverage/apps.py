@@ -8,7 +8,12 @@ class CoverageConfig(AppConfig):
     label = "coverage"
 
     def ready(self) -> None:
-        from dealcoverage import live, services
+        from dealcoverage import live, models, scoping, services
+        from org.scoping import scope_register
+
+        scope_register(models.CoveragePolicy, scoping.coverage_policies_for)
+        scope_register(models.Deal, scoping.deals_for)
+        scope_register(models.Dispute, scoping.disputes_for)
         from leads import coverage_port, merge
 
         # Distribution asks through leads' port; coverage never imports distribution.

@@ -18,9 +18,10 @@ from django.utils import timezone
 from dealcoverage import engine, selectors
 from leads import aliases
 from leads.models import OPEN_STATUSES, Customer, Lead
+from leads.scoping import contact_events_for_coverage, leads_for
 from leads.selectors import own_contact_events
 from org.models import Staff, Store
-from org.scoping import contact_events_for_coverage, leads_for, staff_for
+from org.scoping import staff_for
 
 
 def short_when(value: dt.datetime, zone: ZoneInfo, now: dt.datetime) -> str:

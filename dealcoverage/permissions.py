@@ -75,7 +75,7 @@ def may_review(user) -> bool:
 
 def can_override_credit(user, deal: Deal) -> bool:
     """A sales manager, director or admin of the deal's store (which deals a manager can reach
-    is their scope, org.scoping.deals_for, which both channels look the deal up in: 404)."""
+    is their scope, dealcoverage.scoping.deals_for, which both channels look the deal up in: 404)."""
     return may_review(user) and _in_stores(user, deal.store_id)
 
 

@@ -19,22 +19,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from common.pagination import paginate_ids, paginate_without_count
 from dealcoverage import live, permissions, selectors, services
 from dealcoverage.formatting import percent_number
 from dealcoverage.models import Deal, DealCredit, DisputeStatus
+from dealcoverage.scoping import deals_disputable_by, deals_for, disputes_for
 from dealcoverage.verdicts import viewer_verdict
+from leads.scoping import leads_for, leads_recordable_for
 from leads.services import lead_search_q
 from org.models import Role, Staff
-from org.pagination import paginate_ids, paginate_without_count
-from org.scoping import (
-    deals_disputable_by,
-    deals_for,
-    disputes_for,
-    leads_for,
-    leads_recordable_for,
-    staff_for,
-    viewer_for,
-)
+from org.scoping import staff_for, viewer_for
 
 # Who may do what: dealcoverage.permissions (the API and the services ask the same predicates).
 
@@ -466,7 +460,7 @@ def deal_override(request, pk: int):
 @login_required
 @require_POST
 def deal_dispute(request, pk: int):
-    """Dispute a deal's credit: looked up like the API (org.scoping.deals_disputable_by: 404 outside
+    """Dispute a deal's credit: looked up like the API (dealcoverage.scoping.deals_disputable_by: 404 outside
     it), allowed by dealcoverage.permissions.can_raise_dispute (403 otherwise)."""
     deal = get_object_or_404(deals_disputable_by(request.user), pk=pk)
     if not permissions.can_raise_dispute(request.user, deal):
@@ -492,7 +486,7 @@ def deal_dispute(request, pk: int):
 @require_POST
 def dispute_uphold(request, pk: int):
     """A manager keeps the split: the dispute closes with the written reason. Looked up like the
-    API (org.scoping.disputes_for), allowed by dealcoverage.permissions.can_resolve_dispute."""
+    API (dealcoverage.scoping.disputes_for), allowed by dealcoverage.permissions.can_resolve_dispute."""
     dispute = get_object_or_404(disputes_for(request.user).select_related("deal"), pk=pk)
     if viewer_for(request.user).staff is None or not permissions.can_resolve_dispute(request.user, dispute):
         raise PermissionDenied(permissions.DISPUTE_RESOLVE_REFUSED)

@@ -20,8 +20,9 @@ from dealcoverage import services
 from dealcoverage.engine import MAX_WINDOW_HOURS
 from dealcoverage.models import CoveragePolicy, KeepsAlive, MinEvidence
 from dealcoverage.presets import PRESETS
+from dealcoverage.scoping import coverage_policies_for
 from org.models import SALES_ROLES, Role, Store
-from org.scoping import coverage_policies_for, page_store, stores_for, viewer_for
+from org.scoping import page_store, stores_for, viewer_for
 
 ROLE_CHOICES = [(value, label) for value, label in Role.choices if value in SALES_ROLES]
 LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"

@@ -225,7 +225,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "org.pagination.FastPageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.pagination.FastPageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -234,7 +234,7 @@ REST_FRAMEWORK = {
     ],
     # drf-spectacular's, plus the 400/401/403/404 answers each operation can give.
     "DEFAULT_SCHEMA_CLASS": "org.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "dealercrm.api.exception_handler",
+    "EXCEPTION_HANDLER": "common.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "DealerCRM API",

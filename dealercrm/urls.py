@@ -15,7 +15,7 @@ from leads import api_followup as followup_api
 from leads import views_today as leads_today_views
 from org import api as org_api
 
-handler404 = "dealercrm.api.page_not_found"
+handler404 = "common.api.page_not_found"
 
 router = DefaultRouter()
 router.register("stores", org_api.StoreViewSet, basename="store")

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from distribution import pools, services
 from distribution.models import LeadRouting, RoutingRule, RoutingState, Strategy
+from distribution.scoping import manager_queue_for, notifications_for, routing_rules_for
 from distribution.serializers import (
     BoardHandSerializer,
     BoardSerializer,
@@ -30,20 +31,11 @@ from distribution.serializers import (
 from distribution.strategies import receptionist
 from leads.api import staff_of_request, with_relations
 from leads.models import OPEN_STATUSES, Lead
+from leads.scoping import leads_for
 from leads.serializers import LeadSerializer
 from org.models import Staff
 from org.schema import AutoSchema
-from org.scoping import (
-    can_assign_leads,
-    can_manage_store,
-    leads_for,
-    manager_queue_for,
-    notifications_for,
-    routing_rules_for,
-    staff_for,
-    stores_for,
-    viewer_for,
-)
+from org.scoping import can_assign_leads, can_manage_store, staff_for, stores_for, viewer_for
 
 
 class ManagersOnly(BasePermission):

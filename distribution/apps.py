@@ -5,8 +5,15 @@ class DistributionConfig(AppConfig):
     name = "distribution"
 
     def ready(self) -> None:
-        from distribution import services, signals  # noqa: F401
+        from distribution import models, scoping, services, signals  # noqa: F401
         from leads import notices, ownership
+        from leads import scoping as lead_scoping
+        from org.scoping import scope_register
+
+        scope_register(models.RoutingRule, scoping.routing_rules_for)
+        scope_register(models.Notification, scoping.notifications_for)
+        # Which claim-pool leads a salesperson sees is the pools they are in: distribution's rule.
+        lead_scoping.claim_pool_register(scoping.claim_pool_q)
 
         # Leads' pages and API change owners through distribution's one writer (leads.ownership).
         ownership.writer_register(services)

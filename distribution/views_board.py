@@ -25,8 +25,9 @@ from distribution.models import LeadRouting, RoutingRule, RoutingState, Strategy
 from distribution.strategies import receptionist
 from distribution.strategies.base import split_pool
 from leads.models import OPEN_STATUSES, Lead, SourceType, VehicleInterest
+from leads.scoping import leads_for
 from org.models import Role, Store
-from org.scoping import leads_for, staff_for, viewer_for
+from org.scoping import staff_for, viewer_for
 
 BOARD_ROLES = {Role.RECEPTIONIST, Role.SALES_MANAGER, Role.INTERNET_DIRECTOR, Role.ADMIN}
 WARN_AFTER_SECONDS = 2 * 60  # the wait turns amber

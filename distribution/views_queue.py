@@ -22,14 +22,16 @@ from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from common.pagination import paginate_without_count
 from distribution import pools, services
 from distribution.models import LeadRouting, Notification, RoutingRule, RoutingState, open_breach_q
+from distribution.scoping import manager_queue_for
 from distribution.strategies.base import skip_reason
 from leads.models import OPEN_STATUSES, Lead, LeadAssignment
+from leads.scoping import leads_for
 from org import hours
 from org.models import SALES_ROLES, Staff
-from org.pagination import paginate_without_count
-from org.scoping import can_assign_leads, leads_for, manager_queue_for, staff_for, viewer_for
+from org.scoping import can_assign_leads, staff_for, viewer_for
 
 NEXT_IN_LINE = "next"
 QUEUE_LIMIT = 200
@@ -324,22 +326,6 @@ def available(request):
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(back)
     return redirect("leads:list")
-
-
-def span_text(span: dt.timedelta | None) -> str:
-    """6 min, 1 h 12 min, 2 d 3 h: how long, for a busy reader."""
-    if span is None:
-        return ""
-    minutes = max(0, int(span.total_seconds() // 60))
-    if minutes < 1:
-        return "under a minute"
-    if minutes < 60:
-        return f"{minutes} min"
-    hours_, mins = divmod(minutes, 60)
-    if hours_ < 24:
-        return f"{hours_} h {mins} min" if mins else f"{hours_} h"
-    days, hours_ = divmod(hours_, 24)
-    return f"{days} d {hours_} h" if hours_ else f"{days} d"
 
 
 def skipped_text(skipped: list | None) -> str:

@@ -15,7 +15,8 @@ from rest_framework.exceptions import ParseError, PermissionDenied, ValidationEr
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dealercrm.api import scoped_choice
+from common.api import scoped_choice
+from distribution.scoping import claim_targets_for
 from distribution.serializers import ConflictSerializer, LeadReassignSerializer
 from leads import duplicates, intake, ownership, permissions, services
 from leads import merge as merge_services
@@ -28,6 +29,14 @@ from leads.models import (
     PossibleDuplicate,
     RejectedIntake,
     SourceType,
+)
+from leads.scoping import (
+    can_work_lead,
+    contact_events_for,
+    customers_for,
+    leads_for,
+    leads_for_branches,
+    rejected_intakes_for,
 )
 from leads.serializers import (
     ContactEventImportSerializer,
@@ -47,18 +56,7 @@ from leads.serializers import (
 )
 from org.clientip import client_ip
 from org.schema import VALIDATION_ERROR
-from org.scoping import (
-    can_work_lead,
-    claim_targets_for,
-    contact_events_for,
-    customers_for,
-    leads_for,
-    leads_for_branches,
-    rejected_intakes_for,
-    staff_for,
-    stores_for,
-    viewer_for,
-)
+from org.scoping import staff_for, stores_for, viewer_for
 
 
 def store_for_intake(user, slug: str, field: str = "store"):
@@ -149,7 +147,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Name prefix, phone, email or provider lead id")]
     )
     def list(self, request, *args, **kwargs):
-        # leads_for branch by branch, as the browser's lead list pages it (org.scoping._lead_branches).
+        # leads_for branch by branch, as the browser's lead list pages it (leads.scoping._lead_branches).
         branches = [self.filter_queryset(self._refine(branch)) for branch in leads_for_branches(request.user)]
         page = self.paginator.paginate_branches(branches, request, fetch=with_relations)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -1,7 +1,7 @@
 """REST API for follow-up: tasks, appointments and the store's cadence. Thin: scope through
 org.scoping (another store's task or appointment is a 404, another store's customer or lead in a
 body an "unknown" 400), validate, call leads.followup / leads.appointments, whose refusals (a
-Django ValidationError naming the field) become 400s through dealercrm.api.exception_handler."""
+Django ValidationError naming the field) become 400s through common.api.exception_handler."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from dealercrm.api import scoped_choice
+from common.api import scoped_choice
 from leads import appointments, followup, permissions
 from leads.api import staff_of_request
 from leads.models import Appointment, AppointmentStatus, Cadence, Task, TaskKind
+from leads.scoping import appointments_for, customers_for, leads_for, tasks_for
 from leads.serializers_followup import (
     TASK_CHANNELS,
     AppointmentCreateSerializer,
@@ -28,16 +29,7 @@ from leads.serializers_followup import (
 )
 from leads.views_cadence import DEFAULT_MARGIN, DEFAULT_NAME, cadence_summary
 from org.schema import ERROR, AutoSchema
-from org.scoping import (
-    appointments_for,
-    can_manage_store,
-    customers_for,
-    leads_for,
-    staff_for,
-    stores_for,
-    tasks_for,
-    viewer_for,
-)
+from org.scoping import can_manage_store, staff_for, stores_for, viewer_for
 
 # --- Tasks --------------------------------------------------------------------------------------
 

@@ -5,7 +5,16 @@ class LeadsConfig(AppConfig):
     name = "leads"
 
     def ready(self) -> None:
+        from leads import models, scoping
         from leads.events import contact_event_recorded
+        from org.scoping import scope_register
+
+        for model, rule in (
+            (models.Lead, scoping.leads_for), (models.Customer, scoping.customers_for),
+            (models.ContactEvent, scoping.contact_events_for), (models.RejectedIntake, scoping.rejected_intakes_for),
+            (models.Task, scoping.tasks_for), (models.Appointment, scoping.appointments_for),
+        ):
+            scope_register(model, rule)
         from leads.followup import event_recorded
 
         # Follow-up belongs with leads today; it subscribes like any other app would.

@@ -27,7 +27,8 @@ from leads.models import (
     PossibleDuplicate,
 )
 from leads.permissions import DUPLICATES_REFUSED, can_review_duplicates, require
-from org.scoping import leads_for, stores_for, viewer_for
+from leads.scoping import leads_for
+from org.scoping import stores_for, viewer_for
 
 
 def duplicates_for(user):

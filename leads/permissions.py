@@ -11,7 +11,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 
 from leads.models import Appointment, ContactEvent, Lead
-from org.scoping import can_work_lead, contact_events_for, stores_for, viewer_for
+from leads.scoping import can_work_lead, contact_events_for
+from org.scoping import stores_for, viewer_for
 
 APPOINTMENT_SET_REFUSED = "Only the lead's salesperson, their sales manager, the director and admins set its appointments."
 APPOINTMENT_CHANGE_REFUSED = (

@@ -10,10 +10,10 @@ TIMELINE_LIMIT = 200
 
 def lead_timeline(lead: Lead, user=None) -> list[ContactEvent]:
     """The customer's contact events in this store, newest first (all their leads, not just this
-    one, and those of customers merged into theirs), as far as `user` may read them (org.scoping.contact_events_for: the events of leads
+    one, and those of customers merged into theirs), as far as `user` may read them (leads.scoping.contact_events_for: the events of leads
     they see, so not another agent's texts on a shared customer; no user: all). An event a later one supersedes (a call's attempt, once its outcome is known) is left
     out; each call event carries its Call (`event.call`, for the recording), in one more query."""
-    from org.scoping import contact_events_for
+    from leads.scoping import contact_events_for
     from telephony.models import Call
 
     readable = ContactEvent.objects.all() if user is None else contact_events_for(user)

@@ -315,7 +315,7 @@ class CustomerMergeRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
     def _customer(self, value: int):
-        from org.scoping import customers_for
+        from leads.scoping import customers_for
 
         found = customers_for(self.context["request"].user).filter(pk=value).first()
         if found is None:

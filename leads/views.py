@@ -13,16 +13,17 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
+from common.pagination import paginate_branches
 from distribution import views_queue as distribution_views
 from leads import duplicates, ownership, services
 from leads.forms import LeadEntryForm, LeadFilterForm, LogContactForm, WebLeadForm
 from leads.models import Channel, IntakeChannel, Lead, LeadStatus, Outcome, SourceType
+from leads.scoping import can_work_lead, leads_for, leads_for_branches
 from leads.selectors import lead_timeline
 from leads.views_appointments import card_context as appointments_card
 from org.clientip import client_ip
 from org.models import SALES_ROLES, Staff, Store
-from org.pagination import paginate_branches
-from org.scoping import can_assign_leads, can_work_lead, leads_for, leads_for_branches, viewer_for
+from org.scoping import can_assign_leads, viewer_for
 
 PAGE_SIZE = 50
 
@@ -109,8 +110,8 @@ def routing_history(lead):
 
 def routing_context(request, viewer, lead) -> dict:
     """Where the lead is in distribution, its response times and the buttons this viewer gets."""
+    from common.formatting import span_text
     from distribution import services as distribution
-    from distribution.views_queue import span_text
 
     routing = getattr(lead, "routing", None)
     times = distribution.response_times(lead, routing)

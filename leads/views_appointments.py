@@ -34,17 +34,11 @@ from leads.models import (
     LeadVehicle,
     Outcome,
 )
+from leads.scoping import appointments_for, check_in_leads_for, leads_for
 from leads.services import lead_search_q
 from org import hours
 from org.models import Store
-from org.scoping import (
-    appointments_for,
-    check_in_leads_for,
-    leads_for,
-    page_store,
-    stores_for,
-    viewer_for,
-)
+from org.scoping import page_store, stores_for, viewer_for
 
 CARD_LIMIT = 10
 ARRIVALS_LIMIT = 300
@@ -247,7 +241,7 @@ def _vehicle_text(lead: Lead) -> str:
 
 
 def _today(request, store: Store, now: dt.datetime) -> dict:
-    """Today's appointments of the store that the viewer sees (org.scoping.appointments_for: the
+    """Today's appointments of the store that the viewer sees (leads.scoping.appointments_for: the
     whole store for the receptionist and the director, their teams' for a sales manager) in time
     order, with what each row shows: a fixed number of queries whatever the count."""
     day, start, end = _local_day(store, now)

@@ -21,11 +21,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from common.pagination import paginate_without_count
 from leads.models import Channel, ContactEvent, Outcome
+from leads.scoping import leads_for
 from org import hours
 from org.models import Role, Staff
-from org.pagination import paginate_without_count
-from org.scoping import leads_for, staff_for, stores_for, viewer_for
+from org.scoping import staff_for, stores_for, viewer_for
 from telephony.calls import duration_text
 from telephony.models import Call
 

@@ -10,11 +10,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from common.pagination import paginate_without_count
 from leads import duplicates
 from leads import merge as merge_services
 from leads.models import DuplicateStatus
 from leads.permissions import DUPLICATES_REFUSED, can_review_duplicates
-from org.pagination import paginate_without_count
 
 PAGE = 25
 RECENT_MERGES = 10

@@ -32,9 +32,9 @@ from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from common.formatting import span_text
 from dealcoverage.live import EndingSoon, coverage_ending
 from distribution.services import business_deadline, lapse_outcomes
-from distribution.views_queue import span_text
 from leads import appointments as appointment_services
 from leads import followup
 from leads import permissions as lead_permissions
@@ -52,10 +52,11 @@ from leads.models import (
     Task,
     TaskKind,
 )
+from leads.scoping import can_work_lead, leads_for
 from leads.selectors import lead_timeline
 from org import hours
 from org.models import SALES_ROLES, Staff
-from org.scoping import can_work_lead, leads_for, viewer_for
+from org.scoping import viewer_for
 from telephony import metrics
 
 CHANNELS = [("call", "Call"), ("text", "Text"), ("email", "Email")]

@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from dealercrm.api import scoped_choice
+from common.api import scoped_choice
 from org import schedules
 from org.models import Staff, Team
 from org.scoping import can_edit_schedule, staff_for, stores_for, teams_for

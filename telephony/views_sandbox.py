@@ -18,8 +18,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from leads.models import CustomerPhone
 from leads.normalize import phone_to_e164
+from leads.scoping import customers_for, leads_for
 from org.models import Store
-from org.scoping import customers_for, leads_for, viewer_for
+from org.scoping import viewer_for
 from telephony import sandbox
 from telephony.models import DealerNumber
 from telephony.twilio import sandbox_answers_rest, sandbox_enabled

@@ -17,8 +17,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 from leads.forms import LogContactForm
 from leads.models import Lead
 from leads.normalize import phone_to_e164
+from leads.scoping import can_work_lead, leads_for
 from leads.selectors import lead_timeline
-from org.scoping import can_work_lead, leads_for, viewer_for
+from org.scoping import viewer_for
 from telephony import sms
 from telephony.twilio import twilio_webhook, twiml_response
 

@@ -18,7 +18,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from leads.models import CustomerPhone
-from org.scoping import can_work_lead, leads_for, viewer_for
+from leads.scoping import can_work_lead, leads_for
+from org.scoping import viewer_for
 from telephony import calls
 from telephony.models import TERMINAL_CALL_STATUSES, Call, CallStatus
 from telephony.twilio import twilio_webhook, twiml_response

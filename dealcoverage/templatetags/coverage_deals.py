@@ -1,6 +1,6 @@
 """The lead page's "Deal" card, provided by coverage so that leads never imports it: the lead
 template does {% load coverage_deals %}{% lead_deal_cards lead %}. The deals shown are the
-viewer's (org.scoping.deals_for), the same the deal list and the API show."""
+viewer's (dealcoverage.scoping.deals_for), the same the deal list and the API show."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from django import template
 from django.db.models import Prefetch
 
 from dealcoverage.models import DealCredit, Dispute
+from dealcoverage.scoping import deals_for
 from dealcoverage.verdicts import viewer_verdict
-from org.scoping import deals_for, viewer_for
+from org.scoping import viewer_for
 
 register = template.Library()
 

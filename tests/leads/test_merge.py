@@ -331,7 +331,7 @@ def test_a_lead_arriving_while_its_customer_is_merged_ends_under_the_survivor():
 @pytest.mark.parametrize("role", ["agent2", "manager"])
 def test_every_role_that_sees_the_survivor_judges_coverage_on_the_merged_history(org, two, role):
     """A new user's trial: after a merge, the manager and the agent saw "nobody has contacted this
-    customer yet" where the director saw coverage: their scope (org.scoping.customers_for) lost the
+    customer yet" where the director saw coverage: their scope (leads.scoping.customers_for) lost the
     merged customer, who has no lead left."""
     from dealcoverage.live import lead_coverage
 

@@ -1,4 +1,4 @@
-"""org.pagination: pages without a count, and pages merged from leads_for's branches."""
+"""common.pagination: pages without a count, and pages merged from leads_for's branches."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from django.core.paginator import InvalidPage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from org import scoping
-from org.pagination import paginate_branches
+from common.pagination import paginate_branches
+from leads import scoping as lead_scoping
 
 pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 
@@ -35,12 +35,12 @@ def ordered(qs):
 def test_pages_of_the_branches_are_the_pages_of_leads_for(org, mixed):
     visible, hidden = mixed
     user = org["agent"].user
-    assert len(scoping.leads_for_branches(user)) == 2
-    expected = list(ordered(scoping.leads_for(user)).values_list("pk", flat=True))
+    assert len(lead_scoping.leads_for_branches(user)) == 2
+    expected = list(ordered(lead_scoping.leads_for(user)).values_list("pk", flat=True))
     assert sorted(expected) == sorted(lead.pk for lead in visible)
     got, number = [], 1
     while True:
-        page = paginate_branches([ordered(b) for b in scoping.leads_for_branches(user)], str(number), 4)
+        page = paginate_branches([ordered(b) for b in lead_scoping.leads_for_branches(user)], str(number), 4)
         got += [lead.pk for lead in page]
         assert page.has_previous == (number > 1)
         if not page.has_next:
@@ -53,7 +53,7 @@ def test_pages_of_the_branches_are_the_pages_of_leads_for(org, mixed):
 
 def test_fetch_loads_the_page_with_its_relations_in_a_fixed_number_of_queries(org, mixed):
     user = org["agent"].user
-    branches = [ordered(b) for b in scoping.leads_for_branches(user)]
+    branches = [ordered(b) for b in lead_scoping.leads_for_branches(user)]
     with CaptureQueriesContext(connection) as queries:
         page = paginate_branches(branches, "1", 10, fetch=lambda qs: qs.select_related("customer"))
         names = [lead.customer.last_name for lead in page]
@@ -62,7 +62,7 @@ def test_fetch_loads_the_page_with_its_relations_in_a_fixed_number_of_queries(or
 
 
 def test_a_bad_page_or_unordered_branches_are_refused(org, mixed):
-    branches = scoping.leads_for_branches(org["agent"].user)
+    branches = lead_scoping.leads_for_branches(org["agent"].user)
     with pytest.raises(InvalidPage):
         paginate_branches([ordered(b) for b in branches], "abc", 4)
     with pytest.raises(ValueError, match="ordered"):
@@ -70,16 +70,16 @@ def test_a_bad_page_or_unordered_branches_are_refused(org, mixed):
 
 
 def test_one_branch_is_a_plain_page(org, mixed):
-    branches = scoping.leads_for_branches(org["director"].user)
+    branches = lead_scoping.leads_for_branches(org["director"].user)
     assert len(branches) == 1
     page = paginate_branches([ordered(branches[0])], "2", 5)
-    assert [lead.pk for lead in page] == list(ordered(scoping.leads_for(org["director"].user)).values_list("pk", flat=True))[5:10]
+    assert [lead.pk for lead in page] == list(ordered(lead_scoping.leads_for(org["director"].user)).values_list("pk", flat=True))[5:10]
 
 
 def test_the_api_pages_an_agents_own_and_pool_leads_in_one_order_with_its_filters(org, mixed, api_for):
     visible, _hidden = mixed
     client = api_for(org["agent"])
-    expected = list(ordered(scoping.leads_for(org["agent"].user)).values_list("pk", flat=True))
+    expected = list(ordered(lead_scoping.leads_for(org["agent"].user)).values_list("pk", flat=True))
     got, url = [], "/api/v1/leads/?page_size=5"
     while url:
         body = client.get(url).json()
@@ -96,7 +96,7 @@ def test_paginate_ids_loads_only_the_page_in_the_lists_order():
     back in the list's order whatever order `fetch` returns them in, one more id says a next page."""
     from types import SimpleNamespace
 
-    from org.pagination import paginate_ids
+    from common.pagination import paginate_ids
 
     asked = []
 

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 from factories import ContactEventFactory, StaffFactory, StoreFactory, TeamFactory, UserFactory
 
+from leads import scoping as lead_scoping
 from leads.models import RejectedIntake
 from org import scoping
 
@@ -59,25 +60,25 @@ STORE_LEADS = {"agent_own", "retail_own", "agent2_today", "agent2_old", "pool", 
     ],
 )
 def test_leads_for_each_role(org, leads, role, expected):
-    assert visible(scoping.leads_for(org[role].user), leads) == expected
+    assert visible(lead_scoping.leads_for(org[role].user), leads) == expected
 
 
 def test_claim_pool_lead_with_an_owner_is_not_in_the_pool(org, lead_for):
     taken = lead_for(owner=org["agent2"], in_claim_pool=True)
-    assert not scoping.leads_for(org["agent"].user).filter(pk=taken.pk).exists()
+    assert not lead_scoping.leads_for(org["agent"].user).filter(pk=taken.pk).exists()
 
 
 def test_superuser_without_staff_sees_everything_and_plain_users_nothing(leads):
     superuser = UserFactory(username="root", is_superuser=True, is_staff=True)
-    assert visible(scoping.leads_for(superuser), leads) == set(leads)
-    assert visible(scoping.leads_for(UserFactory(username="nobody")), leads) == set()
+    assert visible(lead_scoping.leads_for(superuser), leads) == set(leads)
+    assert visible(lead_scoping.leads_for(UserFactory(username="nobody")), leads) == set()
 
 
 def test_inactive_staff_sees_nothing(org, leads):
     org["director"].is_active = False
     org["director"].save()
     user = type(org["director"].user).objects.get(pk=org["director"].user_id)  # fresh: no cached viewer
-    assert visible(scoping.leads_for(user), leads) == set()
+    assert visible(lead_scoping.leads_for(user), leads) == set()
     assert not scoping.stores_for(user).exists()
 
 
@@ -94,8 +95,8 @@ def test_customers_and_events_follow_the_leads(org, leads, role, expected):
     events = {name: ContactEventFactory(lead=lead) for name, lead in leads.items()}
     customers = {name: lead.customer for name, lead in leads.items()}
     user = org[role].user
-    assert visible(scoping.customers_for(user), customers) == expected
-    assert visible(scoping.contact_events_for(user), events) == expected
+    assert visible(lead_scoping.customers_for(user), customers) == expected
+    assert visible(lead_scoping.contact_events_for(user), events) == expected
 
 
 @pytest.mark.parametrize(("role", "sees_sister"), [("agent", False), ("director", False), ("admin", True)])
@@ -123,7 +124,7 @@ def test_rejected_intakes_only_for_directors_and_admins(org, store, other_store,
         name: RejectedIntake.objects.create(store=s, channel="adf", reason="not_xml", message="Not XML.")
         for name, s in {"own": store, "sister": sister_store, "other": other_store}.items()
     }
-    assert visible(scoping.rejected_intakes_for(org[role].user), rejected) == expected
+    assert visible(lead_scoping.rejected_intakes_for(org[role].user), rejected) == expected
 
 
 def test_scoped_dispatches_by_model_and_refuses_unknown_models(org, leads):
@@ -161,11 +162,11 @@ def test_admin_lead_changelist_shows_only_the_group_admins_group(client, org, le
 
 @pytest.mark.parametrize("role", ["agent", "retail", "agent2", "manager", "director", "receptionist", "admin"])
 def test_the_branches_are_disjoint_and_their_union_is_leads_for(org, leads, role):
-    """The lead lists page leads_for branch by branch (org.pagination.paginate_branches): the
+    """The lead lists page leads_for branch by branch (common.pagination.paginate_branches): the
     branches must cover exactly what leads_for covers, each lead once."""
     user = org[role].user
-    branches = [set(branch.values_list("pk", flat=True)) for branch in scoping.leads_for_branches(user)]
+    branches = [set(branch.values_list("pk", flat=True)) for branch in lead_scoping.leads_for_branches(user)]
     union = set().union(*branches)
     assert sum(len(ids) for ids in branches) == len(union)
-    assert union == set(scoping.leads_for(user).values_list("pk", flat=True))
-    assert visible(scoping.leads_for(user), leads) == {name for name, lead in leads.items() if lead.pk in union}
+    assert union == set(lead_scoping.leads_for(user).values_list("pk", flat=True))
+    assert visible(lead_scoping.leads_for(user), leads) == {name for name, lead in leads.items() if lead.pk in union}

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from factories import CustomerEmailFactory, CustomerFactory, CustomerPhoneFactory, LeadFactory
 
-from leads.management.commands.import_dms_notes import parse_when
+from common.csvimport import parse_when
 from leads.models import Channel, ContactEvent, EvidenceLevel, Outcome
 
 pytestmark = [pytest.mark.clock, pytest.mark.django_db]

@@ -17,18 +17,12 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from common.csvimport import ImportReport, normalize_header, open_csv, parse_when, read_text
 from dealcoverage import services
 from dealcoverage.models import Deal, DealSource
-from leads.management.commands.import_dms_notes import (
-    ImportReport,
-    StaffDirectory,
-    _normalize_header,
-    open_dms_csv,
-    parse_when,
-    read_text,
-)
 from leads.normalize import email_normalize, phone_to_e164
 from leads.services import customer_match
+from org.directory import StaffDirectory
 from org.models import Store
 
 HEADER_ALIASES = {
@@ -50,8 +44,8 @@ HEADER_ALIASES = {
 def column_map(headers: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for header in headers:
-        # "#" is punctuation to _normalize_header; keep "deal #" / "stock #" recognisable.
-        key = _normalize_header(header.replace("#", " number"))
+        # "#" is punctuation to normalize_header; keep "deal #" / "stock #" recognisable.
+        key = normalize_header(header.replace("#", " number"))
         for column, aliases in HEADER_ALIASES.items():
             if key in aliases and column not in found:
                 found[column] = header
@@ -59,7 +53,7 @@ def column_map(headers: list[str]) -> dict[str, str]:
 
 
 def dms_deals_import(*, store: Store, text: str) -> ImportReport:
-    reader, columns = open_dms_csv(text, column_map, required=("deal_number", "date", "salesperson"))
+    reader, columns = open_csv(text, column_map, required=("deal_number", "date", "salesperson"))
     directory = StaffDirectory(store)
     report = ImportReport()
 

@@ -17,23 +17,21 @@ each event carries source_system "dms-csv" and external_id = a hash of the row's
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from common.csvimport import ImportReport, normalize_header, open_csv, parse_when, read_text
 from leads.events import contact_events_record_batch
 from leads.models import Channel, ContactEvent, Direction, EvidenceLevel, Lead, Outcome
 from leads.normalize import email_normalize, phone_to_e164
 from leads.services import customer_match
-from org.models import Staff, Store
+from org.directory import StaffDirectory
+from org.models import Store
 
 SOURCE_SYSTEM = "dms-csv"
 MAX_NOTE_CHARS = 10000
@@ -57,88 +55,15 @@ HEADER_ALIASES = {
     "note": {"note", "notes", "note text", "text", "comment", "comments", "description", "activity", "body", "details"},
 }
 
-DATETIME_FORMATS = [
-    "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%y %I:%M %p", "%m/%d/%y %I:%M:%S %p", "%m/%d/%y %H:%M", "%m/%d/%y %H:%M:%S",
-    "%m-%d-%Y %I:%M %p", "%m-%d-%Y %H:%M", "%m-%d-%y %I:%M %p", "%m-%d-%y %H:%M",
-    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
-    "%b %d, %Y %I:%M %p", "%B %d, %Y %I:%M %p", "%b %d %Y %I:%M %p",
-]
-DATE_FORMATS = ["%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m-%d-%y", "%Y-%m-%d", "%b %d, %Y", "%B %d, %Y", "%b %d %Y"]
-
-
-def _normalize_header(name: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", (name or "").lower()).split())
-
-
 def column_map(headers: list[str]) -> dict[str, str]:
     """Our column name -> the file's header, first match wins."""
     found: dict[str, str] = {}
     for header in headers:
-        key = _normalize_header(header)
+        key = normalize_header(header)
         for column, aliases in HEADER_ALIASES.items():
             if key in aliases and column not in found:
                 found[column] = header
     return found
-
-
-def parse_when(raw_date: str, raw_time: str, tz) -> dt.datetime | None:
-    """An aware datetime from US or ISO text; naive times are the store's local time."""
-    text = " ".join(re.sub(r"(?<=[A-Za-z])\.", "", f"{raw_date} {raw_time}").split())
-    text = re.sub(r"(?i)(\d)\s*([ap])\s?m\b", lambda m: f"{m.group(1)} {m.group(2).upper()}M", text)  # 9:05am
-    if not text:
-        return None
-    parsed = None
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # a bare ISO date goes to DATE_FORMATS (noon)
-        try:
-            parsed = dt.datetime.fromisoformat(text)
-        except ValueError:
-            parsed = None
-    if parsed is None:
-        for fmt in DATETIME_FORMATS:
-            try:
-                parsed = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 - made aware below
-                break
-            except ValueError:
-                continue
-    if parsed is None:
-        for fmt in DATE_FORMATS:
-            try:
-                # A date without a time: noon, so the note lands on that day in any US zone.
-                parsed = dt.datetime.combine(dt.datetime.strptime(text, fmt).date(), dt.time(12, 0))  # noqa: DTZ007
-                break
-            except ValueError:
-                continue
-    if parsed is None:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
-    return parsed
-
-
-@dataclass
-class ImportReport:
-    created: int = 0
-    already_present: int = 0
-    skipped: list[str] = field(default_factory=list)
-
-
-class StaffDirectory:
-    """The store's staff by username and by full name ("First Last" and "Last, First")."""
-
-    def __init__(self, store: Store):
-        self.by_key: dict[str, Staff] = {}
-        for staff in Staff.objects.filter(store=store).select_related("user"):
-            user = staff.user
-            keys = {user.get_username(), f"{user.first_name} {user.last_name}", f"{user.last_name}, {user.first_name}",
-                    f"{user.last_name},{user.first_name}"}
-            for key in keys:
-                norm = " ".join(key.lower().split())
-                if norm.strip(", "):
-                    self.by_key.setdefault(norm, staff)
-
-    def find(self, raw: str) -> Staff | None:
-        return self.by_key.get(" ".join(raw.lower().split()))
 
 
 def _row_id(*, occurred_at: dt.datetime, customer_id: int, salesperson: str, note: str) -> str:
@@ -151,27 +76,9 @@ def _row_id(*, occurred_at: dt.datetime, customer_id: int, salesperson: str, not
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def open_dms_csv(text: str, mapper, *, required: tuple[str, ...]) -> tuple[csv.DictReader, dict[str, str]]:
-    """A DMS export's rows and its columns (found by header name), or a CommandError naming the
-    missing ones. Every export identifies the customer by phone or email."""
-    # The header line's commonest separator (csv.Sniffer guesses wrong on notes full of commas).
-    header_line = text.split("\n", 1)[0]
-    delimiter = max(",;\t|", key=header_line.count)
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    columns = mapper(reader.fieldnames or [])
-    missing = [name for name in required if name not in columns]
-    if "phone" not in columns and "email" not in columns:
-        missing.append("phone or email")
-    if missing:
-        raise CommandError(
-            f"No {', '.join(missing)} column in the header ({', '.join(reader.fieldnames or []) or 'empty'})."
-        )
-    return reader, columns
-
-
 def dms_notes_import(*, store: Store, text: str, dry_run: bool = False) -> ImportReport:
     """Import the CSV text for a store; see the module docstring."""
-    reader, columns = open_dms_csv(text, column_map, required=("date", "note"))
+    reader, columns = open_csv(text, column_map, required=("date", "note"))
     directory = StaffDirectory(store)
     report = ImportReport()
     events: list[dict] = []
@@ -245,14 +152,6 @@ def dms_notes_import(*, store: Store, text: str, dry_run: bool = False) -> Impor
         store=store, events=events, side_effects=False, lock_key=f"import:{SOURCE_SYSTEM}"
     )
     return report
-
-
-def read_text(path: Path) -> str:
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")  # Excel on Windows
 
 
 class Command(BaseCommand):

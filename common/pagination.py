@@ -73,7 +73,7 @@ def paginate_ids(ids: list, page_param: str | None, page_size: int, *, fetch) ->
 
 def paginate_branches(branches: list, page_param: str | None, page_size: int, *, fetch=None) -> NoCountPage:
     """paginate_without_count over the union of disjoint, identically ordered querysets
-    (org.scoping.leads_for_branches): each branch walks its own index for the first
+    (leads.scoping.leads_for_branches): each branch walks its own index for the first
     offset + page rows, the database merges them (UNION ALL, in the branches' order), and one
     more query loads the page's rows through `fetch` (a function of the wanted primary keys,
     for select_related and prefetches). Where an OR of the branches would make PostgreSQL read
@@ -103,7 +103,7 @@ class FastPageNumberPagination(BasePagination):
         return self.paginate_branches([queryset], request)
 
     def paginate_branches(self, branches: list, request, fetch=None):
-        """paginate_queryset over disjoint branches (org.pagination.paginate_branches)."""
+        """paginate_queryset over disjoint branches (common.pagination.paginate_branches)."""
         from django.conf import settings
 
         try:
