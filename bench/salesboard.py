@@ -141,9 +141,9 @@ def measure(repeat: int) -> None:
     from django.db.models import Count
     from django.test import Client
 
-    from leads import salesboard
     from leads.models import ContactEvent
     from org.models import Role, Staff, Store
+    from reporting import salesboard
 
     call_command("collectstatic", interactive=False, verbosity=0)  # production serves a manifest
     busiest = (

@@ -162,7 +162,7 @@ def _tell_dispute_settled(dispute: Dispute, *, by: Staff, changed: bool) -> None
 def _leads_sold(deal: Deal, *, by: Staff | None) -> None:
     """A recorded sale is the fact: the deal's lead and its open duplicates become sold from whatever
     open status they were in, which ends their cadence and keep-in-touch tasks
-    (leads.followup.lead_closed). A deal without a lead closes the customer's open leads."""
+    (followup.services.lead_closed). A deal without a lead closes the customer's open leads."""
     if deal.lead_id is not None:
         leads = Lead.objects.filter(Q(pk=deal.lead_id) | Q(duplicate_of_id=deal.lead_id))
     else:

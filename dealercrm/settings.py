@@ -64,6 +64,10 @@ INSTALLED_APPS = [
     "dealcoverage",
     "distribution",
     "telephony",
+    # The features that combine them (they own no tables), then the development tools.
+    "followup",
+    "today",
+    "reporting",
 ]
 
 MIDDLEWARE = [
@@ -96,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "org.context_processors.staff",
+                "telephony.context_processors.sandbox",
             ],
         },
     },
@@ -250,7 +255,7 @@ SPECTACULAR_SETTINGS = {
         "IntakeChannelEnum": "leads.models.IntakeChannel.choices",
         "ContactChannelEnum": "leads.models.Channel.choices",
         "LoggableChannelEnum": "leads.serializers.LOGGABLE_CHANNELS",
-        "TaskChannelEnum": "leads.serializers_followup.TASK_CHANNELS",
+        "TaskChannelEnum": "followup.serializers.TASK_CHANNELS",
     },
 }
 
@@ -328,7 +333,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "telephony.tasks.calls_reconcile_task",
         "schedule": schedule(timedelta(seconds=float(os.environ.get("CALL_RECONCILE_SWEEP_SECONDS", "60")))),
     },
-    # Sales board snapshots (leads.salesboard): pre-aggregated so the board opens fast.
+    # Sales board snapshots (reporting.salesboard): pre-aggregated so the board opens fast.
     "leads-salesboard-refresh": {"task": "leads.tasks.salesboard_refresh_due_task", "schedule": schedule(timedelta(seconds=60))},
 }
 

@@ -10,10 +10,10 @@ from rest_framework.routers import DefaultRouter
 from dealcoverage import api as coverage_api
 from dealercrm import views as core_views
 from distribution import api as distribution_api
+from followup import api as followup_api
 from leads import api as leads_api
-from leads import api_followup as followup_api
-from leads import views_today as leads_today_views
 from org import api as org_api
+from today import views as today_views
 
 handler404 = "common.api.page_not_found"
 
@@ -39,7 +39,7 @@ router.register("appointments", followup_api.AppointmentViewSet, basename="appoi
 router.register("cadence", followup_api.CadenceViewSet, basename="cadence")
 
 urlpatterns = [
-    path("", leads_today_views.home, name="home"),
+    path("", today_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", core_views.healthz, name="healthz"),
@@ -60,11 +60,11 @@ urlpatterns = [
     path("coverage/policies/", include("dealcoverage.urls_policies")),
     path("coverage/replay/", include("dealcoverage.urls_replay")),
     path("coverage/", include("dealcoverage.urls")),
-    path("today/", include("leads.urls_today")),
-    path("sales-board/", include("leads.urls_salesboard")),
-    path("appointments/", include("leads.urls_appointments")),
-    path("calls/review/", include("leads.urls_calls_review")),
-    path("follow-up/cadence/", include("leads.urls_cadence")),
+    path("today/", include("today.urls")),
+    path("sales-board/", include("reporting.urls_salesboard")),
+    path("appointments/", include("followup.urls_appointments")),
+    path("calls/review/", include("reporting.urls_calls_review")),
+    path("follow-up/cadence/", include("followup.urls_cadence")),
     path("customers/duplicates/", include("leads.urls_duplicates")),
     path("schedules/", include("org.urls")),
     path("distribution/board/", include("distribution.urls_board")),

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from distribution.models import LeadRouting, Notification
-from telephony.admin import ReadOnlyAdmin
+from org.admin import ReadOnlyAdmin
 
 
 @admin.register(LeadRouting)

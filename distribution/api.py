@@ -19,7 +19,6 @@ from distribution.scoping import manager_queue_for, notifications_for, routing_r
 from distribution.serializers import (
     BoardHandSerializer,
     BoardSerializer,
-    ConflictSerializer,
     ManagerQueueLeadSerializer,
     NotificationReadResultSerializer,
     NotificationReadSerializer,
@@ -32,7 +31,7 @@ from distribution.strategies import receptionist
 from leads.api import staff_of_request, with_relations
 from leads.models import OPEN_STATUSES, Lead
 from leads.scoping import leads_for
-from leads.serializers import LeadSerializer
+from leads.serializers import ConflictSerializer, LeadSerializer
 from org.models import Staff
 from org.schema import AutoSchema
 from org.scoping import can_assign_leads, can_manage_store, staff_for, stores_for, viewer_for

@@ -5,15 +5,16 @@ class DistributionConfig(AppConfig):
     name = "distribution"
 
     def ready(self) -> None:
-        from distribution import models, scoping, services, signals  # noqa: F401
-        from leads import notices, ownership
+        from distribution import lead_panel, models, scoping, services, signals  # noqa: F401
+        from leads import lead_page, notices, ownership
         from leads import scoping as lead_scoping
         from org.scoping import scope_register
 
+        lead_page.panel_register(lead_panel.lead_panel)
         scope_register(models.RoutingRule, scoping.routing_rules_for)
         scope_register(models.Notification, scoping.notifications_for)
         # Which claim-pool leads a salesperson sees is the pools they are in: distribution's rule.
-        lead_scoping.claim_pool_register(scoping.claim_pool_q)
+        lead_scoping.claim_pool_register(visible=scoping.claim_pool_q, pooled=scoping.claim_pool_leads_q)
 
         # Leads' pages and API change owners through distribution's one writer (leads.ownership).
         ownership.writer_register(services)

@@ -1,5 +1,5 @@
 """Who sees distribution's rows: routing rules, notifications, the manager queue, the leads a
-claim may name; and which claim-pool leads a salesperson sees (registered with leads.scoping).
+claim may name are leads.scoping's; which claim-pool leads a salesperson sees (registered with leads.scoping).
 Registered with org.scoping.scoped in distribution.apps."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q
 
 from distribution.models import Notification, RoutingRule, RoutingState, Strategy
-from leads.models import OPEN_STATUSES, Lead
-from leads.scoping import lead_q, leads_for
+from leads.models import OPEN_STATUSES
+from leads.scoping import leads_for
 from org.models import SALES_ROLES
 from org.scoping import store_q, viewer_for
 
@@ -23,15 +23,9 @@ def claim_pool_q(staff, prefix: str) -> Q:
     return Q(**{f"{prefix}routing__rule__isnull": True}) | Q(Exists(in_pool))
 
 
-def claim_targets_for(user):
-    """The leads a claim may name: those the caller sees, and, for a salesperson, every lead of
-    their store that a claim-pool rule put in a pool. So a late claim hears who has the lead
-    (409) and someone outside its pool why they cannot have it (400), not a bare 404."""
-    viewer = viewer_for(user)
-    visible = lead_q(viewer)
-    if viewer.staff is None or viewer.is_store_wide or viewer.is_manager or viewer.is_receptionist:
-        return Lead.objects.filter(visible)
-    return Lead.objects.filter(visible | (store_q(viewer) & Q(routing__strategy=Strategy.CLAIM_POOL)))
+def claim_pool_leads_q() -> Q:
+    """The leads a claim-pool rule put in a pool, claimed since or not (leads.scoping.claim_targets_for)."""
+    return Q(routing__strategy=Strategy.CLAIM_POOL)
 
 
 def routing_rules_for(user):

@@ -29,13 +29,6 @@ class SkippedSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class ConflictSerializer(serializers.Serializer):
-    """409: someone else already holds the lead."""
-
-    detail = serializers.CharField()
-    holder = serializers.IntegerField(allow_null=True)
-
-
 def vehicle_label(lead: Lead) -> str:
     """The vehicle the customer asked about (prefetch `vehicles`): "2024 Honda Civic, stock T123"."""
     vehicles = list(lead.vehicles.all())
@@ -170,11 +163,6 @@ class RulePreviewResultSerializer(serializers.Serializer):
 
 
 # --- Acting on a lead -------------------------------------------------------------------------
-
-
-class LeadReassignSerializer(serializers.Serializer):
-    to = serializers.IntegerField(allow_null=True, help_text="Staff id of the new owner; null: the next in line.")
-    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
 class BoardHandSerializer(serializers.Serializer):

@@ -42,8 +42,8 @@ from distribution.strategies import BY_NAME, Decision, claim_pool, reassign
 from leads import coverage_port
 from leads.events import first_two_way_since
 from leads.models import OPEN_STATUSES, ContactEvent, Customer, Lead, LeadAssignment, SourceType
-from leads.ownership import LeadTaken
-from org import hours, rawsql
+from leads.ownership import LeadTaken, lead_owner_changed
+from org import alerts, hours, rawsql
 from org.models import Role, Staff, Store
 
 log = logging.getLogger(__name__)
@@ -269,9 +269,7 @@ def _followers_give(lead: Lead, *, to_staff_id: int | None, by: Staff | None) ->
              for f in followers]
         )
     # The lead has a (new) owner: its follow-up cadence starts, or its open tasks move along.
-    from leads.followup import lead_owner_changed
-
-    lead_owner_changed(lead=lead, owner_id=to_staff_id)
+    lead_owner_changed.send(sender=Lead, lead=lead, owner_id=to_staff_id)
 
 
 def _announce(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision: Decision, *, previous: int | None,
@@ -655,14 +653,12 @@ def notify(*, staff_id: int, store: Store, lead: Lead | None, kind: str, text: s
 def notification_sms_send(*, notification_id: int) -> bool:
     """Text a notification to the staff member's cell, at most once: the row is claimed by a
     conditional UPDATE, then Twilio is called outside any transaction (no lock held meanwhile)."""
-    from telephony.sms import TextRefused, staff_alert_send
-
     if not Notification.objects.filter(pk=notification_id, sms_due_at__isnull=False).update(sms_due_at=None):
         return False  # sent already, or another worker has it
     note = Notification.objects.select_related("staff__user", "store").get(pk=notification_id)
     try:
-        sid, error = staff_alert_send(store=note.store, staff=note.staff, body=f"DealerCRM: {note.text}"), ""
-    except TextRefused as exc:
+        sid, error = alerts.alert_send(store=note.store, staff=note.staff, body=f"DealerCRM: {note.text}"), ""
+    except alerts.AlertRefused as exc:
         sid, error = "", str(exc)[:300]
     Notification.objects.filter(pk=notification_id).update(sms_sid=sid, sms_error=error)
     return True

@@ -8,7 +8,8 @@ from django.dispatch import receiver
 
 from leads.events import contact_event_recorded
 from leads.ownership import lead_created
-from leads.services import lead_status_changed
+from leads.services import lead_status_changed, routing_due
+from org.schedules import schedule_changed
 
 
 @receiver(contact_event_recorded, dispatch_uid="distribution-response-times")
@@ -30,3 +31,18 @@ def lead_status_saved(sender, lead, from_status, to_status, **kwargs) -> None:
     from distribution.services import lead_status_changed as closed
 
     closed(lead=lead, to_status=to_status)
+
+
+@receiver(routing_due, dispatch_uid="distribution-route-now")
+def routing_due_nudge(sender, lead_id, **kwargs) -> None:
+    from distribution.tasks import lead_route_task
+    from leads.nudges import nudge
+
+    nudge(lead_route_task, lead_id)
+
+
+@receiver(schedule_changed, dispatch_uid="distribution-schedule-changed")
+def schedule_saved(sender, staff, **kwargs) -> None:
+    from distribution.services import waiting_leads_retry
+
+    waiting_leads_retry(store_id=staff.store_id)

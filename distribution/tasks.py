@@ -23,3 +23,15 @@ def sweep_task() -> dict[str, int]:
 def route_due_task() -> int:
     """One chunk of due leads, claimed with SKIP LOCKED beside the other chunks."""
     return sweeper.route_due(now=timezone.now(), limit=settings.SWEEP_CHUNK_LEADS)
+
+
+# Routing a new lead (nudged by leads.services through leads' routing_due signal, see
+# distribution.signals). Named as when leads held them: messages already queued keep working.
+@shared_task(acks_late=True, name="leads.tasks.lead_route_task")
+def lead_route_task(lead_id: int) -> bool:
+    return services.lead_route(lead_id=lead_id)
+
+
+@shared_task(name="leads.tasks.lead_route_due_task")
+def lead_route_due_task() -> int:
+    return sweeper.route_due(now=timezone.now())

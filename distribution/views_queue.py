@@ -27,6 +27,7 @@ from distribution import pools, services
 from distribution.models import LeadRouting, Notification, RoutingRule, RoutingState, open_breach_q
 from distribution.scoping import manager_queue_for
 from distribution.strategies.base import skip_reason
+from leads import lead_page
 from leads.models import OPEN_STATUSES, Lead, LeadAssignment
 from leads.scoping import leads_for
 from org import hours
@@ -180,10 +181,8 @@ def _back(request, pk: int, status: int):
     if request.POST.get("back") == "queue" and _may_use_queue(viewer_for(request.user)):
         request.method = "GET"
         return queue(request, status=status)
-    from leads.views import lead_detail
-
     request.method = "GET"
-    return lead_detail(request, pk, status=status)
+    return lead_page.render_lead_page(request, pk, status=status)
 
 
 def _done(request, pk: int):

@@ -16,8 +16,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import scoped_choice
-from distribution.scoping import claim_targets_for
-from distribution.serializers import ConflictSerializer, LeadReassignSerializer
 from leads import duplicates, intake, ownership, permissions, services
 from leads import merge as merge_services
 from leads.models import (
@@ -32,6 +30,7 @@ from leads.models import (
 )
 from leads.scoping import (
     can_work_lead,
+    claim_targets_for,
     contact_events_for,
     customers_for,
     leads_for,
@@ -39,6 +38,7 @@ from leads.scoping import (
     rejected_intakes_for,
 )
 from leads.serializers import (
+    ConflictSerializer,
     ContactEventImportSerializer,
     ContactEventLogSerializer,
     ContactEventSerializer,
@@ -49,6 +49,7 @@ from leads.serializers import (
     LeadAssignSerializer,
     LeadDetailSerializer,
     LeadIntakeSerializer,
+    LeadReassignSerializer,
     LeadSerializer,
     LeadTransitionSerializer,
     PossibleDuplicateSerializer,

@@ -6,7 +6,6 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         from leads import models, scoping
-        from leads.events import contact_event_recorded
         from org.scoping import scope_register
 
         for model, rule in (
@@ -15,10 +14,3 @@ class LeadsConfig(AppConfig):
             (models.Task, scoping.tasks_for), (models.Appointment, scoping.appointments_for),
         ):
             scope_register(model, rule)
-        from leads.followup import event_recorded
-
-        # Follow-up belongs with leads today; it subscribes like any other app would.
-        contact_event_recorded.connect(
-            lambda sender, event, store, **kwargs: event_recorded(event, store=store),
-            dispatch_uid="leads-followup", weak=False,
-        )

@@ -1875,7 +1875,7 @@ def _record_demo_deals(store_id: int, rng: random.Random) -> int:
     deal list, the dashboard, disputes and the what-if replay have the store's own history.
     Most are closed by the lead's owner; some by a retail salesperson who took the customer on
     the floor, which is where coverage decides a half deal."""
-    from coverage.services import deal_record
+    from dealcoverage.services import deal_record
     from leads.models import Lead, LeadStatusChange
 
     store = Store.objects.get(pk=store_id)
@@ -2025,7 +2025,7 @@ def _demo_follow_up(store_id: int, rng: random.Random, now: dt.datetime) -> tupl
     open hours (the next open days, the first ones busiest). Each salesperson also has the calls
     of the live window (see live_window): due through today's open hours, or left overdue from
     the last ones when the demo is built at night or on the closed day, so Today is never empty."""
-    from leads import followup
+    from followup import services as followup
     from leads.models import Appointment, LeadStatus, Task, TaskKind
 
     store = Store.objects.get(pk=store_id)
@@ -2080,8 +2080,8 @@ def _demo_follow_up(store_id: int, rng: random.Random, now: dt.datetime) -> tupl
 def _install_coverage_policies(store_id: int, since: dt.datetime) -> None:
     """The seeds' store: internet agents covered 72 h by two-way contact (seed 001's latest
     policy), retail 3 days by any logged activity (seed 000). Directors change them later."""
-    from coverage.presets import preset
-    from coverage.services import POLICY_FIELDS, policy_version_create
+    from dealcoverage.presets import preset
+    from dealcoverage.services import POLICY_FIELDS, policy_version_create
 
     store = Store.objects.get(pk=store_id)
     for role, name in ((Role.INTERNET_AGENT, "internet-72h"), (Role.RETAIL, "retail-3d"), (Role.FLEET, "retail-3d")):

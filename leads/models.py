@@ -241,7 +241,7 @@ class Lead(models.Model):
                 include=["id", "customer", "store"],
                 name="lead_owner_waiting",
             ),
-            # The store's walk-ins by time (leads.followup.busiest_hour, read by the cadence editor
+            # The store's walk-ins by time (followup.services.busiest_hour, read by the cadence editor
             # and each walk-in's first task): the walk-ins alone, not every lead of 90 days.
             models.Index(
                 fields=["store", "received_at"], condition=Q(source_type="walk_in"), name="lead_store_walk_in_received",

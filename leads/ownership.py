@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 # sender=Lead, lead=<the new lead>, owner=<Staff or None: who met the customer>,
 # original=<the customer's open lead it duplicates, or None>, by=<Staff or None>.
 lead_created = Signal()
+# Sent by the writer inside its transaction whenever a lead gets an owner (routed, claimed,
+# assigned, handed over): sender=Lead, lead=<the lead>, owner_id=<the new owner's id or None>.
+# Follow-up starts the lead's cadence or moves its open tasks (followup.apps).
+lead_owner_changed = Signal()
 
 
 class LeadTaken(Exception):

@@ -1,7 +1,7 @@
 """Who may do what with leads' appointments and contact events: one predicate per action.
 
 The browser views, the REST API and the Django admin ask these same functions, and the services
-(leads.appointments) enforce them, so every channel gives the same answer. Seeing an object is
+(followup.appointments) enforce them, so every channel gives the same answer. Seeing an object is
 org.scoping's business (outside the scope it is a 404); these decide what a user who sees it may
 do (a refusal is a 403 with the message of `require`).
 """

@@ -22,12 +22,15 @@ from org.scoping import Viewer, store_q, stores_for, viewer_for
 
 # (staff, prefix) -> the Q a claim-pool lead must also meet for that salesperson to see it.
 _claim_pool_rule: Callable[[Staff, str], Q] | None = None
+# () -> the Q of the leads a claim-pool rule put in a pool (claimed since or not).
+_pooled_rule: Callable[[], Q] | None = None
 
 
-def claim_pool_register(rule: Callable[[Staff, str], Q]) -> None:
-    """Distribution says which claim-pool leads a salesperson may see (the pools they are in)."""
-    global _claim_pool_rule
-    _claim_pool_rule = rule
+def claim_pool_register(*, visible: Callable[[Staff, str], Q], pooled: Callable[[], Q]) -> None:
+    """Distribution says which claim-pool leads a salesperson may see (the pools they are in),
+    and which leads were ever put in a pool (a claim may name those: claim_targets_for)."""
+    global _claim_pool_rule, _pooled_rule
+    _claim_pool_rule, _pooled_rule = visible, pooled
 
 
 def _claim_pool_q(staff: Staff, prefix: str) -> Q:
@@ -74,6 +77,18 @@ def _lead_branches(viewer: Viewer, prefix: str = "") -> list[Q]:
 
 def leads_for(user):
     return Lead.objects.filter(lead_q(viewer_for(user)))
+
+
+def claim_targets_for(user):
+    """The leads a claim may name: those the caller sees, and, for a salesperson, every lead of
+    their store that a claim-pool rule put in a pool. So a late claim hears who has the lead
+    (409) and someone outside its pool why they cannot have it (400), not a bare 404."""
+    viewer = viewer_for(user)
+    visible = lead_q(viewer)
+    if (viewer.staff is None or viewer.is_store_wide or viewer.is_manager or viewer.is_receptionist
+            or _pooled_rule is None):
+        return Lead.objects.filter(visible)
+    return Lead.objects.filter(visible | (store_q(viewer) & _pooled_rule()))
 
 
 def leads_for_branches(user) -> list:

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from leads import aliases
 from leads.models import ContactEvent, Lead
 
 TIMELINE_LIMIT = 200
+
+# (lead, events) -> None: sets attributes on the events (telephony.apps: `event.call`), in one
+# query for the whole timeline.
+_timeline_annotators: list[Callable[[Lead, list[ContactEvent]], None]] = []
+
+
+def timeline_annotator_register(annotate: Callable[[Lead, list[ContactEvent]], None]) -> None:
+    if annotate not in _timeline_annotators:
+        _timeline_annotators.append(annotate)
 
 
 def lead_timeline(lead: Lead, user=None) -> list[ContactEvent]:
     """The customer's contact events in this store, newest first (all their leads, not just this
     one, and those of customers merged into theirs), as far as `user` may read them (leads.scoping.contact_events_for: the events of leads
     they see, so not another agent's texts on a shared customer; no user: all). An event a later one supersedes (a call's attempt, once its outcome is known) is left
-    out; each call event carries its Call (`event.call`, for the recording), in one more query."""
+    out. Apps above add what they know of the events (telephony: each call event's Call, for the
+    recording) through timeline_annotator_register."""
     from leads.scoping import contact_events_for
-    from telephony.models import Call
 
     readable = ContactEvent.objects.all() if user is None else contact_events_for(user)
     events = list(
@@ -23,14 +34,8 @@ def lead_timeline(lead: Lead, user=None) -> list[ContactEvent]:
         .select_related("staff__user")
         .order_by("-occurred_at", "-id")[:TIMELINE_LIMIT]
     )
-    sids = {e.call_sid for e in events if e.call_sid}
-    calls = (
-        {c.call_sid: c for c in Call.objects.filter(store_id=lead.store_id, call_sid__in=sids).select_related("lead")}
-        if sids
-        else {}
-    )  # the recording player asks who owns the lead: no query per event
-    for event in events:
-        event.call = calls.get(event.call_sid)
+    for annotate in _timeline_annotators:
+        annotate(lead, events)
     return events
 
 

@@ -327,3 +327,15 @@ class CustomerMergeRequestSerializer(serializers.Serializer):
 
     def validate_merged(self, value: int):
         return self._customer(value)
+
+
+class ConflictSerializer(serializers.Serializer):
+    """409: someone else already holds the lead."""
+
+    detail = serializers.CharField()
+    holder = serializers.IntegerField(allow_null=True)
+
+
+class LeadReassignSerializer(serializers.Serializer):
+    to = serializers.IntegerField(allow_null=True, help_text="Staff id of the new owner; null: the next in line.")
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")

@@ -43,7 +43,6 @@ from leads.models import (
     SourceType,
 )
 from leads.normalize import email_normalize, phone_to_e164
-from leads.nudges import nudge
 from leads.ownership import lead_created
 from org import rawsql
 from org.models import Staff, Store
@@ -408,10 +407,8 @@ def lead_create(
             transaction.on_commit(functools.partial(_auto_merge, store=store, pair_id=pair.pk,
                                                     provider=data.provider, candidate=candidate))
         if result.lead.routing_due_at is not None:
-            from leads.tasks import lead_route_task
-
             lead_id = result.lead.pk
-            transaction.on_commit(lambda: nudge(lead_route_task, lead_id))
+            transaction.on_commit(lambda: routing_due.send(sender=Lead, lead_id=lead_id))
     return result
 
 
@@ -502,6 +499,10 @@ def _lead_insert(
 # to_status): higher apps keep what they derive from the status (distribution: a closed lead's
 # routing row) without leads knowing them.
 lead_status_changed = Signal()
+# Sent after the commit of a lead created with a routing deadline (sender=Lead, lead_id=...):
+# distribution nudges a worker to route it now (distribution.signals). The deadline column is
+# what guarantees it: a nudge lost with Redis down is picked up by the sweeper.
+routing_due = Signal()
 
 
 def lead_transition(*, lead: Lead, to_status: str, by: Staff | None, sale_recorded: bool = False) -> Lead:
@@ -522,10 +523,6 @@ def lead_transition(*, lead: Lead, to_status: str, by: Staff | None, sale_record
         locked.status = to_status
         locked.save(update_fields=["status"])
         lead_status_changed.send(sender=Lead, lead=locked, from_status=from_status, to_status=to_status)
-        if to_status in (LeadStatus.SOLD, LeadStatus.LOST):
-            from leads.followup import lead_closed
-
-            lead_closed(lead=locked)
     return locked
 
 

@@ -9,18 +9,15 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import InvalidPage
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
 from common.pagination import paginate_branches
-from distribution import views_queue as distribution_views
-from leads import duplicates, ownership, services
+from leads import lead_page, ownership, services
 from leads.forms import LeadEntryForm, LeadFilterForm, LogContactForm, WebLeadForm
 from leads.models import Channel, IntakeChannel, Lead, LeadStatus, Outcome, SourceType
 from leads.scoping import can_work_lead, leads_for, leads_for_branches
 from leads.selectors import lead_timeline
-from leads.views_appointments import card_context as appointments_card
 from org.clientip import client_ip
 from org.models import SALES_ROLES, Staff, Store
 from org.scoping import can_assign_leads, viewer_for
@@ -65,66 +62,8 @@ def lead_list(request):
 
 
 @login_required
-def lead_detail(request, pk: int, log_form: LogContactForm | None = None, status: int = 200):
-    viewer = viewer_for(request.user)
-    lead = get_object_or_404(
-        leads_for(request.user).select_related("customer", "owner__user", "store", "duplicate_of", "routing__rule"),
-        pk=pk,
-    )
-    context = {
-        "lead": lead,
-        "vehicles": lead.vehicles.all(),
-        "phones": lead.customer.phones.all(),
-        "emails": lead.customer.emails.all(),
-        "timeline": lead_timeline(lead, request.user),
-        "status_changes": lead.status_changes.select_related("changed_by__user"),
-        "assignments": routing_history(lead),
-        "log_form": log_form or LogContactForm(),
-        "open_tasks": lead.customer.tasks.filter(completed_at__isnull=True, canceled_at__isnull=True)
-        .select_related("staff__user")[:10],
-        "now": timezone.now(),
-        "next_statuses": [(s, LeadStatus(s).label) for s in lead.allowed_next_statuses()],
-        "can_work": can_work_lead(request.user, lead),
-        "can_claim": lead.owner_id is None and lead.in_claim_pool and viewer.staff is not None
-        and viewer.staff.role in SALES_ROLES and lead.is_open,
-        "assignable": distribution_views.lead_choices(lead) if can_assign_leads(request.user) and lead.is_open else None,
-        **routing_context(request, viewer, lead),
-        "possible_duplicates": duplicates.pending_for_customers(request.user, [lead.customer_id]),
-        "as_received": lead.as_received_differs,
-    }
-    context.update(appointments_card(request, lead, context["can_work"]))
-    return render(request, "leads/lead_detail.html", context, status=status)
-
-
-def routing_history(lead):
-    """The lead's assignment history, oldest first, with the strategy's label and who was skipped."""
-    from distribution.models import Strategy
-
-    rows = list(lead.assignments.select_related("to_staff__user", "from_staff__user", "assigned_by__user"))
-    labels = dict(Strategy.choices)
-    for row in rows:
-        row.strategy_label = labels.get(row.strategy, row.strategy)
-        row.skipped_text = distribution_views.skipped_text(row.skipped)
-    return rows
-
-
-def routing_context(request, viewer, lead) -> dict:
-    """Where the lead is in distribution, its response times and the buttons this viewer gets."""
-    from common.formatting import span_text
-    from distribution import services as distribution
-
-    routing = getattr(lead, "routing", None)
-    times = distribution.response_times(lead, routing)
-    may_queue = viewer.everything or viewer.is_store_wide or viewer.is_manager
-    return {
-        "routing": routing,
-        "times": times,
-        "first_attempt_text": span_text(times.first_attempt),
-        "first_two_way_text": span_text(times.first_two_way),
-        "may_queue": may_queue,
-        "can_release": viewer.staff is not None and lead.owner_id == viewer.staff.pk and lead.is_open,
-        "can_next": may_queue and lead.is_open and routing is not None and routing.rule_id is not None,
-    }
+def lead_detail(request, pk: int):
+    return lead_page.render_lead_page(request, pk)
 
 
 @login_required
@@ -163,7 +102,7 @@ def lead_log_contact(request, pk: int):
         context = {"lead": lead, "log_form": form if form.errors else LogContactForm(), "timeline": lead_timeline(lead, request.user)}
         return render(request, "leads/_timeline_block.html", context, status=422 if form.errors else 200)
     if form.errors:
-        return lead_detail(request, pk, log_form=form, status=422)
+        return lead_page.render_lead_page(request, pk, log_form=form, status=422)
     messages.success(request, "Logged.")
     return redirect("leads:detail", pk=pk)
 

@@ -18,6 +18,29 @@ class ScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class StoreScopedAdmin(ScopedAdmin):
+    """Rows that carry their store (telephony's, routing's); the admin shows the user's stores only."""
+
+    def get_queryset(self, request):
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(store__in=stores_for(request.user))
+
+
+class ReadOnlyAdmin(StoreScopedAdmin):
+    """Written by the system only (webhooks, the router): the record of what happened."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(DealerGroup)
 class DealerGroupAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]

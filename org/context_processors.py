@@ -4,7 +4,5 @@ from org.scoping import viewer_for
 def staff(request):
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    from telephony.twilio import sandbox_enabled
-
     viewer = viewer_for(request.user)
-    return {"viewer": viewer, "me": viewer.staff, "telephony_sandbox": sandbox_enabled()}
+    return {"viewer": viewer, "me": viewer.staff}

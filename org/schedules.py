@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from org import hours
@@ -237,11 +238,14 @@ def time_off_remove(*, time_off: TimeOff) -> None:
         _nudge_waiting(staff)
 
 
-def _nudge_waiting(staff: Staff) -> None:
-    """Someone may be on shift now who was not: leads waiting for a shift are tried on the next sweep."""
-    from distribution.services import waiting_leads_retry
+# Sent in the transaction that changed a person's schedule or time off (sender=Staff, staff=...):
+# someone may be on shift now who was not, so distribution retries the leads waiting for a shift
+# on its next sweep (distribution.signals). Org knows no app above it.
+schedule_changed = Signal()
 
-    waiting_leads_retry(store_id=staff.store_id)
+
+def _nudge_waiting(staff: Staff) -> None:
+    schedule_changed.send(sender=Staff, staff=staff)
 
 
 # --- who is working --------------------------------------------------------------------------

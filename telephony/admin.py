@@ -1,19 +1,7 @@
 from django.contrib import admin
 
-from org.admin import ScopedAdmin
+from org.admin import ReadOnlyAdmin, StoreScopedAdmin
 from telephony.models import Call, DealerNumber, EmailTemplate, OptOut, TextMessage
-
-
-class StoreScopedAdmin(ScopedAdmin):
-    """Telephony rows carry their store; the admin shows the user's stores only."""
-
-    def get_queryset(self, request):
-        from org.scoping import stores_for
-
-        queryset = admin.ModelAdmin.get_queryset(self, request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(store__in=stores_for(request.user))
 
 
 @admin.register(DealerNumber)
@@ -27,19 +15,6 @@ class DealerNumberAdmin(StoreScopedAdmin):
 class EmailTemplateAdmin(StoreScopedAdmin):
     list_display = ["name", "store", "subject"]
     list_filter = [("store", admin.RelatedOnlyFieldListFilter)]
-
-
-class ReadOnlyAdmin(StoreScopedAdmin):
-    """Written by webhooks only: the record of what the phone system did."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Call)

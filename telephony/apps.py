@@ -6,5 +6,10 @@ class TelephonyConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the anymail inbound receiver, whichever URLconf loads first; registers the
-        # deploy checks.
-        from telephony import checks, mail  # noqa: F401
+        # deploy checks; gives the lead timeline its calls.
+        from leads.selectors import timeline_annotator_register
+        from org import alerts
+        from telephony import checks, mail, sms, timeline  # noqa: F401
+
+        timeline_annotator_register(timeline.calls_attach)
+        alerts.sender_register(sms.staff_alert_send)

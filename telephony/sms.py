@@ -30,6 +30,7 @@ from leads.models import (
 )
 from leads.normalize import phone_to_e164
 from leads.services import customer_for_number
+from org.alerts import AlertRefused
 from org.models import Staff, Store
 from telephony import twilio as telephony_twilio
 from telephony.models import DealerNumber, MessageStatus, NumberPurpose, OptOut, TextMessage, WebhookReceipt
@@ -87,8 +88,9 @@ ERROR_HINTS = {
 MESSAGE_SID_RE = re.compile(r"^(SM|MM)[0-9a-zA-Z]{8,62}$")
 
 
-class TextRefused(Exception):
-    """Nothing was sent; the message says why, in words for the agent."""
+class TextRefused(AlertRefused):
+    """Nothing was sent; the message says why, in words for the agent. An AlertRefused, so the
+    apps that alert staff through org.alerts hear why a text was not sent."""
 
 
 def _lock_message(sid: str) -> None:

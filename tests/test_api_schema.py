@@ -35,7 +35,8 @@ from schemathesis.specs.openapi.checks import (
 from dealcoverage import services as coverage_services
 from dealcoverage.models import CoveragePolicy, DealSource
 from distribution.models import Notification, NotificationKind
-from leads import appointments, followup
+from followup import appointments
+from followup import services as followup
 from leads import services as lead_services
 from leads.models import RejectedIntake
 from org import schedules

@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 
 from dealcoverage import services as coverage_services
 from dealcoverage.models import Deal, Dispute, DisputeStatus
-from leads import appointments
+from followup import appointments
 from leads.models import Appointment, AppointmentStatus, ContactEvent, EvidenceLevel
 from org.models import Role
 from tests.coverage.test_deals import install

@@ -16,7 +16,7 @@ from django.utils import timezone
 from factories import CustomerPhoneFactory, LeadFactory, StaffFactory, StoreFactory, TeamFactory
 
 from distribution.models import Notification
-from leads import appointments
+from followup import appointments
 from leads.models import (
     Appointment,
     AppointmentStatus,

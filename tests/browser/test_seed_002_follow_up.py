@@ -33,11 +33,11 @@ from django.core.cache import cache
 from factories import StaffFactory, StoreFactory, TeamFactory
 
 from distribution.services import lead_owner_set
-from leads import salesboard
 from leads.events import contact_event_record
 from leads.models import ContactEvent, LeadStatus, Task, TaskKind
 from leads.services import LeadData, lead_create
 from org.models import Role
+from reporting import salesboard
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.test_lead_flow import assert_no_horizontal_overflow, log_in, open_login
 

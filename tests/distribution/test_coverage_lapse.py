@@ -170,7 +170,7 @@ def test_the_port_is_coverages_judge_and_distribution_never_imports_coverage():
 
 
 def test_the_today_page_says_what_happens_at_the_lapse(store, setup):
-    from leads.views_today import coverage_for
+    from today.views import coverage_for
 
     team, manager, people = setup
     lead = lapse_lead(store, team, people, on_coverage_lapse="pool")

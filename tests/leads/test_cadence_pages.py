@@ -16,8 +16,8 @@ from factories import LeadFactory, StoreFactory, UserFactory
 
 from dealcoverage.presets import preset
 from dealcoverage.services import POLICY_FIELDS, policy_version_create
-from leads import cadence as timing
-from leads import followup
+from followup import cadence as timing
+from followup import services as followup
 from leads.models import Cadence, SourceType
 from org.models import Role
 

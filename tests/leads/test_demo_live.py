@@ -15,9 +15,9 @@ from distribution.models import RoutingRule, RoutingState, Strategy
 from distribution.pools import LeadFacts, rule_for
 from leads import demo
 from leads.models import Appointment, Lead, SourceType
-from leads.views_today import queue_for
 from org.hours import store_is_open
 from org.models import Role, Staff, Store
+from today.views import queue_for
 
 pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 

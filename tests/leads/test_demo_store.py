@@ -55,14 +55,14 @@ def test_demo_organization_is_the_store_the_seeds_describe(demo_output):
 
     purposes = Counter(DealerNumber.objects.filter(store=store).values_list("purpose", flat=True))
     assert purposes == {"main": 1, "agent": 9, "tracking": 2}
-    from coverage.models import CoveragePolicy
+    from dealcoverage.models import CoveragePolicy
 
     assert dict(CoveragePolicy.objects.filter(store=store).values_list("role", "name")) == {
         "internet_agent": "internet-72h", "retail": "retail-3d", "fleet": "retail-3d",
     }
     from django.db.models import Sum
 
-    from coverage.models import Deal
+    from dealcoverage.models import Deal
     from leads.models import Lead
 
     # One deal per sold inquiry: a sale also closes the lead's open duplicates.

@@ -12,7 +12,8 @@ from factories import ContactEventFactory, CustomerPhoneFactory, StaffFactory, S
 
 from distribution import services as distribution
 from distribution.models import Notification
-from leads import appointments, cadence, followup
+from followup import appointments, cadence
+from followup import services as followup
 from leads.models import (
     AppointmentStatus,
     Channel,
@@ -115,7 +116,7 @@ def event(lead, staff, channel, direction, outcome, when, **kwargs):
 
 @pytest.mark.django_db
 def test_an_assigned_lead_gets_the_cadence_and_a_call_completes_todays_call_task(store, monkeypatch):
-    monkeypatch.setattr("leads.followup.timezone.now", lambda: at(10))
+    monkeypatch.setattr("followup.services.timezone.now", lambda: at(10))
     team, _, people = floor(store, names=("ann",))
     rule(store, team=team)
     lead = routed(store, at(10))
@@ -132,7 +133,7 @@ def test_an_assigned_lead_gets_the_cadence_and_a_call_completes_todays_call_task
 
 @pytest.mark.django_db
 def test_two_way_contact_ends_the_cadence_moves_the_lead_and_plans_keep_in_touch(store, monkeypatch):
-    monkeypatch.setattr("leads.followup.timezone.now", lambda: at(10))
+    monkeypatch.setattr("followup.services.timezone.now", lambda: at(10))
     team, _, people = floor(store, names=("ann",))
     rule(store, team=team)
     lead = routed(store, at(10))
@@ -154,7 +155,7 @@ def test_two_way_contact_ends_the_cadence_moves_the_lead_and_plans_keep_in_touch
 def test_reassignment_moves_open_tasks_to_the_new_owner_and_a_sale_cancels_them(store, monkeypatch):
     from leads.services import lead_transition
 
-    monkeypatch.setattr("leads.followup.timezone.now", lambda: at(10))
+    monkeypatch.setattr("followup.services.timezone.now", lambda: at(10))
     team, _, people = floor(store, names=("ann", "bob"))
     rule(store, team=team)
     lead = routed(store, at(10))
@@ -168,7 +169,7 @@ def test_reassignment_moves_open_tasks_to_the_new_owner_and_a_sale_cancels_them(
 
 @pytest.mark.django_db
 def test_due_tasks_are_announced_once_and_the_cadence_stays_on_the_today_page(store, monkeypatch):
-    monkeypatch.setattr("leads.followup.timezone.now", lambda: at(10))
+    monkeypatch.setattr("followup.services.timezone.now", lambda: at(10))
     team, _, people = floor(store, names=("ann",))
     rule(store, team=team)
     lead = routed(store, at(10))
@@ -191,7 +192,7 @@ def test_a_cadence_with_no_steps_is_refused_and_a_custom_one_is_used(store, monk
     with pytest.raises(ValidationError, match="Unknown channel"):
         followup.cadence_save(store=store, steps=[(0, "fax")])
     followup.cadence_save(store=store, steps=[(0, "call"), (2, "text")])
-    monkeypatch.setattr("leads.followup.timezone.now", lambda: at(10))
+    monkeypatch.setattr("followup.services.timezone.now", lambda: at(10))
     team, _, _ = floor(store, names=("ann",))
     rule(store, team=team)
     lead = routed(store, at(10))

@@ -12,8 +12,8 @@ from django.utils import timezone
 from factories import CustomerFactory, LeadFactory, StaffFactory, StoreFactory
 
 from distribution.models import Notification
-from leads import followup
-from leads.appointments import appointment_set
+from followup import services as followup
+from followup.appointments import appointment_set
 from leads.models import (
     Appointment,
     AppointmentStatus,

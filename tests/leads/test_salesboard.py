@@ -27,9 +27,9 @@ from factories import ContactEventFactory, LeadFactory, ShiftFactory, StaffFacto
 
 from dealcoverage.models import Deal, DealCredit
 from distribution.models import LeadRouting
-from leads import salesboard
 from leads.models import Appointment, EvidenceLevel, LeadStatusChange, SourceType
 from org.models import Role, TimeOff
+from reporting import salesboard
 
 pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 

@@ -158,7 +158,7 @@ def test_a_retail_salesperson_s_walk_in_waits_on_their_page_until_tried(noon_sto
 def test_a_backlog_lists_the_most_urgent_under_the_count_of_all_that_wait(noon_store, org, monkeypatch):
     """A weekend nobody called leaves hundreds: the section lists the NEW_ROWS most urgent (the
     earliest response deadline first) and says how many wait, instead of rendering them all."""
-    from leads import views_today
+    from today import views as views_today
 
     monkeypatch.setattr(views_today, "NEW_ROWS", 3)
     agent = org["agent"]
@@ -184,7 +184,7 @@ def test_the_waiting_query_is_covered_by_its_partial_index_and_the_planner_knows
     whole routing table (220 ms) or started parallel workers (12 ms) for a 2 ms query
     (leads/migrations/0014; bench/pages.py shows the index-only scan). The index holds every column
     the query reads, and the columns' statistics are kept together."""
-    from leads.views_today import waiting_leads
+    from today.views import waiting_leads
 
     agent = StaffFactory(store=noon_store, role=Role.INTERNET_AGENT)
     query = waiting_leads(agent).query

@@ -383,7 +383,8 @@ def test_browser_lead_list_query_count_does_not_grow_with_leads(browser_for, org
 def test_lead_page_to_do_lists_only_open_tasks_not_the_cadence_a_two_way_call_canceled(browser_for, org, agent_lead):
     """Seed 002 follow-up: after a two-way call ends the cadence, its canceled tasks leave the
     lead page's To do; the keep-in-touch task planned by the call stays."""
-    from leads import followup, services
+    from followup import services as followup
+    from leads import services
     from leads.models import Task, TaskKind
 
     followup.lead_owner_changed(lead=agent_lead, owner_id=org["agent"].pk)

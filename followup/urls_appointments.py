@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import views_appointments as views
+from followup import views_appointments as views
 
 app_name = "leads_appointments"
 

@@ -2,7 +2,7 @@
 a group admin the group's stores (or one store with ?store=). ?period=today|yesterday|mtd,
 ?tv=1 for the showroom screen, ?format=csv for the same numbers as a spreadsheet.
 
-Thin: scope through org.scoping, validate the query string, read leads.salesboard, format."""
+Thin: scope through org.scoping, validate the query string, read reporting.salesboard, format."""
 
 from __future__ import annotations
 
@@ -17,16 +17,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from leads import salesboard
-from leads.salesboard import PERIOD_KEYS, PERIODS, Figures, Line, Snapshot
 from org.scoping import stores_for, viewer_for
+from reporting import salesboard
+from reporting.salesboard import PERIOD_KEYS, PERIODS, Figures, Line, Snapshot
 
 FORMATS = ("html", "csv")
 TEAM_COLORS = ["#2f6fd6", "#e07b1a", "#1e9a5a", "#9b4dca", "#d2384a", "#0f9aa8", "#7a8797"]
 
 
 # --------------------------------------------------------------------------------------
-# Formatting (what a cell says; the numbers themselves come from leads.salesboard)
+# Formatting (what a cell says; the numbers themselves come from reporting.salesboard)
 # --------------------------------------------------------------------------------------
 
 

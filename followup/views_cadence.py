@@ -3,9 +3,9 @@ email), the keep-in-touch spacing and margin, the cadence in one plain sentence,
 when a lead arriving at a chosen moment (and a walk-in) would get each task.
 
 Directors and admins edit (org.scoping.can_manage_store); sales managers read it and use the
-preview; everybody else gets 403. Saving goes through leads.followup.cadence_save, whose refusals
+preview; everybody else gets 403. Saving goes through followup.services.cadence_save, whose refusals
 (no steps, a spacing not longer than the margin…) come back as form errors with nothing saved.
-Day 1 on the page is the day the lead arrived: step day 0 for leads.followup.
+Day 1 on the page is the day the lead arrived: step day 0 for followup.services.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from leads import cadence as timing
-from leads import followup
+from followup import cadence as timing
+from followup import services as followup
 from leads.models import Cadence
 from org.models import Role, Store
 from org.scoping import Viewer, can_manage_store, page_store, stores_for, viewer_for
 
 CHANNELS = ("call", "text", "email")
-MAX_DAY = 61  # Day 61 on the page = 60 days after arrival, the last day leads.followup allows.
+MAX_DAY = 61  # Day 61 on the page = 60 days after arrival, the last day followup.services allows.
 LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 DEFAULT_NAME = Cadence._meta.get_field("name").default
 DEFAULT_MARGIN = Cadence._meta.get_field("keep_in_touch_margin_hours").default
@@ -303,7 +303,7 @@ class _WhatIf(Exception):
 
 
 def spacing_if_saved(store: Store, *, steps, every: int | None, margin: int) -> dt.timedelta:
-    """The spacing leads.followup.keep_in_touch_every would give if these values were saved:
+    """The spacing followup.services.keep_in_touch_every would give if these values were saved:
     saved in a transaction that is then rolled back, so the answer (and any ValidationError) is
     exactly the service's and nothing stays written."""
     try:

@@ -768,7 +768,7 @@ def snapshot_refresh(store_id: int, now: dt.datetime | None = None) -> Snapshot 
 def _enqueue(store_id: int) -> None:
     """Ask a worker to recompute, once per store until it has."""
     from leads.nudges import nudge
-    from leads.tasks import salesboard_refresh_task
+    from reporting.tasks import salesboard_refresh_task
 
     try:
         first = cache.add(_lock_key(store_id), 1, FRESH_SECONDS * 5)

@@ -1,5 +1,5 @@
 """API shapes for follow-up: tasks, appointments and the store's cadence. They validate types and
-translate; leads.followup and leads.appointments decide (and refuse with a message naming the field)."""
+translate; followup.services and followup.appointments decide (and refuse with a message naming the field)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import views_cadence
+from followup import views_cadence
 
 app_name = "leads_cadence"
 

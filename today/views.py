@@ -10,7 +10,7 @@ each row with one-click call, text, email, log and set-appointment actions. The 
 fixed number of queries whatever the number of rows; the coverage section, which weighs every
 event of the salesperson's book, is judged in a second request the page makes as soon as it
 shows (leads_today:coverage). Thin: every read goes through org.scoping or the staff member's own
-rows, every write through a service (leads.appointments, leads.followup).
+rows, every write through a service (followup.appointments, followup.services).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from django.views.decorators.http import require_GET, require_POST
 from common.formatting import span_text
 from dealcoverage.live import EndingSoon, coverage_ending
 from distribution.services import business_deadline, lapse_outcomes
-from leads import appointments as appointment_services
-from leads import followup
+from followup import appointments as appointment_services
+from followup import services as followup
 from leads import permissions as lead_permissions
 from leads.forms import LogContactForm
 from leads.models import (
@@ -150,7 +150,7 @@ class Row:
     until: str = ""
     lapse: str = ""  # coverage rows: what happens to the lead when it lapses (the routing rule's setting)
     urls: dict[str, str] = field(default_factory=dict)
-    # Filled in for rows with a lead (leads.views_today._contact_details): the first phone, whether
+    # Filled in for rows with a lead (today.views._contact_details): the first phone, whether
     # there is an email address, and the vehicle the customer asked about.
     phone: Phone | None = None
     has_email: bool = False
@@ -593,7 +593,7 @@ def _add_errors(form: forms.Form, exc: ValidationError) -> None:
 @login_required
 @require_POST
 def appointment_set(request, pk: int):
-    """Set an appointment on a lead (leads.appointments.appointment_set). A time in the past, or
+    """Set an appointment on a lead (followup.appointments.appointment_set). A time in the past, or
     outside store hours without "set it anyway", is a form error (422); another store's lead 404."""
     lead = get_object_or_404(leads_for(request.user).select_related("customer", "store", "owner__user"), pk=pk)
     staff = viewer_for(request.user).staff

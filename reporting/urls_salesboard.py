@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import views_salesboard
+from reporting import views_salesboard
 
 app_name = "leads_salesboard"
 

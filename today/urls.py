@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from leads import views_today as views
+from today import views
 
 app_name = "leads_today"
 

@@ -1,7 +1,7 @@
 """Follow-up: a new lead's cadence of tasks, keep-in-touch tasks after contact, tasks that
 complete themselves from contact events, and the sweeper that tells people what fell due.
 
-Timing is in leads.cadence (pure); this module reads and writes."""
+Timing is in followup.cadence (pure); this module reads and writes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.db.models import Count
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
-from leads import cadence as timing
+from followup import cadence as timing
 from leads.models import (
     OPEN_STATUSES,
     Cadence,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import views_calls_review as views
+from reporting import views_calls_review as views
 
 app_name = "calls_review"
 

@@ -2,7 +2,7 @@
 in) and the receptionist's Arrivals page (today's appointments of the store with a big
 "Checked in" button, and a search to check in a walk-in who has an open lead).
 
-Thin: scope through org.scoping, validate the form, call leads.appointments. A ValidationError
+Thin: scope through org.scoping, validate the form, call followup.appointments. A ValidationError
 from a service becomes a message or a form error with a 4xx status, never a 500.
 """
 
@@ -21,8 +21,8 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from leads import appointments as service
-from leads import permissions
+from followup import appointments as service
+from leads import lead_page, permissions
 from leads.models import (
     OPEN_STATUSES,
     Appointment,
@@ -118,10 +118,8 @@ def card_context(request, lead: Lead, can_work: bool) -> dict:
 
 
 def _lead_page(request, lead_pk: int, status: int):
-    from leads.views import lead_detail
-
     request.method = "GET"
-    return lead_detail(request, lead_pk, status=status)
+    return lead_page.render_lead_page(request, lead_pk, status=status)
 
 
 def _to_lead(lead_pk: int):

@@ -1,6 +1,6 @@
 """REST API for follow-up: tasks, appointments and the store's cadence. Thin: scope through
 org.scoping (another store's task or appointment is a 404, another store's customer or lead in a
-body an "unknown" 400), validate, call leads.followup / leads.appointments, whose refusals (a
+body an "unknown" 400), validate, call followup.services / followup.appointments, whose refusals (a
 Django ValidationError naming the field) become 400s through common.api.exception_handler."""
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from common.api import scoped_choice
-from leads import appointments, followup, permissions
-from leads.api import staff_of_request
-from leads.models import Appointment, AppointmentStatus, Cadence, Task, TaskKind
-from leads.scoping import appointments_for, customers_for, leads_for, tasks_for
-from leads.serializers_followup import (
+from followup import appointments
+from followup import services as followup
+from followup.serializers import (
     TASK_CHANNELS,
     AppointmentCreateSerializer,
     AppointmentSerializer,
@@ -27,7 +25,11 @@ from leads.serializers_followup import (
     TaskCreateSerializer,
     TaskSerializer,
 )
-from leads.views_cadence import DEFAULT_MARGIN, DEFAULT_NAME, cadence_summary
+from followup.views_cadence import DEFAULT_MARGIN, DEFAULT_NAME, cadence_summary
+from leads import permissions
+from leads.api import staff_of_request
+from leads.models import Appointment, AppointmentStatus, Cadence, Task, TaskKind
+from leads.scoping import appointments_for, customers_for, leads_for, tasks_for
 from org.schema import ERROR, AutoSchema
 from org.scoping import can_manage_store, staff_for, stores_for, viewer_for
 

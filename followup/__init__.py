@@ -1,0 +1,1 @@
+"""Follow-up: cadences, tasks and appointments (their models stay in leads, tables unchanged)."""

@@ -1,0 +1,1 @@
+"""Reporting: the sales board and call review."""

@@ -1,0 +1,1 @@
+"""The agent's Today page: what to do next, from leads, follow-up, routing, coverage and calls."""
