@@ -27,7 +27,7 @@ from leads.scoping import leads_for
 from org import hours
 from org.models import Role, Staff
 from org.scoping import staff_for, stores_for, viewer_for
-from telephony.calls import duration_text
+from telephony.call_verdicts import duration_text
 from telephony.models import Call
 
 PAGE_SIZE = 25

@@ -1,4 +1,4 @@
-"""Calls through dealer numbers: the business rules.
+"""Calls through dealer numbers: the business rules, their queries and writes.
 
 views_voice.py parses Twilio's requests and the lead page's posts and calls these functions;
 tasks.py wraps the slow parts (fetching recordings) for Celery.
@@ -37,33 +37,29 @@ action callback (or the answered leg's completion) settles it: connected, or mis
 also creates one call-back Task for the owner.
 
 Two-way contact: leads.contact's rule, the one the coverage engine and the metrics read; the
-verdicts below use it to word the timeline.
+verdicts use it to word the timeline.
+
+Three modules: the pure rules (how a call ended, the status order, the wordings) are in
+telephony.call_verdicts, the TwiML documents and the callback URLs in telephony.call_twiml;
+here are the queries and the writes, which decide with the one and answer with the other.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import tempfile
-from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
-import phonenumbers
 import requests
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
-from phonenumber_field.phonenumber import PhoneNumber
-from phonenumbers import PhoneNumberFormat, format_number
 from twilio.base.exceptions import TwilioException
 from twilio.twiml.voice_response import VoiceResponse
 
-from leads import contact
 from leads.events import contact_event_record
 from leads.models import (
     OPEN_STATUSES,
@@ -71,7 +67,6 @@ from leads.models import (
     ContactEvent,
     CustomerPhone,
     Direction,
-    EvidenceLevel,
     IntakeChannel,
     Lead,
     Outcome,
@@ -83,16 +78,24 @@ from leads.normalize import phone_to_e164
 from leads.services import customer_for_number
 from org.models import Staff
 from org.scoping import stores_for, viewer_for
+from telephony import call_twiml
 from telephony import twilio as tw
+from telephony.call_verdicts import (
+    Verdict,
+    fetch_backoff,
+    inbound_verdict,
+    national,
+    outbound_verdict,
+    person_answered,
+    reconcile_due,
+    status_advance,
+    voicemail_text,
+)
 from telephony.models import TERMINAL_CALL_STATUSES, Call, CallStatus, DealerNumber, NumberPurpose, WebhookReceipt
 
 log = logging.getLogger("telephony.calls")
 
 AGENT_RING_SECONDS = 20  # the agent's own phone; short, so a missed ring fails fast
-CUSTOMER_RING_SECONDS = 30  # long enough for a cell to ring through to its voicemail
-# Shorter than most cells take to roll to voicemail, so a forwarded call is not "answered"
-# by the agent's voicemail greeting.
-INBOUND_RING_SECONDS = 20
 CALL_BACK_DUE_IN = dt.timedelta(minutes=10)
 DOUBLE_CLICK_WINDOW = dt.timedelta(seconds=30)
 RECENT_CALL_WINDOW = dt.timedelta(minutes=30)  # how long the lead page shows the last call
@@ -104,140 +107,10 @@ RECORDING_EXTENSIONS = {"audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/wav": "w
                         "audio/wave": "wav", "audio/vnd.wave": "wav"}
 RECORDING_FETCH_LEASE = dt.timedelta(minutes=10)
 RECORDING_FETCH_MAX_ATTEMPTS = 8  # backoff 1, 2, 4, ... 60 min: about 3 hours in all
-MACHINE_ANSWERS = frozenset({"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"})
-AGENT_LEG_FAILURES = {CallStatus.NO_ANSWER, CallStatus.BUSY, CallStatus.FAILED, CallStatus.CANCELED}
-_PROGRESS = {CallStatus.QUEUED: 0, CallStatus.INITIATED: 1, CallStatus.RINGING: 2, CallStatus.IN_PROGRESS: 3}
 
 
 class CallError(Exception):
     """A call could not be started or changed; the message is for the agent."""
-
-
-# --------------------------------------------------------------------------------------
-# Pure rules
-# --------------------------------------------------------------------------------------
-
-
-def person_answered(answered_by: str) -> bool | None:
-    """Twilio's AnsweredBy -> True (a person), False (a machine or fax), None (no verdict)."""
-    if answered_by == "human":
-        return True
-    if answered_by in MACHINE_ANSWERS or answered_by.startswith("machine"):
-        return False
-    return None
-
-
-def _call_is_two_way(*, direction: str, answered_by_person: bool | None, talk_seconds: int | None,
-                     min_talk_seconds: int) -> bool:
-    return contact.is_two_way(
-        channel=Channel.CALL, direction=direction, outcome=Outcome.CONNECTED, evidence_level=EvidenceLevel.VERIFIED,
-        talk_seconds=talk_seconds, answered_by_person=answered_by_person, min_talk_seconds=min_talk_seconds,
-    )
-
-
-def status_advance(current: str, new: str) -> str:
-    """The status to keep when `new` arrives: a terminal status is final, otherwise statuses
-    only move forward (a late 'ringing' never undoes 'in-progress' or 'completed')."""
-    if current in TERMINAL_CALL_STATUSES:
-        return current
-    if new in TERMINAL_CALL_STATUSES:
-        return new
-    return new if _PROGRESS.get(new, -1) > _PROGRESS.get(current, -1) else current
-
-
-def duration_text(seconds: int | None) -> str:
-    if seconds is None:
-        return "an unknown time"
-    minutes, rest = divmod(seconds, 60)
-    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """How a call ended, as the settling contact event will say it."""
-
-    outcome: str
-    body: str
-    talk_seconds: int | None = None
-    answered_by_person: bool | None = None
-
-
-def outbound_verdict(
-    *,
-    agent_leg_status: str,
-    customer_leg_status: str,
-    answered_by: str,
-    talk_seconds: int | None,
-    min_talk_seconds: int,
-    voicemail_dropped: bool,
-    agent_number: str,
-) -> Verdict | None:
-    """The outcome of a click-to-call, or None while it is not known yet."""
-    if voicemail_dropped:
-        return Verdict(Outcome.VOICEMAIL, "Left the store's voicemail.", talk_seconds, False)
-    leg = customer_leg_status
-    if leg == CallStatus.COMPLETED:
-        person = person_answered(answered_by)
-        if person is False:
-            return Verdict(
-                Outcome.VOICEMAIL, f"Reached voicemail (answering machine detected), {duration_text(talk_seconds)}.",
-                talk_seconds, False,
-            )
-        talk = duration_text(talk_seconds)
-        if _call_is_two_way(direction=Direction.OUTBOUND, answered_by_person=person, talk_seconds=talk_seconds,
-                            min_talk_seconds=min_talk_seconds):
-            body = f"Connected {talk}, answered by a person: two-way contact."
-        elif person is None:
-            body = f"Connected {talk}; machine detection gave no verdict, so it does not count as two-way."
-        else:
-            body = f"Connected {talk}: under the store's {min_talk_seconds} s minimum, so not two-way."
-        return Verdict(Outcome.CONNECTED, body, talk_seconds, person)
-    if leg == CallStatus.NO_ANSWER:
-        return Verdict(Outcome.NO_ANSWER, "The customer did not answer.")
-    if leg == CallStatus.BUSY:
-        return Verdict(Outcome.BUSY, "The customer's line was busy.")
-    if leg == CallStatus.FAILED:
-        return Verdict(Outcome.FAILED, "The call to the customer failed (the number could not be reached).")
-    if leg == CallStatus.CANCELED:
-        return Verdict(Outcome.NO_ANSWER, "Hung up before the customer answered.")
-    if agent_leg_status in AGENT_LEG_FAILURES:
-        reason = {"no-answer": "did not answer", "busy": "was busy", "failed": "could not be reached",
-                  "canceled": "was not rung (canceled)"}[agent_leg_status]
-        return Verdict(Outcome.FAILED, f"Your phone ({agent_number}) {reason}, so the customer was not called.")
-    return None
-
-
-def inbound_verdict(*, dial_status: str, talk_seconds: int | None, min_talk_seconds: int, rang: str) -> Verdict:
-    """The outcome of an inbound call from how its forwarding <Dial> ended ('' = nobody rang)."""
-    if dial_status in (CallStatus.COMPLETED, "answered"):
-        talk = duration_text(talk_seconds)
-        if _call_is_two_way(direction=Direction.INBOUND, answered_by_person=True, talk_seconds=talk_seconds,
-                            min_talk_seconds=min_talk_seconds):
-            body = f"Answered by {rang}, talked {talk}: two-way contact."
-        else:
-            body = f"Answered by {rang}, talked {talk}: under the store's {min_talk_seconds} s minimum."
-        return Verdict(Outcome.CONNECTED, body, talk_seconds, True)
-    if not dial_status:
-        return Verdict(Outcome.NO_ANSWER, "Missed: nobody was available to take the call. Call back.")
-    outcome = {CallStatus.BUSY: Outcome.BUSY, CallStatus.FAILED: Outcome.FAILED}.get(dial_status, Outcome.NO_ANSWER)
-    return Verdict(outcome, f"Missed: {rang} did not answer ({dial_status}). Call back.")
-
-
-def voicemail_text(script: str, values: dict[str, str]) -> str:
-    """The store's script with its {placeholders} filled. Only the known names are replaced
-    (str.format on an admin-edited string could reach attributes of the values)."""
-    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), script)
-
-
-def national(number: PhoneNumber | str | None) -> str:
-    """'(312) 555-0151' for a +1 number; whatever was stored if it does not parse."""
-    if not number:
-        return ""
-    try:
-        parsed = number if isinstance(number, PhoneNumber) else phonenumbers.parse(str(number), None)
-    except phonenumbers.NumberParseException:
-        return str(number)
-    return format_number(parsed, PhoneNumberFormat.NATIONAL)
 
 
 # --------------------------------------------------------------------------------------
@@ -273,11 +146,6 @@ def is_on_shift(staff: Staff, at: dt.datetime) -> bool:
     if staff.time_off.filter(first_day__lte=local.date(), last_day__gte=local.date()).exists():
         return False
     return staff.shifts.filter(weekday=local.weekday(), starts__lte=local.time(), ends__gt=local.time()).exists()
-
-
-def reconcile_due(created_at: dt.datetime) -> dt.datetime:
-    """When a new call is looked up at Twilio if its callbacks have not settled it by then."""
-    return created_at + dt.timedelta(seconds=settings.CALL_RECONCILE_AFTER_SECONDS)
 
 
 def call_recent_for(*, staff: Staff, lead: Lead) -> Call | None:
@@ -337,43 +205,6 @@ def can_play_recording(user, call: Call) -> bool:
 def recording_content_type(call: Call) -> str:
     extension = call.recording_file.name.rsplit(".", 1)[-1].lower()
     return RECORDING_CONTENT_TYPES.get(extension, "application/octet-stream")
-
-
-# --------------------------------------------------------------------------------------
-# URLs Twilio calls back
-# --------------------------------------------------------------------------------------
-
-
-def _callback(name: str, **query: str) -> str:
-    path = reverse(f"telephony:{name}")
-    return tw.public_url(f"{path}?{urlencode(query)}" if query else path)
-
-
-def _recorded_dial(response, *, timeout: int, caller_id: str | None = None):
-    """A <Dial> that records both sides from the answer, reports the recording and ends at our
-    dial-complete callback: the same for click-to-call and inbound calls."""
-    options = {"caller_id": caller_id} if caller_id else {}
-    return response.dial(
-        record="record-from-answer-dual",
-        action=_callback("voice_dial_complete"),
-        method="POST",
-        recording_status_callback=_callback("voice_recording"),
-        recording_status_callback_method="POST",
-        recording_status_callback_event="completed",
-        timeout=timeout,
-        **options,
-    )
-
-
-def recording_url_allowed(url: str) -> bool:
-    """We fetch recordings with the account's credentials, so only from Twilio (or, in the
-    sandbox, from our own public URL): a RecordingUrl elsewhere would leak them."""
-    parts = urlsplit(url)
-    if tw.sandbox_answers_rest():
-        base = urlsplit(tw.public_url(""))
-        return (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
-    host = parts.hostname or ""
-    return parts.scheme == "https" and (host == "api.twilio.com" or host.endswith(".twilio.com"))
 
 
 # --------------------------------------------------------------------------------------
@@ -534,9 +365,9 @@ def call_start(*, staff: Staff, lead: Lead, phone: CustomerPhone | None = None) 
         created = tw.client().calls.create(
             to=agent_phone[0],
             from_=str(dealer_number.number),
-            url=_callback("voice_outbound"),
+            url=call_twiml.callback_url("voice_outbound"),
             method="POST",
-            status_callback=_callback("voice_status"),
+            status_callback=call_twiml.callback_url("voice_status"),
             status_callback_event=["initiated", "ringing", "answered", "completed"],
             status_callback_method="POST",
             timeout=AGENT_RING_SECONDS,
@@ -579,29 +410,17 @@ def call_start(*, staff: Staff, lead: Lead, phone: CustomerPhone | None = None) 
 
 def outbound_twiml(*, call_sid: str) -> VoiceResponse:
     """What the agent's leg does once they answer: dial the customer from the dealer number,
-    recording both channels, with machine detection on the customer's leg."""
-    response = VoiceResponse()
+    recording both channels, with machine detection on the customer's leg (call_twiml). The
+    agent's leg is now in progress."""
     with transaction.atomic():
         call = _locked_call(call_sid=call_sid, direction=Direction.OUTBOUND)
         if call is None or not call.customer_number or call.dealer_number_id is None:
             log.warning("TwiML asked for an unknown click-to-call %s", call_sid)
-            response.say("Sorry, this call could not be connected.")
-            response.hangup()
-            return response
+            return call_twiml.say_and_hang_up("Sorry, this call could not be connected.")
         call.status = status_advance(call.status, CallStatus.IN_PROGRESS)
         call.save(update_fields=["status"])
         caller_id = str(call.dealer_number.number)
-    dial = _recorded_dial(response, timeout=CUSTOMER_RING_SECONDS, caller_id=caller_id)
-    dial.number(
-        str(call.customer_number),
-        status_callback=_callback("voice_leg_status", parent=call_sid),
-        status_callback_event="initiated ringing answered completed",
-        status_callback_method="POST",
-        machine_detection="Enable",
-        amd_status_callback=_callback("voice_amd", parent=call_sid),
-        amd_status_callback_method="POST",
-    )
-    return response
+    return call_twiml.customer_dial(call_sid=call_sid, customer_number=str(call.customer_number), caller_id=caller_id)
 
 
 def call_status_record(*, call_sid: str, status: str, params: dict[str, str]) -> str:
@@ -700,13 +519,11 @@ def call_dial_complete(
     """The <Dial> ended (Twilio's action callback on the parent leg). Settles the call if the
     leg callbacks have not, and tells the parent leg what to do next."""
     status = CallStatus.COMPLETED if dial_status == "answered" else dial_status
-    response = VoiceResponse()
     with transaction.atomic():
         call = _locked_call(call_sid=call_sid)
         if call is None:
             log.info("dial-complete for unknown call %s ignored", call_sid)
-            response.hangup()
-            return response
+            return call_twiml.say_and_hang_up()
         if _receipt_once("call-dial", call_sid, status, params):
             if call.direction == Direction.OUTBOUND:
                 if dial_sid:
@@ -720,20 +537,8 @@ def call_dial_complete(
                     call.child_call_sid = call.child_call_sid or dial_sid
                 _settle_inbound(call, dial_status=status, talk_seconds=dial_duration)
             call.save(update_fields=["child_call_sid", "customer_leg_status", "talk_seconds", "settled_at"])
-    if call.direction == Direction.OUTBOUND:
-        # The agent is still on the line: say what happened (nothing after a real conversation).
-        if call.voicemail_dropped_at is not None:
-            response.say("Your voicemail is playing to the customer. Goodbye.")
-        elif status in (CallStatus.NO_ANSWER, CallStatus.CANCELED):
-            response.say("The customer did not answer.")
-        elif status == CallStatus.BUSY:
-            response.say("The customer's line is busy.")
-        elif status == CallStatus.FAILED:
-            response.say("The call to the customer could not be completed.")
-    elif status != CallStatus.COMPLETED:
-        response.say("Sorry we missed your call. We will call you back shortly. Thank you!")
-    response.hangup()
-    return response
+    return call_twiml.after_dial(outbound=call.direction == Direction.OUTBOUND, status=status,
+                                 voicemail_dropped=call.voicemail_dropped_at is not None)
 
 
 # --------------------------------------------------------------------------------------
@@ -786,10 +591,7 @@ def call_inbound(*, call_sid: str, from_number: str, to_number: str, params: dic
     number = DealerNumber.objects.filter(number=to_number, is_active=True).select_related("store", "staff__store").first()
     if number is None:
         log.warning("inbound call %s to %s, which is not an active dealer number", call_sid, to_number)
-        response = VoiceResponse()
-        response.say("Sorry, this number is not in service.")
-        response.hangup()
-        return response
+        return call_twiml.say_and_hang_up("Sorry, this number is not in service.")
     store = number.store
     try:
         caller = phone_to_e164(from_number)
@@ -866,26 +668,28 @@ def _phone_up_lead_create(*, number: DealerNumber, caller: str, at: dt.datetime)
 
 
 def inbound_twiml(call: Call) -> VoiceResponse:
-    response = VoiceResponse()
+    """The answer to an inbound call: forward it to its dial targets, unless it is settled
+    (then nobody is rung)."""
     forward_to = dial_targets(call)
-    if not forward_to or call.settled_at is not None:
-        response.say("Sorry, nobody can take your call right now. We will call you back shortly. Thank you!")
-        response.hangup()
-        return response
-    dial = _recorded_dial(response, timeout=INBOUND_RING_SECONDS)
-    for phone in forward_to:
-        dial.number(
-            phone,
-            status_callback=_callback("voice_leg_status", parent=call.call_sid),
-            status_callback_event="initiated ringing answered completed",
-            status_callback_method="POST",
-        )
-    return response
+    if call.settled_at is not None:
+        forward_to = []
+    return call_twiml.forward_dial(call_sid=call.call_sid, forward_to=forward_to)
 
 
 # --------------------------------------------------------------------------------------
 # Recordings
 # --------------------------------------------------------------------------------------
+
+
+def recording_url_allowed(url: str) -> bool:
+    """We fetch recordings with the account's credentials, so only from Twilio (or, in the
+    sandbox, from our own public URL): a RecordingUrl elsewhere would leak them."""
+    parts = urlsplit(url)
+    if tw.sandbox_answers_rest():
+        base = urlsplit(tw.public_url(""))
+        return (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
+    host = parts.hostname or ""
+    return parts.scheme == "https" and (host == "api.twilio.com" or host.endswith(".twilio.com"))
 
 
 def call_recording_record(
@@ -923,10 +727,6 @@ def _enqueue_fetch(call_id: int) -> None:
     from telephony.tasks import call_recording_fetch_task
 
     nudge(call_recording_fetch_task, call_id)
-
-
-def fetch_backoff(attempts: int) -> dt.timedelta:
-    return dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
 def call_recording_fetch(*, call_id: int) -> bool:
@@ -1019,9 +819,7 @@ def call_voicemail_drop(*, call_id: int, staff: Staff) -> Call:
             raise CallError("The voicemail can be left only while the customer's voicemail is on the line.")
         call.voicemail_dropped_at = timezone.now()
         call.save(update_fields=["voicemail_dropped_at"])
-    twiml = VoiceResponse()
-    twiml.say(voicemail_script_for(call))
-    twiml.hangup()
+    twiml = call_twiml.say_and_hang_up(voicemail_script_for(call))
     try:
         tw.client().calls(call.child_call_sid).update(twiml=str(twiml))
     except (TwilioException, requests.RequestException, OSError) as exc:

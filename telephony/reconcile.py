@@ -10,7 +10,7 @@ settings.CALL_RECONCILE_AFTER_SECONDS). A beat task (`tasks.calls_reconcile_task
    legs (`calls.list(parent_call_sid=sid)`: the customer's leg of a click-to-call, the
    forwarded legs of an inbound call);
 3. locks the Call row as the callbacks do, re-checks that it is still unsettled, moves its
-   statuses forward only (`calls.status_advance`) and settles it through the callbacks' own
+   statuses forward only (`call_verdicts.status_advance`) and settles it through the callbacks' own
    path (`calls._try_settle_outbound` / `calls._settle_inbound`: one event superseding the
    attempt), saying the outcome was confirmed by a lookup.
 
@@ -35,7 +35,7 @@ from django.utils import timezone
 from twilio.base.exceptions import TwilioException
 
 from leads.models import Direction, Outcome
-from telephony import calls
+from telephony import call_verdicts, calls
 from telephony import twilio as tw
 from telephony.models import TERMINAL_CALL_STATUSES, Call, CallStatus
 
@@ -102,16 +102,16 @@ def customer_leg(call: Call, children: tuple[Leg, ...]) -> Leg | None:
     return next((leg for leg in children if leg.answered), None)
 
 
-def unconfirmed_verdict(call: Call) -> calls.Verdict:
+def unconfirmed_verdict(call: Call) -> call_verdicts.Verdict:
     """How a call settles when Twilio never told us how it ended."""
     if call.direction == Direction.INBOUND:
-        return calls.Verdict(Outcome.NO_ANSWER, "Missed? The phone system never confirmed how this call ended. "
-                                                "Call back.")
+        return call_verdicts.Verdict(Outcome.NO_ANSWER, "Missed? The phone system never confirmed how this call ended. "
+                                                        "Call back.")
     if call.customer_leg_status:
-        return calls.Verdict(Outcome.NO_ANSWER, "The outcome could not be confirmed: the phone system never "
-                                                "reported how the call to the customer ended. Counted as not answered.")
-    return calls.Verdict(Outcome.FAILED, "The outcome could not be confirmed: nothing shows the customer was "
-                                         "dialled, so it is not counted as a call to the customer.")
+        return call_verdicts.Verdict(Outcome.NO_ANSWER, "The outcome could not be confirmed: the phone system never "
+                                                        "reported how the call to the customer ended. Counted as not answered.")
+    return call_verdicts.Verdict(Outcome.FAILED, "The outcome could not be confirmed: nothing shows the customer was "
+                                                 "dialled, so it is not counted as a call to the customer.")
 
 
 # --------------------------------------------------------------------------------------
@@ -145,12 +145,12 @@ def twilio_answer(call_sid: str) -> TwilioAnswer:
 
 def _apply(call: Call, answer: TwilioAnswer) -> None:
     """Move the call's statuses forward to Twilio's and settle it if that decides it."""
-    call.status = calls.status_advance(call.status, answer.parent.status)
+    call.status = call_verdicts.status_advance(call.status, answer.parent.status)
     leg = customer_leg(call, answer.children)
     if call.direction == Direction.OUTBOUND:
         if leg is not None:
             call.child_call_sid = call.child_call_sid or leg.sid
-            call.customer_leg_status = calls.status_advance(call.customer_leg_status, leg.status)
+            call.customer_leg_status = call_verdicts.status_advance(call.customer_leg_status, leg.status)
             if leg.status == CallStatus.COMPLETED and leg.duration is not None and call.talk_seconds is None:
                 call.talk_seconds = leg.duration
             if leg.answered_by and call.answered_by in ("", "unknown"):
@@ -162,8 +162,8 @@ def _apply(call: Call, answer: TwilioAnswer) -> None:
                 _settle_unconfirmed(call)
             else:
                 # The agent's leg ended without ever <Dial>ing the customer (hung up first).
-                calls._settle(call, calls.Verdict(
-                    Outcome.FAILED, f"Your phone ({calls.national(call.agent_number)}) hung up before the "
+                calls._settle(call, call_verdicts.Verdict(
+                    Outcome.FAILED, f"Your phone ({call_verdicts.national(call.agent_number)}) hung up before the "
                                     "customer was dialled, so the customer was not called."), note=CONFIRMED_NOTE)
         return
     if not answer.parent.ended:

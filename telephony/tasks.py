@@ -33,36 +33,36 @@ def calls_reconcile_task() -> dict[str, int]:
     return reconcile.calls_reconcile(now=timezone.now())
 
 
-# --- Telephony sandbox (telephony/sandbox.py): Twilio's side of a call or text, played out
+# --- Telephony sandbox (telephony/sandbox/drivers.py): Twilio's side of a call or text, played out
 # against our own webhooks. Each runs a few seconds; a redelivered one replays callbacks,
 # which the webhooks' receipts make harmless. -------------------------------------------
 
 
 @shared_task
 def sandbox_call_task(call_sid: str, form: dict) -> str:
-    from telephony import sandbox
+    from telephony.sandbox import drivers
 
-    return sandbox.call_drive(call_sid, form).summary
+    return drivers.call_drive(call_sid, form).summary
 
 
 @shared_task
 def sandbox_message_task(message_sid: str, form: dict) -> str:
-    from telephony import sandbox
+    from telephony.sandbox import drivers
 
-    return sandbox.message_drive(message_sid, form).summary
+    return drivers.message_drive(message_sid, form).summary
 
 
 @shared_task
 def sandbox_inbound_text_task(from_number: str, to_number: str, body: str) -> str:
-    from telephony import sandbox
+    from telephony.sandbox import drivers
 
-    return sandbox.customer_texts(from_number, to_number, body).summary
+    return drivers.customer_texts(from_number, to_number, body).summary
 
 
 @shared_task
 def sandbox_inbound_call_task(from_number: str, to_number: str, staff_answers: bool = True,
                               talk_seconds: int | None = None) -> str:
-    from telephony import sandbox
+    from telephony.sandbox import drivers
 
-    return sandbox.customer_calls(from_number, to_number, staff_answers=staff_answers,
+    return drivers.customer_calls(from_number, to_number, staff_answers=staff_answers,
                                   talk_seconds=talk_seconds).summary

@@ -74,7 +74,7 @@ def auth_token() -> str:
 
 def client() -> Client:
     if sandbox_enabled():
-        from telephony.sandbox import SandboxHttpClient
+        from telephony.sandbox.rest import SandboxHttpClient
 
         return Client(account_sid(), auth_token(), http_client=SandboxHttpClient())
     http_client_path = getattr(settings, "TWILIO_HTTP_CLIENT", "")

@@ -21,8 +21,8 @@ from leads.normalize import phone_to_e164
 from leads.scoping import customers_for, leads_for
 from org.models import Store
 from org.scoping import viewer_for
-from telephony import sandbox
 from telephony.models import DealerNumber
+from telephony.sandbox import outcomes, recordings, state, webhooks
 from telephony.twilio import sandbox_answers_rest, sandbox_enabled
 
 RECENT_CUSTOMERS = 12
@@ -119,18 +119,18 @@ def _page(request: HttpRequest, store: Store, numbers: list[DealerNumber], *, te
     )
     customers = list(customers)
     for customer in customers:
-        customer.phone_list = [(phone, sandbox.outcome_for(str(phone.number))) for phone in customer.phones.all()]
+        customer.phone_list = [(phone, outcomes.outcome_for(str(phone.number))) for phone in customer.phones.all()]
     context = {
         "store": store,
         "numbers": numbers,
         "customers": customers,
         "text_form": text_form or CustomerTextsForm(numbers=numbers),
         "call_form": call_form or CustomerCallsForm(numbers=numbers),
-        "outcomes": sandbox.OUTCOMES,
-        "staff_behaviour": sandbox.STAFF_BEHAVIOUR,
-        "runs": sandbox.run_log(store.pk),
-        "inbound_voice": sandbox.INBOUND_VOICE_PATH,
-        "inbound_sms": sandbox.INBOUND_SMS_PATH,
+        "outcomes": outcomes.OUTCOMES,
+        "staff_behaviour": outcomes.STAFF_BEHAVIOUR,
+        "runs": state.run_log(store.pk),
+        "inbound_voice": webhooks.INBOUND_VOICE_PATH,
+        "inbound_sms": webhooks.INBOUND_SMS_PATH,
     }
     return render(request, "telephony/sandbox.html", context, status=status)
 
@@ -161,7 +161,7 @@ def sandbox_text(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, staff.store, numbers, text_form=form, status=400)
     data = form.cleaned_data
-    sandbox.dispatch("sandbox_inbound_text_task", data["from_number"], data["to_number"], data["body"])
+    state.dispatch("sandbox_inbound_text_task", data["from_number"], data["to_number"], data["body"])
     messages.success(
         request, f"{data['from_number']} texts {data['to_number']}: it arrives through the SMS webhook in a moment "
         "and shows on the customer's lead.",
@@ -181,8 +181,8 @@ def sandbox_call(request: HttpRequest) -> HttpResponse:
         return _page(request, staff.store, numbers, call_form=form, status=400)
     data = form.cleaned_data
     caller = data["from_number"] or new_caller_number(staff.store)
-    sandbox.dispatch("sandbox_inbound_call_task", caller, data["to_number"], not data["nobody_answers"],
-                     data["talk_seconds"])
+    state.dispatch("sandbox_inbound_call_task", caller, data["to_number"], not data["nobody_answers"],
+                   data["talk_seconds"])
     messages.success(
         request, f"{caller} is calling {data['to_number']}: the voice webhook answers, and the call plays out over "
         "the next few seconds. Reload this page to see what happened.",
@@ -196,10 +196,10 @@ def sandbox_recording(request: HttpRequest, recording_sid: str, extension: str |
     for ".mp3": the sandbox makes no MP3). Like Twilio's media URLs it needs no session."""
     if not sandbox_answers_rest():
         raise Http404("The telephony sandbox is off.")
-    channels = sandbox.recording_channels(recording_sid)
+    channels = recordings.recording_channels(recording_sid)
     if channels is None:
         raise Http404("No such sandbox recording (deleted, or older than a day).")
-    response = HttpResponse(sandbox.recording_wav(recording_sid, channels=channels), content_type="audio/wav")
+    response = HttpResponse(recordings.recording_wav(recording_sid, channels=channels), content_type="audio/wav")
     response["Content-Disposition"] = f'inline; filename="{recording_sid}.wav"'
     response["Cache-Control"] = "private, max-age=3600"
     return response

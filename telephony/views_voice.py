@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from leads.models import CustomerPhone
 from leads.scoping import can_work_lead, leads_for
 from org.scoping import viewer_for
-from telephony import calls
+from telephony import call_verdicts, calls
 from telephony.models import TERMINAL_CALL_STATUSES, Call, CallStatus
 from telephony.twilio import twilio_webhook, twiml_response
 
@@ -214,7 +214,7 @@ def call_state_label(call: Call) -> str:
         return CALL_STATE_LABELS[call.status]
     leg = call.customer_leg_status
     if leg == CallStatus.IN_PROGRESS:
-        person = calls.person_answered(call.answered_by)
+        person = call_verdicts.person_answered(call.answered_by)
         if person is False:
             return "Voicemail picked up"
         return "Connected" if person else "Connected (listening for a voicemail greeting…)"

@@ -16,7 +16,7 @@ from factories import LeadFactory
 from leads import contact
 from leads.models import Channel, ContactEvent, Direction, EvidenceLevel, Outcome
 from leads.selectors import lead_timeline
-from telephony import calls
+from telephony import call_verdicts, calls
 from telephony.models import Call, CallStatus, DealerNumber, NumberPurpose, WebhookReceipt
 from telephony.twilio import public_url
 from tests.telephony import call_fixtures
@@ -528,6 +528,6 @@ def test_a_refused_voicemail_drop_can_be_tried_again(started, agent_client, twil
 
 def test_the_voicemail_script_fills_only_known_placeholders():
     script = "Hi {customer_first_name}, {agent_name} at {store_name}: {callback_number}. {agent_name.__class__} {x}"
-    text = calls.voicemail_text(script, {"customer_first_name": "Maria", "agent_name": "Dana", "store_name": "North",
-                                         "callback_number": "(312) 555-0151"})
+    text = call_verdicts.voicemail_text(script, {"customer_first_name": "Maria", "agent_name": "Dana", "store_name": "North",
+                                                 "callback_number": "(312) 555-0151"})
     assert text == "Hi Maria, Dana at North: (312) 555-0151. {agent_name.__class__} {x}"

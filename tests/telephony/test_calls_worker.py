@@ -79,7 +79,8 @@ def test_a_worker_with_beat_settles_a_call_whose_callbacks_never_came(tmp_path, 
     the shared Redis) how the call ended and settles it."""
     from leads.events import contact_event_record
     from leads.models import ContactEvent, Outcome
-    from telephony import sandbox
+    from telephony.sandbox import rest as sandbox_rest
+    from telephony.sandbox import state as sandbox_state
 
     settings.TWILIO_ACCOUNT_SID = settings.TWILIO_AUTH_TOKEN = ""
     monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
@@ -87,13 +88,13 @@ def test_a_worker_with_beat_settles_a_call_whose_callbacks_never_came(tmp_path, 
     monkeypatch.setenv("CALL_RECONCILE_SWEEP_SECONDS", "1")
     lead = LeadFactory(store=store, owner=org["agent"])
     CustomerPhoneFactory(customer=lead.customer, number="+13125550147")
-    parent, child = sandbox.new_sid("CA"), sandbox.new_sid("CA")
-    sandbox.resource_put(parent, {**sandbox.call_resource(parent, to="+13125550111", from_="+13125550151",
-                                                          direction="outbound-api"), "status": "completed"})
-    sandbox.resource_put(child, {**sandbox.call_resource(child, to="+13125550147", from_="+13125550151",
-                                                         direction="outbound-dial", parent_sid=parent),
-                                 "status": "completed", "duration": "95", "answered_by": "human"})
-    sandbox._child_add(parent, child)
+    parent, child = sandbox_state.new_sid("CA"), sandbox_state.new_sid("CA")
+    sandbox_state.resource_put(parent, {**sandbox_rest.call_resource(parent, to="+13125550111", from_="+13125550151",
+                                                                     direction="outbound-api"), "status": "completed"})
+    sandbox_state.resource_put(child, {**sandbox_rest.call_resource(child, to="+13125550147", from_="+13125550151",
+                                                                    direction="outbound-dial", parent_sid=parent),
+                                       "status": "completed", "duration": "95", "answered_by": "human"})
+    sandbox_state._child_add(parent, child)
     now = timezone.now()
     call = Call.objects.create(
         store=store, call_sid=parent, direction="outbound", staff=org["agent"], customer=lead.customer, lead=lead,

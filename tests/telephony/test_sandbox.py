@@ -3,9 +3,10 @@ TwiML execution, the generated recordings, the page and the command; then click-
 voicemail drops, inbound calls and texts end to end through the app's real webhooks on a
 live server.
 
-The drivers normally run in a Celery worker; here `sandbox.dispatch` is replaced by a list,
-and each test runs the driver it finds there in its own thread, against `live_server` (with
-PUBLIC_BASE_URL pointing at it, so every request is signed for the URL it really reaches).
+The drivers normally run in a Celery worker; here `telephony.sandbox.state.dispatch` is
+replaced by a list, and each test runs the driver it finds there in its own thread, against
+`live_server` (with PUBLIC_BASE_URL pointing at it, so every request is signed for the URL it
+really reaches).
 
 This module is also the URLconf of the tests that need a stand-in app (`FAKE_APP`): tiny
 endpoints behind the real `twilio_webhook` signature check, recording what they receive.
@@ -36,13 +37,19 @@ from twilio.base.exceptions import TwilioRestException
 from dealercrm.urls import urlpatterns as app_urlpatterns
 from leads.models import Channel, ContactEvent, EvidenceLevel, IntakeChannel, Lead, Outcome, Task
 from org.models import Role
-from telephony import sandbox
 from telephony import twilio as tw
 from telephony.models import Call, DealerNumber, MessageStatus, NumberPurpose, OptOut, TextMessage, WebhookReceipt
+from telephony.sandbox import drivers as sandbox_drivers
+from telephony.sandbox import outcomes as sandbox_outcomes
+from telephony.sandbox import recordings as sandbox_recordings
+from telephony.sandbox import rest as sandbox_rest
+from telephony.sandbox import state as sandbox_state
+from telephony.sandbox import twiml as sandbox_twiml
+from telephony.sandbox import webhooks as sandbox_webhooks
 
 pytestmark = pytest.mark.clock
 
-FAST = sandbox.Pace(first_callback=0, step=0, talk=0.02, voicemail_drop_window=0.2, poll=0.01)
+FAST = sandbox_outcomes.Pace(first_callback=0, step=0, talk=0.02, voicemail_drop_window=0.2, poll=0.01)
 
 MAIN_LINE = "+13125550100"
 AGENT_LINE = "+13125550101"
@@ -138,7 +145,7 @@ def _sandbox_on(settings):
 def dispatched(monkeypatch):
     """The sandbox tasks the REST client would have queued: [(task name, args)]."""
     queued: list[tuple[str, tuple]] = []
-    monkeypatch.setattr(sandbox, "dispatch", lambda name, *args: queued.append((name, args)))
+    monkeypatch.setattr(sandbox_state, "dispatch", lambda name, *args: queued.append((name, args)))
     return queued
 
 
@@ -170,11 +177,11 @@ def lead_with_phone(store, owner, number: str) -> Lead:
     return lead
 
 
-def drive(name: str, args: tuple) -> sandbox.Run:
+def drive(name: str, args: tuple) -> sandbox_webhooks.Run:
     """Run a queued sandbox task's driver here, fast."""
     drivers = {
-        "sandbox_call_task": lambda sid, form: sandbox.call_drive(sid, form, pace=FAST),
-        "sandbox_message_task": lambda sid, form: sandbox.message_drive(sid, form, pace=FAST),
+        "sandbox_call_task": lambda sid, form: sandbox_drivers.call_drive(sid, form, pace=FAST),
+        "sandbox_message_task": lambda sid, form: sandbox_drivers.message_drive(sid, form, pace=FAST),
     }
     run = drivers[name](*args)
     assert not run.failures, [(e.kind, e.path, e.status, e.body[:200]) for e in run.failures]
@@ -245,8 +252,8 @@ def test_call_update_and_unknown_resources(lines, org, dispatched):
     call = tw.client().calls.create(to=AGENT_DESK, from_=MAIN_LINE, url="https://x.test/")
     updated = tw.client().calls(call.sid).update(twiml="<Response><Hangup/></Response>")
     assert updated.sid == call.sid
-    assert sandbox._update_pop([call.sid]) == (call.sid, {"Twiml": "<Response><Hangup/></Response>"})
-    sandbox.resource_update(call.sid, status="completed")
+    assert sandbox_state._update_pop([call.sid]) == (call.sid, {"Twiml": "<Response><Hangup/></Response>"})
+    sandbox_state.resource_update(call.sid, status="completed")
     with pytest.raises(TwilioRestException) as ended:
         tw.client().calls(call.sid).update(url="https://x.test/other")
     assert ended.value.code == 21220
@@ -256,11 +263,11 @@ def test_call_update_and_unknown_resources(lines, org, dispatched):
 def test_a_wrong_account_or_token_is_refused():
     from twilio.rest import Client
 
-    wrong_token = Client(tw.account_sid(), "not-the-token", http_client=sandbox.SandboxHttpClient())
+    wrong_token = Client(tw.account_sid(), "not-the-token", http_client=sandbox_rest.SandboxHttpClient())
     with pytest.raises(TwilioRestException) as refused:
         wrong_token.calls.create(to=AGENT_DESK, from_=MAIN_LINE, url="https://x.test/")
     assert (refused.value.status, refused.value.code) == (401, 20003)
-    assert sandbox.rest_answer("GET", "/2010-04-01/Accounts/AC123/Calls.json", {}, None)[0] == 404
+    assert sandbox_rest.rest_answer("GET", "/2010-04-01/Accounts/AC123/Calls.json", {}, None)[0] == 404
 
 
 @pytest.mark.django_db
@@ -268,7 +275,7 @@ def test_a_sandbox_failure_answers_like_a_twilio_outage(lines, org, dispatched, 
     def redis_down(*args, **kwargs):
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(sandbox, "resource_put", redis_down)
+    monkeypatch.setattr(sandbox_rest, "resource_put", redis_down)
     with pytest.raises(TwilioRestException) as refused:
         tw.client().calls.create(to=AGENT_DESK, from_=MAIN_LINE, url="https://x.test/")
     assert (refused.value.status, refused.value.code) == (503, 20503)
@@ -295,8 +302,8 @@ def test_messages_create_answers_like_twilio(lines, dispatched):
 
 @pytest.mark.django_db
 def test_recordings_can_be_fetched_and_deleted(dispatched):
-    simulation = sandbox.CallSimulation(sandbox.Run("call", "CA1"), FAST)
-    recording_sid = sandbox.new_sid("RE")
+    simulation = sandbox_twiml.CallSimulation(sandbox_webhooks.Run("call", "CA1"), FAST)
+    recording_sid = sandbox_state.new_sid("RE")
     simulation.store_recording(recording_sid, "CA" + "1" * 32, 95, channels=2, source="DialVerb")
     recording = tw.client().recordings(recording_sid).fetch()
     assert (recording.duration, recording.channels, recording.call_sid) == ("95", 2, "CA" + "1" * 32)
@@ -306,23 +313,23 @@ def test_recordings_can_be_fetched_and_deleted(dispatched):
 
 
 def test_the_outcome_table():
-    assert [sandbox.outcome_for(f"+1312555014{d}").final_status for d in "0123456789"] == [
+    assert [sandbox_outcomes.outcome_for(f"+1312555014{d}").final_status for d in "0123456789"] == [
         "no-answer", "busy", "completed", "failed", "completed", "completed", "completed", "completed", "completed",
         "completed"]
-    assert sandbox.outcome_for("+13125550142").answer == "machine"
-    assert sandbox.outcome_for("+13125550144").talk_seconds == 12
-    assert sandbox.outcome_for("+13125550149").talk_seconds == 95
-    assert sandbox.outcome_for("+13125550143").message_status == "undelivered"
+    assert sandbox_outcomes.outcome_for("+13125550142").answer == "machine"
+    assert sandbox_outcomes.outcome_for("+13125550144").talk_seconds == 12
+    assert sandbox_outcomes.outcome_for("+13125550149").talk_seconds == 95
+    assert sandbox_outcomes.outcome_for("+13125550143").message_status == "undelivered"
 
 
 def test_the_recording_is_a_short_generated_wav():
-    audio = sandbox.recording_wav("RE" + "a" * 32)
+    audio = sandbox_recordings.recording_wav("RE" + "a" * 32)
     with wave.open(io.BytesIO(audio)) as wav:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (2, 2, 8000)
         assert 3 <= wav.getnframes() / wav.getframerate() <= 6
         frames = wav.readframes(wav.getnframes())
     assert max(frames) > 0  # tones, not silence
-    assert sandbox.recording_wav("RE" + "a" * 32) == audio  # the same sid gives the same audio
+    assert sandbox_recordings.recording_wav("RE" + "a" * 32) == audio  # the same sid gives the same audio
 
 
 # --------------------------------------------------------------------------------------
@@ -330,7 +337,7 @@ def test_the_recording_is_a_short_generated_wav():
 # --------------------------------------------------------------------------------------
 
 
-def kinds(run: sandbox.Run) -> list[tuple[str, str, str]]:
+def kinds(run: sandbox_webhooks.Run) -> list[tuple[str, str, str]]:
     return [(e.kind, urlsplit(e.url).path, e.params.get("CallStatus") or e.params.get("RecordingStatus") or "")
             for e in run.exchanges]
 
@@ -373,7 +380,7 @@ def test_a_connected_click_to_call_in_twilios_order_and_format(live, lines, org,
     [recording] = received("recording")
     assert (recording["CallSid"], recording["RecordingChannels"], recording["RecordingSource"]) == (
         parent, "2", "DialVerb")
-    assert recording["RecordingUrl"] == action["RecordingUrl"] == sandbox.recording_url(recording["RecordingSid"])
+    assert recording["RecordingUrl"] == action["RecordingUrl"] == sandbox_recordings.recording_url(recording["RecordingSid"])
     assert recording["RecordingUrl"].startswith(f"{live}/telephony/sandbox/recordings/RE")
     for suffix in ("", ".mp3", ".wav"):
         audio = requests.get(recording["RecordingUrl"] + suffix, timeout=5)
@@ -415,9 +422,9 @@ def test_each_outcome_of_the_table(live, lines, org, dispatched, last_digit, leg
 def test_a_voicemail_drop_on_the_customers_leg_plays_and_ends_the_dial(live, lines, org, dispatched):
     BEHAVIOUR["drop"] = "yes"  # the stand-in drops a voicemail as soon as AMD says machine
     place_fake_call(live, "+13125550142", dispatched)
-    slow_window = sandbox.Pace(first_callback=0, step=0, talk=0.02, voicemail_drop_window=30, poll=0.01)
+    slow_window = sandbox_outcomes.Pace(first_callback=0, step=0, talk=0.02, voicemail_drop_window=30, poll=0.01)
     started = time.monotonic()
-    run = sandbox.call_drive(*dispatched[0][1], pace=slow_window)
+    run = sandbox_drivers.call_drive(*dispatched[0][1], pace=slow_window)
     assert time.monotonic() - started < 10  # the drop ended the wait for it
     assert not run.failures
     legs = received("leg")
@@ -432,7 +439,7 @@ def test_a_voicemail_drop_on_the_customers_leg_plays_and_ends_the_dial(live, lin
 def test_the_agent_hanging_up_through_the_api_ends_both_legs(live, lines, org, dispatched):
     BEHAVIOUR["agent_hangs_up"] = "yes"
     parent = place_fake_call(live, CUSTOMER, dispatched)
-    sandbox.call_drive(*dispatched[0][1], pace=sandbox.Pace(first_callback=0, step=0, talk=5, poll=0.01))
+    sandbox_drivers.call_drive(*dispatched[0][1], pace=sandbox_outcomes.Pace(first_callback=0, step=0, talk=5, poll=0.01))
     assert [p["CallStatus"] for p in received("leg")] == ["initiated", "ringing", "in-progress", "completed"]
     [action] = received("dial-action")
     assert (action["CallSid"], action["CallStatus"], action["DialCallStatus"]) == (parent, "completed", "completed")
@@ -496,7 +503,7 @@ def test_click_to_call_end_to_end(live, client, store, org, lines, dispatched):
         Outcome.CONNECTED, 95, True, "simulated")  # the sandbox played it: never verified
     assert event.supersedes.outcome == Outcome.ATTEMPT
     # The recording: its callback pointed at the sandbox, and the app's fetch gets the audio.
-    assert call.recording_sid.startswith("RE") and call.recording_url == sandbox.recording_url(call.recording_sid)
+    assert call.recording_sid.startswith("RE") and call.recording_url == sandbox_recordings.recording_url(call.recording_sid)
     from telephony import calls
 
     assert calls.call_recording_fetch(call_id=call.pk) is True
@@ -512,14 +519,14 @@ def test_a_voicemail_left_with_the_drop_button_end_to_end(live, client, store, o
     client.force_login(org["agent"].user)
     client.post(reverse("telephony:call_start", args=[lead.pk]), HTTP_HX_REQUEST="true")
     call = Call.objects.get(lead=lead)
-    pace = sandbox.Pace(first_callback=0, step=0, talk=0.02, voicemail_drop_window=30, poll=0.01)
+    pace = sandbox_outcomes.Pace(first_callback=0, step=0, talk=0.02, voicemail_drop_window=30, poll=0.01)
     outcome: dict = {}
 
     def play() -> None:
         from django.db import connection
 
         try:
-            outcome["run"] = sandbox.call_drive(*dispatched[0][1], pace=pace)
+            outcome["run"] = sandbox_drivers.call_drive(*dispatched[0][1], pace=pace)
         finally:
             connection.close()
 
@@ -560,9 +567,9 @@ def test_click_to_call_outcomes_end_to_end(live, client, store, org, lines, disp
 
 @pytest.mark.django_db(transaction=True)
 def test_a_new_caller_on_the_tracking_number_end_to_end(live, store, org, lines):
-    run = sandbox.customer_calls("+13125550177", TRACKING_LINE, pace=FAST)
+    run = sandbox_drivers.customer_calls("+13125550177", TRACKING_LINE, pace=FAST)
     assert not run.failures, [(e.path, e.status, e.body[:200]) for e in run.failures]
-    assert run.exchanges[0].path == sandbox.INBOUND_VOICE_PATH
+    assert run.exchanges[0].path == sandbox_webhooks.INBOUND_VOICE_PATH
     call = Call.objects.get(call_sid=run.sid)
     lead = call.lead
     assert (lead.intake_channel, lead.provider) == (IntakeChannel.PHONE, "Cars.com listing")
@@ -578,7 +585,7 @@ def test_a_known_customer_calls_and_nobody_answers_end_to_end(live, store, org, 
     for weekday in range(7):
         ShiftFactory(staff=agent, weekday=weekday, starts="00:00", ends="23:59:59")
     lead = lead_with_phone(store, agent, CUSTOMER)
-    run = sandbox.customer_calls(CUSTOMER, AGENT_LINE, staff_answers=False, pace=FAST)
+    run = sandbox_drivers.customer_calls(CUSTOMER, AGENT_LINE, staff_answers=False, pace=FAST)
     assert not run.failures
     call = Call.objects.get(call_sid=run.sid)
     assert (call.lead, call.staff) == (lead, agent)
@@ -589,27 +596,27 @@ def test_a_known_customer_calls_and_nobody_answers_end_to_end(live, store, org, 
 @pytest.mark.django_db(transaction=True)
 def test_the_customer_texts_back_end_to_end(live, store, org, lines):
     lead = lead_with_phone(store, org["agent"], CUSTOMER)
-    run = sandbox.customer_texts(CUSTOMER, AGENT_LINE, "Yes, still interested!")
-    assert not run.failures and run.exchanges[0].path == sandbox.INBOUND_SMS_PATH
+    run = sandbox_drivers.customer_texts(CUSTOMER, AGENT_LINE, "Yes, still interested!")
+    assert not run.failures and run.exchanges[0].path == sandbox_webhooks.INBOUND_SMS_PATH
     text = TextMessage.objects.get(message_sid=run.sid)
     assert (text.direction, text.customer, text.body) == ("inbound", lead.customer, "Yes, still interested!")
     reply = ContactEvent.objects.get(message_sid=run.sid)
     assert (reply.channel, reply.direction, reply.outcome) == (Channel.TEXT, "inbound", Outcome.REPLY)
     assert reply.evidence_level == EvidenceLevel.SIMULATED
     # STOP: the app records the opt-out, and the sandbox, like Twilio, refuses to text the number.
-    sandbox.customer_texts(CUSTOMER, AGENT_LINE, "STOP")
+    sandbox_drivers.customer_texts(CUSTOMER, AGENT_LINE, "STOP")
     assert OptOut.objects.get(store=store, number=CUSTOMER).active
     with pytest.raises(TwilioRestException) as refused:
         tw.client().messages.create(to=CUSTOMER, from_=AGENT_LINE, body="Still there?")
     assert refused.value.code == 21610
-    sandbox.customer_texts(CUSTOMER, AGENT_LINE, "START")
+    sandbox_drivers.customer_texts(CUSTOMER, AGENT_LINE, "START")
     assert not OptOut.objects.get(store=store, number=CUSTOMER).active
 
 
 @pytest.mark.django_db(transaction=True)
 def test_what_the_sandbox_records_is_simulated_and_shown_as_such(live, client, api_for, store, org, lines):
     lead = lead_with_phone(store, org["agent"], CUSTOMER)
-    run = sandbox.customer_texts(CUSTOMER, AGENT_LINE, "Is it still there?")
+    run = sandbox_drivers.customer_texts(CUSTOMER, AGENT_LINE, "Is it still there?")
     assert not run.failures
     assert tw.evidence_level() == EvidenceLevel.SIMULATED
     reply = ContactEvent.objects.get(message_sid=run.sid)
@@ -766,14 +773,14 @@ def test_who_sees_the_page(client, settings, store, org, lines):
 
 @pytest.mark.django_db
 def test_the_recording_endpoint_serves_only_sandbox_recordings(client, settings):
-    simulation = sandbox.CallSimulation(sandbox.Run("call", "CA1"), FAST)
-    recording_sid = sandbox.new_sid("RE")
+    simulation = sandbox_twiml.CallSimulation(sandbox_webhooks.Run("call", "CA1"), FAST)
+    recording_sid = sandbox_state.new_sid("RE")
     simulation.store_recording(recording_sid, "CA" + "1" * 32, 40, channels=1, source="RecordVerb")
     response = client.get(reverse("telephony:sandbox-recording", kwargs={"recording_sid": recording_sid}))
     assert response.status_code == 200 and response["Content-Type"] == "audio/wav"
     with wave.open(io.BytesIO(response.content)) as wav:
         assert wav.getnchannels() == 1
-    assert client.get(f"/telephony/sandbox/recordings/{sandbox.new_sid('RE')}.mp3").status_code == 404
+    assert client.get(f"/telephony/sandbox/recordings/{sandbox_state.new_sid('RE')}.mp3").status_code == 404
     settings.TELEPHONY_SANDBOX = False
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "1" * 32, "real-token"
     assert client.get(f"/telephony/sandbox/recordings/{recording_sid}").status_code == 404
@@ -786,11 +793,11 @@ def test_the_command_plays_the_customer(live, store, org, lines, capsys, monkeyp
                  "Can I test drive it?")
     assert ContactEvent.objects.get(lead=lead, channel=Channel.TEXT).body == "Can I test drive it?"
     out = capsys.readouterr().out
-    assert f"POST {sandbox.INBOUND_SMS_PATH} -> 200" in out
-    monkeypatch.setattr(sandbox, "PACE", FAST)
+    assert f"POST {sandbox_webhooks.INBOUND_SMS_PATH} -> 200" in out
+    monkeypatch.setattr(sandbox_drivers, "PACE", FAST)
     call_command("sandbox_customer", "call", "--store", store.slug)  # a new caller on the tracking number
     out = capsys.readouterr().out
-    assert "A new caller" in out and f"POST {sandbox.INBOUND_VOICE_PATH} -> 200" in out
+    assert "A new caller" in out and f"POST {sandbox_webhooks.INBOUND_VOICE_PATH} -> 200" in out
     assert Lead.objects.filter(store=store, intake_channel=IntakeChannel.PHONE).count() == 1
 
 
@@ -814,19 +821,19 @@ def test_the_command_refuses_what_it_cannot_do(store, org, lines, other_store, s
 @pytest.mark.django_db
 def test_a_call_and_its_child_legs_can_be_fetched_like_twilio(lines, dispatched):
     parent = place_fake_call("http://testserver", CUSTOMER, dispatched)
-    child = sandbox.new_sid("CA")
-    sandbox.resource_put(child, {**sandbox.call_resource(child, to=CUSTOMER, from_=MAIN_LINE,
-                                                         direction="outbound-dial", parent_sid=parent),
-                                 "status": "completed", "duration": "95", "answered_by": "human"})
-    sandbox._child_add(parent, child)
+    child = sandbox_state.new_sid("CA")
+    sandbox_state.resource_put(child, {**sandbox_rest.call_resource(child, to=CUSTOMER, from_=MAIN_LINE,
+                                                                    direction="outbound-dial", parent_sid=parent),
+                                       "status": "completed", "duration": "95", "answered_by": "human"})
+    sandbox_state._child_add(parent, child)
     client = tw.client()
     assert client.calls(parent).fetch().status == "queued"
     [leg] = client.calls.list(parent_call_sid=parent)
     assert (leg.sid, leg.status, leg.duration, leg.answered_by, leg.parent_call_sid) == (
         child, "completed", "95", "human", parent)
-    assert client.calls.list(parent_call_sid=sandbox.new_sid("CA")) == []
+    assert client.calls.list(parent_call_sid=sandbox_state.new_sid("CA")) == []
     with pytest.raises(TwilioRestException) as error:
-        client.calls(sandbox.new_sid("CA")).fetch()
+        client.calls(sandbox_state.new_sid("CA")).fetch()
     assert error.value.status == 404
 
 
@@ -841,16 +848,16 @@ def test_a_click_to_call_whose_callbacks_are_lost_is_settled_from_the_sandboxs_a
     client.post(reverse("telephony:call_start", args=[lead.pk]), HTTP_HX_REQUEST="true")
     call = Call.objects.get(lead=lead)
     outbound_twiml = reverse("telephony:voice_outbound")
-    real_send = sandbox.Webhooks.send
+    real_send = sandbox_webhooks.Webhooks.send
 
     def only_the_outbound_twiml(self, kind, url, params, method="POST"):
         if kind.startswith("twiml:") and urlsplit(url).path == outbound_twiml:
             return real_send(self, kind, url, params, method)
         return None  # status, leg, machine-detection, dial-action and recording callbacks are lost
 
-    monkeypatch.setattr(sandbox.Webhooks, "send", only_the_outbound_twiml)
+    monkeypatch.setattr(sandbox_webhooks.Webhooks, "send", only_the_outbound_twiml)
     [(name, args)] = dispatched
-    sandbox.call_drive(*args, pace=FAST)
+    sandbox_drivers.call_drive(*args, pace=FAST)
     call.refresh_from_db()
     assert call.settled_at is None and call.customer_leg_status == ""
     assert reconcile.calls_reconcile(now=call.created_at + dt.timedelta(minutes=6)) == {"settled": 1}

@@ -17,8 +17,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from leads.normalize import phone_to_e164
 from org.models import Store
-from telephony import sandbox
 from telephony.models import DealerNumber, NumberPurpose
+from telephony.sandbox import drivers
 from telephony.twilio import public_url, sandbox_enabled
 
 
@@ -52,14 +52,14 @@ class Command(BaseCommand):
         if action == "text":
             if not caller:
                 raise CommandError("Say who texts: --from +1...")
-            run = sandbox.customer_texts(caller, dealer_number, options["body"])
+            run = drivers.customer_texts(caller, dealer_number, options["body"])
         else:
             if not caller:
                 from telephony.views_sandbox import new_caller_number
 
                 caller = new_caller_number(store_obj)
                 self.stdout.write(f"A new caller: {caller}")
-            run = sandbox.customer_calls(caller, dealer_number, staff_answers=not options["nobody_answers"],
+            run = drivers.customer_calls(caller, dealer_number, staff_answers=not options["nobody_answers"],
                                          talk_seconds=options["talk"])
         for exchange in run.exchanges:
             status = exchange.status if exchange.status is not None else f"no answer ({exchange.body})"
