@@ -107,7 +107,7 @@ def test_assigning_outside_the_rules_pool_is_refused_naming_why_on_the_page_and_
 
 @pytest.mark.django_db(transaction=True)
 def test_a_lead_typed_by_its_salesperson_is_theirs_in_the_creating_transaction(client, store, monkeypatch):
-    from leads import tasks
+    from distribution import tasks
 
     _, _, people = floor(store, names=("ann", "bob"))
     rule(store, staff=[people["bob"]])  # the router would give it to Bob

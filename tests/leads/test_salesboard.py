@@ -637,7 +637,7 @@ def test_credits_read_a_decision_the_coverage_services_froze(db):
 
 
 def test_the_beat_keeps_snapshots_warm_through_the_celery_tasks(live, settings):
-    from leads import tasks
+    from reporting import tasks
 
     [entry] = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "leads.tasks.salesboard_refresh_due_task"]
     assert entry["schedule"].run_every.total_seconds() <= salesboard.FRESH_SECONDS
