@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from dealcoverage import engine, selectors
 from leads import aliases
+from leads.coverage_port import OwnerCoverage
 from leads.models import OPEN_STATUSES, Customer, Lead
 from leads.scoping import contact_events_for_coverage, leads_for
 from leads.selectors import own_contact_events
@@ -171,8 +172,6 @@ def owner_coverage(lead: Lead, moment: dt.datetime):
     """The judge coverage registers with leads.coverage_port (distribution's coverage lapse):
     the lead's owner's coverage on its customer at `moment`, under their role's policy in force.
     Not scoped to a viewer: the sweeper asks, not a person. None without a policy for the role."""
-    from leads.coverage_port import OwnerCoverage
-
     owner = Staff.objects.select_related("store").get(pk=lead.owner_id)
     policy = selectors.policies_in_force(owner.store, moment).get(owner.role)
     if policy is None:

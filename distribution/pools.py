@@ -16,7 +16,7 @@ from distribution.models import RotationSlot, RoutingRule
 from distribution.strategies import Member, RouteContext
 from leads.models import Lead, LeadStatus, VehicleInterest
 from org import rawsql
-from org.models import SALES_ROLES, Shift, Staff, Store, TimeOff
+from org.models import SALES_ROLES, Role, Shift, Staff, Store, TimeOff
 
 
 @dataclass
@@ -257,8 +257,6 @@ def credits_save(rule: RoutingRule, credits: dict[int, int], chosen: int | None,
 def managers_of(rule: RoutingRule | None, store: Store) -> list[Staff]:
     """Whose queue a lead lands on: the rule's manager, else the pool teams' managers, else the
     store's sales managers and internet directors."""
-    from org.models import Role
-
     if rule is not None and rule.manager_id and rule.manager.is_active:
         return [rule.manager]
     if rule is not None:

@@ -42,9 +42,10 @@ from distribution.strategies import BY_NAME, Decision, claim_pool, reassign
 from leads import coverage_port
 from leads.events import first_two_way_since
 from leads.models import OPEN_STATUSES, ContactEvent, Customer, Lead, LeadAssignment, SourceType
+from leads.nudges import nudge
 from leads.ownership import LeadTaken, lead_owner_changed
 from org import alerts, hours, rawsql
-from org.models import Role, Staff, Store
+from org.models import SALES_ROLES, Role, Staff, Store
 
 log = logging.getLogger(__name__)
 
@@ -425,8 +426,6 @@ def lead_release(*, lead: Lead, by: Staff) -> Lead:
 def lead_claim(*, lead: Lead, staff: Staff) -> Lead:
     """Take a lead from the claim pool. A conditional UPDATE makes exactly one claim win; the
     winner's ownership, history, clocks and cadence are then written by `_apply`."""
-    from org.models import SALES_ROLES
-
     if staff.role not in SALES_ROLES:
         raise ValidationError({"lead": "Only salespeople claim leads from the pool."})
     if staff.store_id != lead.store_id:
@@ -644,7 +643,6 @@ def notify(*, staff_id: int, store: Store, lead: Lead | None, kind: str, text: s
     )
     if sms:
         from distribution.tasks import notification_sms_task
-        from leads.nudges import nudge
 
         transaction.on_commit(lambda: nudge(notification_sms_task, note.pk))
     return note

@@ -7,6 +7,7 @@ creating transaction (leads.ownership); a lead sold or lost marks its routing ro
 from django.dispatch import receiver
 
 from leads.events import contact_event_recorded
+from leads.nudges import nudge
 from leads.ownership import lead_created
 from leads.services import lead_status_changed, routing_due
 from org.schedules import schedule_changed
@@ -36,7 +37,6 @@ def lead_status_saved(sender, lead, from_status, to_status, **kwargs) -> None:
 @receiver(routing_due, dispatch_uid="distribution-route-now")
 def routing_due_nudge(sender, lead_id, **kwargs) -> None:
     from distribution.tasks import lead_route_task
-    from leads.nudges import nudge
 
     nudge(lead_route_task, lead_id)
 

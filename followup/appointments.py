@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import dateformat, timezone
 
+from distribution.services import notify
 from leads import permissions
 from leads.events import contact_event_record
 from leads.models import (
@@ -25,8 +26,10 @@ from leads.models import (
     Task,
     TaskKind,
 )
+from leads.services import lead_transition
 from org import hours
 from org.models import Staff
+from telephony.sms import TextRefused, text_send
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +42,6 @@ BATCH = 200
 
 def _advance(lead: Lead, to_status: str, by: Staff | None) -> None:
     """Move the lead forward along new -> contacted -> appointment set -> shown, as far as `to_status`."""
-    from leads.services import lead_transition
-
     path = [LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.APPOINTMENT_SET, LeadStatus.SHOWN]
     lead.refresh_from_db(fields=["status"])
     if lead.status not in path or to_status not in path:
@@ -110,8 +111,6 @@ def appointment_confirm(*, appointment: Appointment, by: Staff | None) -> Appoin
 def check_in(*, lead: Lead, by: Staff, appointment: Appointment | None = None, now: dt.datetime | None = None) -> ContactEvent:
     """The receptionist checks a customer in: a verified visit, the appointment (if any) shown,
     the lead moved to shown, and its owner told at once (on their day off too)."""
-    from distribution.services import notify
-
     now = now or timezone.now()
     if by.store_id != lead.store_id:
         raise ValidationError({"lead": "That customer belongs to another store."})
@@ -181,8 +180,6 @@ def appointment_cancel(*, appointment: Appointment, by: Staff | None) -> Appoint
 def reminders_due(*, now: dt.datetime) -> int:
     """Text each customer a reminder from their salesperson's line, at most once: the row is
     claimed by a conditional UPDATE, then the text is sent outside any transaction."""
-    from telephony.sms import TextRefused, text_send
-
     sent = 0
     due = list(Appointment.objects.filter(reminder_due_at__lte=now).order_by("reminder_due_at").values_list("pk", flat=True)[:BATCH])
     for pk in due:

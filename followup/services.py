@@ -13,6 +13,8 @@ from django.db.models import Count
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
+from dealcoverage.selectors import policies_in_force
+from distribution.services import notify
 from followup import cadence as timing
 from leads.models import (
     OPEN_STATUSES,
@@ -27,6 +29,7 @@ from leads.models import (
     Task,
     TaskKind,
 )
+from leads.services import lead_transition
 from org.models import Role, Staff, Store
 
 DEFAULT_BUSIEST_HOUR = 11
@@ -74,7 +77,6 @@ def keep_in_touch_every(store: Store, at: dt.datetime) -> dt.timedelta:
     margin = dt.timedelta(hours=cadence.keep_in_touch_margin_hours if cadence else 24)
     if cadence and cadence.keep_in_touch_every_hours:
         return dt.timedelta(hours=cadence.keep_in_touch_every_hours)
-    from dealcoverage.selectors import policies_in_force
 
     policy = policies_in_force(store, at).get(Role.INTERNET_AGENT)
     if policy is None or not policy.window_hours:
@@ -225,8 +227,6 @@ def _after_two_way(event: ContactEvent, store: Store) -> None:
     ).update(canceled_at=event.occurred_at, cancel_reason="Two-way contact made: the cadence ends.")
     for lead in leads:
         if lead.status == LeadStatus.NEW:
-            from leads.services import lead_transition
-
             lead_transition(lead=lead, to_status=LeadStatus.CONTACTED, by=None)
         if lead.owner_id:
             keep_in_touch_plan(lead=lead, after=event.occurred_at)
@@ -292,8 +292,6 @@ def _channels_text(group: list[Task]) -> str:
 
 def tasks_due(*, now: dt.datetime) -> int:
     """Tell each owner once when their tasks fall due: one notification per lead and due time."""
-    from distribution.services import notify
-
     done = 0
     due_ids = list(
         Task.objects.filter(due_at__lte=now, completed_at__isnull=True, canceled_at__isnull=True, notified_at__isnull=True)

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from dealcoverage.selectors import policies_in_force
 from followup import cadence as timing
 from followup import services as followup
 from leads.models import Cadence
@@ -317,8 +318,6 @@ def spacing_if_saved(store: Store, *, steps, every: int | None, margin: int) -> 
 
 def coverage_source(store: Store, margin: int) -> str:
     """Where a blank spacing comes from, in words."""
-    from dealcoverage.selectors import policies_in_force
-
     policy = policies_in_force(store, timezone.now()).get(Role.INTERNET_AGENT)
     if policy is None or not policy.window_hours:
         return "the default: no internet-agent coverage policy is in force"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from leads import aliases
 from leads.models import ContactEvent, Lead
+from org.scoping import viewer_for
 
 TIMELINE_LIMIT = 200
 
@@ -43,8 +44,6 @@ def own_contact_events(user):
     """The user's own contact events (their staff record's, in their store): what their coverage
     is judged on (dealcoverage.live.coverage_ending). Every one of them is theirs to weigh, so no
     per-event check of the customer, which cost the Today page a subquery per event."""
-    from org.scoping import viewer_for
-
     viewer = viewer_for(user)
     if viewer.staff is None:
         return ContactEvent.objects.none()

@@ -78,6 +78,7 @@ from django.utils import timezone
 
 from dealcoverage.models import Deal, DealCredit
 from leads.models import Appointment, Lead, SourceType
+from leads.nudges import nudge
 from org import hours, schedules
 from org.models import SALES_ROLES, Role, ScheduleVersion, Shift, Staff, Store, Team, TimeOff
 from telephony import metrics
@@ -767,7 +768,6 @@ def snapshot_refresh(store_id: int, now: dt.datetime | None = None) -> Snapshot 
 
 def _enqueue(store_id: int) -> None:
     """Ask a worker to recompute, once per store until it has."""
-    from leads.nudges import nudge
     from reporting.tasks import salesboard_refresh_task
 
     try:

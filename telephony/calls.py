@@ -75,7 +75,8 @@ from leads.models import (
     TaskKind,
 )
 from leads.normalize import phone_to_e164
-from leads.services import customer_for_number
+from leads.nudges import nudge
+from leads.services import LeadData, customer_for_number, lead_create
 from org.models import Staff
 from org.scoping import stores_for, viewer_for
 from telephony import call_twiml
@@ -653,8 +654,6 @@ def call_inbound(*, call_sid: str, from_number: str, to_number: str, params: dic
 
 
 def _phone_up_lead_create(*, number: DealerNumber, caller: str, at: dt.datetime) -> Lead:
-    from leads.services import LeadData, lead_create
-
     data = LeadData(
         source_type=number.source_type or SourceType.PHONE_UP,
         intake_channel=IntakeChannel.PHONE,
@@ -723,7 +722,6 @@ def call_recording_record(
 
 def _enqueue_fetch(call_id: int) -> None:
     """A nudge: if the broker is down the sweeper fetches it later."""
-    from leads.nudges import nudge
     from telephony.tasks import call_recording_fetch_task
 
     nudge(call_recording_fetch_task, call_id)

@@ -25,11 +25,13 @@ from leads.models import (
     Customer,
     CustomerPhone,
     Direction,
+    IntakeChannel,
     Lead,
     Outcome,
+    SourceType,
 )
 from leads.normalize import phone_to_e164
-from leads.services import customer_for_number
+from leads.services import LeadData, customer_for_number, lead_create
 from org.alerts import AlertRefused
 from org.models import Staff, Store
 from telephony import twilio as telephony_twilio
@@ -292,9 +294,6 @@ def _responder(*, dealer_number: DealerNumber, number: str, lead: Lead | None) -
 
 
 def _lead_from_unknown_texter(*, dealer_number: DealerNumber, number: str, body: str) -> Lead:
-    from leads.models import IntakeChannel, SourceType
-    from leads.services import LeadData, lead_create
-
     tracking = dealer_number.purpose == "tracking"
     data = LeadData(
         source_type=(dealer_number.source_type or SourceType.PHONE_UP) if tracking else SourceType.PHONE_UP,

@@ -57,7 +57,7 @@ from leads.selectors import lead_timeline
 from org import hours
 from org.models import SALES_ROLES, Staff
 from org.scoping import viewer_for
-from telephony import metrics
+from telephony import calls, metrics
 
 CHANNELS = [("call", "Call"), ("text", "Text"), ("email", "Email")]
 KIND_WORDS = {TaskKind.KEEP_IN_TOUCH: "Keep in touch", TaskKind.FOLLOW_UP: "Follow up", TaskKind.CALL_BACK: "Call back"}
@@ -77,7 +77,6 @@ def home(request):
     the director on the sales board; everyone else on the lead list."""
     if request.user.is_authenticated and _salesperson(request.user) is not None:
         return redirect("leads_today:today")
-    from org.scoping import viewer_for
 
     viewer = viewer_for(request.user) if request.user.is_authenticated else None
     if viewer is not None and viewer.is_receptionist:
@@ -461,8 +460,6 @@ def _reason(tasks: list[Task]) -> str:
 def _call_setup(staff: Staff) -> dict:
     """Whether the row's Call button rings the agent through a dealer number (recorded) or is a
     plain tel: link, as on the lead page (one query)."""
-    from telephony import calls
-
     if calls.agent_phone_for(staff) is None:
         return {"call_via_dealer": False,
                 "call_fallback": "Add your desk or cell phone to call through the dealer number (recorded)"}

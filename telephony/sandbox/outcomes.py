@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from org.models import Staff, Store
+
 
 @dataclass(frozen=True)
 class Behaviour:
@@ -55,7 +57,6 @@ def outcome_for(number: str) -> Behaviour:
 def is_store_phone(number: str) -> bool:
     """A phone of the store's people (desk, cell), a store's main phone, a dealer number, or a
     browser client: someone at the store answers it."""
-    from org.models import Staff, Store
     from telephony.models import DealerNumber
 
     if number.startswith(("client:", "sip:")):

@@ -16,6 +16,7 @@ from django.db.models import Q
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
+from org.models import Staff
 from telephony import twilio as tw
 from telephony.sandbox import state
 from telephony.sandbox.state import (
@@ -135,7 +136,6 @@ def _call_list(query: dict) -> tuple[int, dict]:
 def _is_our_caller_id(number: str) -> bool:
     """A number the sandbox account may call from: one of its dealer numbers, or a staff phone
     (Twilio's verified caller ids)."""
-    from org.models import Staff
     from telephony.models import DealerNumber
 
     return (

@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from leads.nudges import nudge
+
 API_VERSION = "2010-04-01"
 STATE_TTL = 24 * 3600
 RUN_LOG_LENGTH = 30
@@ -118,7 +120,6 @@ def dispatch(task_name: str, *args) -> None:
     """Run a sandbox task in a Celery worker once the current transaction commits (the row the
     app writes about the call or text must exist when the callbacks come). Tests replace this
     to run the drivers in their own thread."""
-    from leads.nudges import nudge
     from telephony import tasks
 
     task = getattr(tasks, task_name)
