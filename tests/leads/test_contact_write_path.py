@@ -20,7 +20,7 @@ pytestmark = pytest.mark.clock
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITE_PATH = Path("leads/events.py")
-APPS = ("org", "leads", "telephony", "dealcoverage", "distribution", "dealercrm")
+APPS = ("common", "org", "leads", "telephony", "dealcoverage", "distribution", "followup", "today", "reporting", "dealercrm")
 INSERTS = {"create", "bulk_create", "get_or_create", "update_or_create", "_insert", "_batched_insert"}
 RAW_SQL = re.compile(r"(INSERT\s+INTO|COPY)\s+\"?leads_contactevent\b", re.IGNORECASE)
 
