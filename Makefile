@@ -1,5 +1,5 @@
 # Shortcuts; the README's two commands are ./dev start and ./dev test.
-.PHONY: start test coverage bench bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue bench-pages bench-soak bench-duplicates
+.PHONY: start test coverage typecheck bench bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue bench-pages bench-soak bench-duplicates
 
 start:
 	./dev start
@@ -10,6 +10,10 @@ test:
 # The suite with line coverage: a table per module in the terminal, and htmlcov/index.html.
 coverage:
 	./dev test --no-clock --cov --cov-report=term-missing:skip-covered --cov-report=html
+
+# mypy alone (a step of ./dev test): strict modules, the rest against mypy-baseline.txt.
+typecheck:
+	./dev typecheck
 
 bench: bench-intake bench-lead-list bench-callbacks bench-credit bench-distribution bench-sweeper bench-salesboard bench-agent-queue bench-pages bench-duplicates
 

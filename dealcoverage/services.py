@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,7 +16,7 @@ from dealcoverage import engine, permissions, selectors
 from dealcoverage.formatting import percent_number
 from dealcoverage.models import CoveragePolicy, Deal, DealCredit, Dispute, DisputeStatus
 from leads import notices
-from leads.models import OPEN_STATUSES, Customer, Lead, LeadStatus
+from leads.models import OPEN_STATUSES, Customer, CustomerMerge, Lead, LeadStatus
 from leads.services import lead_transition
 from org.models import Role, Staff, Store
 
@@ -28,7 +30,7 @@ POLICY_FIELDS = [
 
 
 def policy_version_create(
-    *, store: Store, role: str, effective_from: dt.datetime, created_by: Staff | None, note: str = "", **params
+    *, store: Store, role: str, effective_from: dt.datetime, created_by: Staff | None, note: str = "", **params: Any
 ) -> CoveragePolicy:
     """A new version of a store's role policy (an edit never changes an existing version)."""
     with transaction.atomic():
@@ -48,16 +50,22 @@ def policy_version_create(
     return policy
 
 
-def deal_judge(*, store: Store, customer: Customer, closer: Staff, sold_at: dt.datetime):
+def deal_judge(
+    *, store: Store, customer: Customer, closer: Staff, sold_at: dt.datetime
+) -> tuple[engine.CreditDecision, dict[str, CoveragePolicy]]:
     """The engine's credit decision for a sale, and the policy versions it used."""
     in_force = selectors.policies_in_force(store, sold_at)
     events = selectors.customer_events(customer, sold_at)
     staff_ids = sorted({closer.pk, *events})
     roles, teams, _ = selectors.staff_roles_and_teams(staff_ids)
+    # The engine keys staff by int | str and only reads these; Mapping's key type is invariant.
     decision = engine.credit(
         {role: selectors.to_engine_policy(p) for role, p in in_force.items()},
-        roles, events, selectors.schedules_for(staff_ids, store, sold_at), closer.pk, sold_at,
-        staff_teams=teams, time_zone=store.time_zone,
+        cast("Mapping[engine.StaffId, str]", roles),
+        cast("Mapping[engine.StaffId, Sequence[engine.Event]]", events),
+        cast("Mapping[engine.StaffId, engine.Schedule]", selectors.schedules_for(staff_ids, store, sold_at)),
+        closer.pk, sold_at,
+        staff_teams=cast("Mapping[engine.StaffId, int | None]", teams), time_zone=store.time_zone,
     )
     return decision, in_force
 
@@ -89,7 +97,8 @@ def deal_record(
         if existing:
             return existing
     decision, in_force = deal_judge(store=store, customer=customer, closer=closer, sold_at=sold_at)
-    _, _, managers = selectors.staff_roles_and_teams([s.staff_id for s in decision.shares])
+    _, _, managers_by_id = selectors.staff_roles_and_teams([s.staff_id for s in decision.shares])
+    managers = cast("Mapping[engine.StaffId, int | None]", managers_by_id)  # read by the engine's staff ids
     with transaction.atomic():
         if lead is not None:
             # One sale per inquiry: the lead's row lock makes two people recording it at once see each other.
@@ -106,7 +115,7 @@ def deal_record(
             decision=decision.to_dict(),
         )
         deal.policy_versions.set(in_force.values())
-        by_name = {(p.name, p.version): p for p in in_force.values()}
+        by_name: dict[tuple[str | None, int | None], CoveragePolicy] = {(p.name, p.version): p for p in in_force.values()}
         DealCredit.objects.bulk_create([
             DealCredit(
                 deal=deal, staff_id=share.staff_id, share=Decimal(share.share), reason=share.reason[:300],
@@ -128,7 +137,7 @@ def _tell_deal_recorded(deal: Deal, *, recorded_by: Staff | None) -> None:
     """Everyone the deal concerns hears of it on their bell (not the person who recorded it):
     a sale recorded on someone else's lead is never silent."""
     shares = {c.staff_id: c.share for c in DealCredit.objects.filter(deal=deal, active=True)}
-    owner_id = deal.lead.owner_id if deal.lead_id else None
+    owner_id = deal.lead.owner_id if deal.lead is not None else None
     concerned = [owner_id, deal.closer_id, *shares, *_judged(deal)]
     when = timezone.localtime(deal.sold_at, deal.store.tz)
     head = f"Deal #{deal.pk}: {deal.customer} bought from {deal.closer.display_name} ({when:%a %b} {when.day})"
@@ -189,7 +198,7 @@ def credit_override(*, deal: Deal, shares: dict[int, Decimal], reason: str, by: 
         credits = DealCredit.objects.bulk_create([
             DealCredit(
                 deal=deal, staff_id=staff_id, share=share, reason=f"Override by {by.display_name}",
-                team_manager_id=staff[staff_id].team.manager_id if staff[staff_id].team_id else None,
+                team_manager_id=team.manager_id if (team := staff[staff_id].team) is not None else None,
                 overrides=first, override_reason=reason.strip(), created_by=by,
             )
             for staff_id, share in shares.items() if share > 0
@@ -256,7 +265,9 @@ def dispute_uphold(*, dispute: Dispute, by: Staff, resolution: str) -> Dispute:
     return dispute
 
 
-def deals_follow_merge(sender, *, merge, survivor, merged, **kwargs) -> dict[str, list[int]]:
+def deals_follow_merge(
+    sender: type[CustomerMerge], *, merge: CustomerMerge, survivor: Customer, merged: Customer, **kwargs: Any
+) -> dict[str, list[int]]:
     """leads.merge.customer_merged: the merged customer's deals go to the survivor, their frozen
     decisions untouched (the deal page says the customer was merged since)."""
     ids = list(Deal.objects.filter(customer=merged).values_list("pk", flat=True))
@@ -264,6 +275,6 @@ def deals_follow_merge(sender, *, merge, survivor, merged, **kwargs) -> dict[str
     return {"deal": ids}
 
 
-def deals_follow_split(sender, *, merge, **kwargs) -> None:
+def deals_follow_split(sender: type[CustomerMerge], *, merge: CustomerMerge, **kwargs: Any) -> None:
     """leads.merge.customer_split: the deals the merge moved go back."""
     Deal.objects.filter(pk__in=merge.moved.get("deal", []), customer_id=merge.survivor_id).update(customer_id=merge.merged_id)

@@ -38,7 +38,8 @@ from distribution.models import (
     Strategy,
     is_breach,
 )
-from distribution.strategies import BY_NAME, Decision, claim_pool, reassign
+from distribution.strategies import BY_NAME, Decision, reassign, round_robin
+from distribution.strategies.base import Router
 from leads import coverage_port
 from leads.events import first_two_way_since
 from leads.models import OPEN_STATUSES, ContactEvent, Customer, Lead, LeadAssignment, SourceType
@@ -172,6 +173,7 @@ def _returning_customer(lead: Lead, *, now: dt.datetime) -> None:
     """A customer with an open lead came back (another site, a call, a form): the lead is the
     owner's, and the owner is told at once, with the store's response clock running, so the
     customer is not left to talk to five other people (seed 003)."""
+    assert lead.owner_id is not None  # lead_route calls this only for a lead with an owner
     lead.routed_at = now
     lead.save(update_fields=["routed_at"])
     routing = LeadRouting(
@@ -389,7 +391,7 @@ def lead_reassign(*, lead: Lead, to_staff: Staff | None, by: Staff | None, reaso
             raise ValidationError({"to": "This lead has no routing rule, so there is no line to take the next from: name a person."})
         exclude = {locked.owner_id} if locked.owner_id else set()
         decision = reassign.route(pools.context(rule, now=now, exclude=exclude, lock=True)) if rule.strategy == Strategy.ROUND_ROBIN_REASSIGN \
-            else claim_pool.round_robin.route(pools.context(rule, now=now, exclude=exclude, lock=True))
+            else round_robin.route(pools.context(rule, now=now, exclude=exclude, lock=True))
         if decision.owner_id is None:
             raise ValidationError({"to": "Nobody else in the pool can take it now: name a person."})
         decision.reason = f"Reassigned{who}: {decision.reason[0].lower()}{decision.reason[1:]}"
@@ -410,13 +412,14 @@ def lead_release(*, lead: Lead, by: Staff) -> Lead:
         routing = _routing_for(locked)
         rule = routing.rule
         released_by = locked.owner
+        assert released_by is not None  # owner_id was checked above
         if rule is None:
             decision = Decision(state=RoutingState.MANAGER, reason="Released; it has no routing rule, so it waits for a manager.")
         else:
             ctx = pools.context(rule, now=now, exclude={released_by.pk}, lock=True)
             # Released from a claim-pool rule it goes to the next in line, not back to the pool
             # (claim-and-release must not keep a lead away from everyone).
-            strategy = claim_pool.round_robin if rule.strategy == Strategy.CLAIM_POOL else BY_NAME[rule.strategy]
+            strategy: Router = round_robin if rule.strategy == Strategy.CLAIM_POOL else BY_NAME[rule.strategy]
             decision = strategy.route(ctx)
         decision.reason = f"Released by {by.display_name}. {decision.reason}"
         _apply(locked, routing, rule, decision, now=now, by=by)
@@ -722,7 +725,7 @@ def waiting_leads_retry(*, store_id: int) -> int:
 
 # --- coverage lapse, as the Today page says it ---------------------------------------------------
 
-LAPSE_OUTCOME = {
+LAPSE_OUTCOME: dict[str, str] = {
     OnCoverageLapse.POOL: "then it goes back to the claim pool",
     OnCoverageLapse.NEXT_IN_LINE: "then it goes to the next in line",
 }

@@ -90,7 +90,8 @@ def route_due(*, now: dt.datetime, limit: int = BATCH) -> int:
     """Route up to `limit` due leads, oldest first. Each is claimed with FOR UPDATE SKIP LOCKED
     in its own transaction and routed under that lock, so route_due running in several workers
     at once gives each lead to exactly one of them, and none waits for another's rows."""
-    done, seen = 0, []
+    done = 0
+    seen: list[int] = []
     while len(seen) < limit:
         with transaction.atomic():
             lead_id = (

@@ -305,7 +305,7 @@ def tasks_due(*, now: dt.datetime) -> int:
             .select_related("customer", "store")
             .filter(pk__in=due_ids, notified_at__isnull=True, completed_at__isnull=True, canceled_at__isnull=True)
         )
-        groups: dict[tuple, list[Task]] = {}
+        groups: dict[tuple[int | None, int, dt.datetime], list[Task]] = {}
         for task in tasks:
             groups.setdefault((task.staff_id, task.customer_id, task.due_at), []).append(task)
         for (staff_id, _, _), group in groups.items():

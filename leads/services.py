@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -428,7 +428,7 @@ def open_lead_for(customer: Customer, *, now: dt.datetime, window_days: int) -> 
 
 def _lead_insert(
     *, store: Store, customer: Customer, data: LeadData, created_by: Staff | None, new_customer: bool,
-    owner: Staff | None = None, phones: list[str] = (), emails: list[str] = (),
+    owner: Staff | None = None, phones: Sequence[str] = (), emails: Sequence[str] = (),
 ) -> LeadCreateResult:
     now = timezone.now()
     received_at = data.received_at or now
@@ -514,9 +514,9 @@ def lead_transition(*, lead: Lead, to_status: str, by: Staff | None, sale_record
         if sale_recorded and locked.status != LeadStatus.SOLD:
             allowed = allowed | {LeadStatus.SOLD}
         if to_status not in allowed:
-            allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[locked.status])) or "none (final status)"
+            allowed_text = ", ".join(sorted(ALLOWED_TRANSITIONS[locked.status])) or "none (final status)"
             raise ValidationError(
-                {"status": f"A {locked.get_status_display().lower()} lead cannot become {to_status!r}; allowed: {allowed}."}
+                {"status": f"A {locked.get_status_display().lower()} lead cannot become {to_status!r}; allowed: {allowed_text}."}
             )
         from_status = locked.status
         LeadStatusChange.objects.create(lead=locked, from_status=from_status, to_status=to_status, changed_by=by)
@@ -526,8 +526,8 @@ def lead_transition(*, lead: Lead, to_status: str, by: Staff | None, sale_record
     return locked
 
 
-SELF_REPORTED_CHANNELS = {Channel.NOTE, Channel.CALL, Channel.VISIT, Channel.TEXT, Channel.EMAIL}
-MANUAL_OUTCOMES = {
+SELF_REPORTED_CHANNELS: set[str] = {Channel.NOTE, Channel.CALL, Channel.VISIT, Channel.TEXT, Channel.EMAIL}
+MANUAL_OUTCOMES: dict[str, set[str]] = {
     Channel.NOTE: {Outcome.NOTE},
     Channel.CALL: {Outcome.CONNECTED, Outcome.VOICEMAIL, Outcome.NO_ANSWER, Outcome.BUSY},
     Channel.VISIT: {Outcome.VISITED},

@@ -20,6 +20,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from common.http import HtmxHttpRequest
 from org.clientip import client_ip
 from org.scoping import viewer_for
 from telephony import mail
@@ -66,7 +67,7 @@ def email_compose(request: HttpRequest, pk: int):
 
 @login_required
 @require_POST
-def email_send(request: HttpRequest, pk: int):
+def email_send(request: HtmxHttpRequest, pk: int):
     lead, refusal = workable_lead(request, pk)
     to = request.POST.get("to", "")
     subject, body = request.POST.get("subject", ""), request.POST.get("body", "")

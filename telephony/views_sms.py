@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 from twilio.twiml.messaging_response import MessagingResponse
 
+from common.http import HtmxHttpRequest
 from leads.forms import LogContactForm
 from leads.models import Lead
 from leads.normalize import phone_to_e164
@@ -63,7 +64,7 @@ def workable_lead(request: HttpRequest, pk: int) -> tuple[Lead, str | None]:
 
 @login_required
 @require_POST
-def text_send(request: HttpRequest, pk: int):
+def text_send(request: HtmxHttpRequest, pk: int):
     lead, refusal = workable_lead(request, pk)
     to, body = request.POST.get("to", ""), request.POST.get("body", "")
     if refusal is None:

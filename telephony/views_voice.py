@@ -17,6 +17,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from common.http import HtmxHttpRequest
 from leads.models import CustomerPhone
 from leads.scoping import can_work_lead, leads_for
 from org.scoping import viewer_for
@@ -278,7 +279,7 @@ def call_panel(request: HttpRequest, lead_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def call_start(request: HttpRequest, lead_pk: int) -> HttpResponse:
+def call_start(request: HtmxHttpRequest, lead_pk: int) -> HttpResponse:
     lead = _lead(request, lead_pk)
     staff = viewer_for(request.user).staff
     error = ""
@@ -314,7 +315,7 @@ def _own_call(request: HttpRequest, pk: int) -> Call:
 
 @login_required
 @require_POST
-def call_voicemail_drop(request: HttpRequest, pk: int) -> HttpResponse:
+def call_voicemail_drop(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """'Leave our voicemail': the store's message plays to the customer's voicemail."""
     call = _own_call(request, pk)
     staff = viewer_for(request.user).staff

@@ -6,9 +6,9 @@ distribution.services applies the decision in one transaction.
 """
 
 from distribution.strategies import claim_pool, manager, reassign, receptionist, round_robin
-from distribution.strategies.base import Decision, Member, RouteContext
+from distribution.strategies.base import Decision, Member, RouteContext, Router
 
-BY_NAME = {
+BY_NAME: dict[str, Router] = {
     "round_robin": round_robin,
     "round_robin_reassign": reassign,
     "claim_pool": claim_pool,

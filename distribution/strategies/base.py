@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from org import hours
@@ -29,7 +30,7 @@ class Member:
 class RouteContext:
     now: dt.datetime
     tz: ZoneInfo
-    business_hours: dict
+    business_hours: dict[str, Any]  # Store.business_hours, as org.hours reads it
     members: list[Member]
     credits: dict[int, int] = field(default_factory=dict)
     cap: int | None = None
@@ -48,13 +49,19 @@ class Decision:
     state: str  # a distribution.models.RoutingState value
     owner_id: int | None = None
     reason: str = ""
-    skipped: list[dict] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # split_pool's {staff, name, reason}
     credits: dict[int, int] | None = None  # the rotation after this pick, to persist
     response_minutes: int | None = None  # start a reassignment clock of this many business minutes
     claim_minutes: int | None = None  # claim pool: round robin after this many business minutes
     retry_at: dt.datetime | None = None  # waiting: try again at this time
     moved: bool = False
     lost_text: str = "no first attempt in time"  # told to the previous owner when it moved
+
+
+class Router(Protocol):
+    """A strategy module, as distribution.services calls it."""
+
+    def route(self, ctx: RouteContext) -> Decision: ...
 
 
 def skip_reason(member: Member, ctx: RouteContext) -> str | None:
@@ -76,9 +83,10 @@ def skip_reason(member: Member, ctx: RouteContext) -> str | None:
     return None
 
 
-def split_pool(ctx: RouteContext) -> tuple[list[Member], list[dict]]:
+def split_pool(ctx: RouteContext) -> tuple[list[Member], list[dict[str, Any]]]:
     """The members who can take a lead now, and the others with their reasons."""
-    eligible, skipped = [], []
+    eligible: list[Member] = []
+    skipped: list[dict[str, Any]] = []
     for member in ctx.members:
         reason = skip_reason(member, ctx)
         if reason is None:

@@ -45,14 +45,14 @@ def message_drive(message_sid: str, form: dict, pace: Pace | None = None) -> Run
             "MessageSid": message_sid, "SmsSid": message_sid}
     if form.get("MessagingServiceSid"):
         base["MessagingServiceSid"] = str(form["MessagingServiceSid"])
-    steps = [("sent", {})]
+    steps: list[tuple[str, dict[str, str]]] = [("sent", {})]
     if behaviour.message_status == "delivered":
         steps.append(("delivered", {"RawDlrDoneDate": timezone.now().astimezone(dt.UTC).strftime("%y%m%d%H%M")}))
     else:
         steps.append((behaviour.message_status, {"ErrorCode": behaviour.message_error}))
     time.sleep(pace.first_callback)
     for status, extra in steps:
-        changes = {"status": status}
+        changes: dict[str, object] = {"status": status}
         if status == "sent":
             changes["date_sent"] = _rfc2822()
         if extra.get("ErrorCode"):

@@ -75,7 +75,8 @@ def dms_deals_import(*, store: Store, text: str) -> ImportReport:
             report.skipped.append(f"{label}: unreadable sold date {cell(row, 'date')!r}")
             continue
         raw_phone, raw_email = cell(row, "phone"), cell(row, "email")
-        phones, emails = [], []
+        phones: list[str] = []
+        emails: list[str] = []
         for raw, normalize, into in ((raw_phone, phone_to_e164, phones), (raw_email, email_normalize, emails)):
             if raw:
                 try:
