@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "coverage",
     "distribution",
     "telephony",
+    "devtools",  # the demo store and ./dev's services; no product app imports it
 ]
 
 MIDDLEWARE = [

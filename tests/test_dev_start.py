@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dealercrm import embedded
+from devtools import embedded
 from leads import demo
 
 
