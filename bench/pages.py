@@ -169,9 +169,9 @@ def complete_store(log) -> None:
     from django.utils import timezone
 
     from coverage.services import deal_record
+    from devtools import demo
     from distribution.models import RoutingRule, Strategy
     from distribution.services import lead_route
-    from leads import demo
     from leads.models import IntakeChannel, Lead, LeadStatusChange, SourceType
     from leads.services import LeadData, VehicleData, lead_create
     from org.models import Role, Staff, Store

@@ -13,8 +13,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, F, Min, Q
 
+from devtools import demo
 from distribution import services as ownership_writer
-from leads import demo, services
+from leads import services
 from leads.models import (
     ALLOWED_TRANSITIONS,
     OPEN_STATUSES,

@@ -633,7 +633,7 @@ class CopySink:
         names, values = [], []
         missing = set(columns) - {f.column for f in model._meta.concrete_fields}
         if missing:
-            raise ImproperlyConfigured(f"{model._meta.db_table} has no column(s) {sorted(missing)}: update leads/demo.py")
+            raise ImproperlyConfigured(f"{model._meta.db_table} has no column(s) {sorted(missing)}: update devtools/demo.py")
         for model_field in model._meta.concrete_fields:
             if model_field.column in columns or model_field.generated:
                 continue
@@ -643,7 +643,7 @@ class CopySink:
             if value is None and not model_field.null:
                 raise ImproperlyConfigured(
                     f"demo data does not know {model._meta.db_table}.{model_field.column} (no default): "
-                    "add it to leads/demo.py"
+                    "add it to devtools/demo.py"
                 )
             names.append(model_field.column)
             values.append(model_field.get_db_prep_save(value, connection))
