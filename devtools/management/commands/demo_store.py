@@ -1,4 +1,4 @@
-"""Load the demo store, or the benchmark data set with --large. The work is in devtools/demo.py."""
+"""Load the demo store, or the benchmark data set with --large. The work is in devtools/demo/ (build())."""
 
 from __future__ import annotations
 
