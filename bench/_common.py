@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 def services_env(database: str) -> dict[str, str]:
     """DATABASE_URL for `database` on the resolved server, REDIS_URL on a bench-only Redis db."""
-    from dealercrm import embedded
+    from devtools import embedded
 
     base_url = embedded.resolve_database_url(database)
     return dict(

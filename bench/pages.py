@@ -169,9 +169,11 @@ def complete_store(log) -> None:
     from django.utils import timezone
 
     from dealcoverage.services import deal_record
+    from devtools.demo.dealer_numbers import create_dealer_numbers
+    from devtools.demo.deals import install_coverage_policies
+    from devtools.demo.routing import install_routing_rules
     from distribution.models import RoutingRule, Strategy
     from distribution.services import lead_route
-    from leads import demo
     from leads.models import IntakeChannel, Lead, LeadStatusChange, SourceType
     from leads.services import LeadData, VehicleData, lead_create
     from org.models import Role, Staff, Store
@@ -183,9 +185,9 @@ def complete_store(log) -> None:
     started = time.monotonic()
     with transaction.atomic():
         if not RoutingRule.objects.filter(store=store).exists():
-            demo._install_routing_rules(store.pk)
-            demo._install_coverage_policies(store.pk, now - dt.timedelta(days=400))
-            demo._create_dealer_numbers(store.pk)
+            install_routing_rules(store.pk)
+            install_coverage_policies(store.pk, now - dt.timedelta(days=400))
+            create_dealer_numbers(store.pk)
         rules = {r.position if not r.is_fallback else 0: r for r in RoutingRule.objects.filter(store=store)}
         pool_rule = next(r for r in rules.values() if r.strategy == Strategy.CLAIM_POOL)
         ids = {"phone_rule": rules[1].pk, "walk_rule": rules[2].pk, "pool_rule": pool_rule.pk,

@@ -47,9 +47,9 @@ from dealcoverage.serializers import (  # noqa: E402
     DisputeUpholdSerializer,
     PolicyCompareSerializer,
 )
-from leads.api import staff_of_request, store_for_intake  # noqa: E402
 from leads.scoping import customers_recordable_for, leads_recordable_for  # noqa: E402
 from org.models import Role  # noqa: E402
+from org.request_scope import staff_of_request, store_for_intake  # noqa: E402
 from org.scoping import can_manage_store, staff_for, stores_for, viewer_for  # noqa: E402
 
 

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "followup",
     "today",
     "reporting",
+    "devtools",  # the demo store and ./dev's services; no product app imports it
 ]
 
 MIDDLEWARE = [

@@ -28,11 +28,12 @@ from distribution.serializers import (
     RulePreviewSerializer,
 )
 from distribution.strategies import receptionist
-from leads.api import staff_of_request, with_relations
 from leads.models import OPEN_STATUSES, Lead
 from leads.scoping import leads_for
+from leads.selectors import with_relations
 from leads.serializers import ConflictSerializer, LeadSerializer
 from org.models import Staff
+from org.request_scope import staff_of_request
 from org.schema import AutoSchema
 from org.scoping import can_assign_leads, can_manage_store, staff_for, stores_for, viewer_for
 

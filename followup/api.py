@@ -27,9 +27,9 @@ from followup.serializers import (
 )
 from followup.views_cadence import DEFAULT_MARGIN, DEFAULT_NAME, cadence_summary
 from leads import permissions
-from leads.api import staff_of_request
 from leads.models import Appointment, AppointmentStatus, Cadence, Task, TaskKind
 from leads.scoping import appointments_for, customers_for, leads_for, tasks_for
+from org.request_scope import staff_of_request
 from org.schema import ERROR, AutoSchema
 from org.scoping import can_manage_store, staff_for, stores_for, viewer_for
 

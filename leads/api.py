@@ -37,6 +37,7 @@ from leads.scoping import (
     leads_for_branches,
     rejected_intakes_for,
 )
+from leads.selectors import with_relations
 from leads.serializers import (
     ConflictSerializer,
     ContactEventImportSerializer,
@@ -56,28 +57,9 @@ from leads.serializers import (
     RejectedIntakeSerializer,
 )
 from org.clientip import client_ip
+from org.request_scope import staff_of_request, store_for_intake
 from org.schema import VALIDATION_ERROR
 from org.scoping import staff_for, stores_for, viewer_for
-
-
-def store_for_intake(user, slug: str, field: str = "store"):
-    """The store named by slug, if the caller may post leads to it; else a 400 naming the field.
-
-    An unknown store and another group's store get the same answer, so nothing leaks."""
-    staff = viewer_for(user).staff
-    if staff is not None and staff.store.slug == slug:
-        return staff.store  # the usual case, an integration token of the store itself: no query
-    store = stores_for(user).filter(slug=slug).first()
-    if store is None:
-        raise ValidationError({field: [f"Unknown store {slug!r}."]})
-    return store
-
-
-def staff_of_request(request):
-    staff = viewer_for(request.user).staff
-    if staff is None:
-        raise PermissionDenied("This account is not staff of any store.")
-    return staff
 
 
 class LeadFilter(django_filters.FilterSet):
@@ -91,10 +73,6 @@ class LeadFilter(django_filters.FilterSet):
     class Meta:
         model = Lead
         fields = ["status", "source_type", "owner", "store", "intake_channel", "customer", "in_claim_pool"]
-
-
-def with_relations(queryset):
-    return queryset.select_related("customer").prefetch_related("vehicles", "customer__phones", "customer__emails")
 
 
 def intake_answer(results: list[services.LeadCreateResult]) -> list[dict]:

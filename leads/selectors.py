@@ -48,3 +48,8 @@ def own_contact_events(user):
     if viewer.staff is None:
         return ContactEvent.objects.none()
     return ContactEvent.objects.filter(store_id=viewer.staff.store_id, staff_id=viewer.staff.pk)
+
+
+def with_relations(queryset):
+    """Leads with what the API's LeadSerializer reads, in three queries for the whole page."""
+    return queryset.select_related("customer").prefetch_related("vehicles", "customer__phones", "customer__emails")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dealercrm import embedded
-from leads import demo
+from devtools import demo, embedded
 
 
 def test_the_public_base_url_follows_the_port_unless_it_is_set():

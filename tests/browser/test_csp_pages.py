@@ -20,7 +20,7 @@ from org.models import Role, Staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "demo1234"  # leads/demo.py DEMO_PASSWORD
+PASSWORD = "demo1234"  # devtools/demo/organization.py DEMO_PASSWORD
 PAGES_PER_ROLE = 45
 # Not pages: downloads, leaving, and the sandbox's and the admin's write-only or foreign URLs.
 SKIP = re.compile(r"/logout|format=(csv|json|deals_csv)|/recording|/export|^/admin/logout|/static/|/api/v1/|/api/schema")

@@ -164,7 +164,7 @@ def test_the_admin_cannot_write_a_leads_owner(store):
 WRITERS = {"update", "create", "get_or_create", "update_or_create", "Lead", "LeadFactory"}
 OWNER = {"owner", "owner_id"}
 SKIP_DIRS = {".venv", "tests", "migrations", "bench", "distribution", "node_modules", "static"}
-SKIP_FILES = {Path("leads/demo.py")}  # bulk-loads a demo store's history
+SKIP_FILES = {Path("devtools/demo/simulation.py")}  # bulk-loads a demo store's history
 
 
 def owner_writes(source: str) -> list[int]:

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from devtools import demo
 from distribution.models import RoutingRule, RoutingState, Strategy
 from distribution.pools import LeadFacts, rule_for
-from leads import demo
 from leads.models import Appointment, Lead, SourceType
 from org.hours import store_is_open
 from org.models import Role, Staff, Store

@@ -13,8 +13,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, F, Min, Q
 
+from devtools import demo
+from devtools.demo import bulk as demo_bulk
 from distribution import services as ownership_writer
-from leads import demo, services
+from leads import services
 from leads.models import (
     ALLOWED_TRANSITIONS,
     OPEN_STATUSES,
@@ -236,7 +238,7 @@ def test_large_build_counts_and_the_orm_inserts_after_it():
 
     # The dropped indexes and foreign keys are back, identical.
     with connection.cursor() as cursor:
-        fks, indexes = demo._secondary_objects(cursor, demo.BULK_TABLES)
+        fks, indexes = demo_bulk.secondary_objects(cursor, demo.BULK_TABLES)
     names = {name for name, _ in indexes}
     assert {"lead_store_received", "event_lead_time", "lead_unique_provider_id_per_store"} <= names
     assert any(name.startswith("leads_contactevent_lead_id") for _, name, _ in fks)

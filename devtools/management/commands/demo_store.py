@@ -1,4 +1,4 @@
-"""Load the demo store, or the benchmark data set with --large. The work is in leads/demo.py."""
+"""Load the demo store, or the benchmark data set with --large. The work is in devtools/demo/ (build())."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from leads import demo
+from devtools import demo
 from org.models import Store
 
 

