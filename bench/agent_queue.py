@@ -254,7 +254,7 @@ def main() -> None:
     for label, p50, p95, queries, size, cpu in result["results"]:
         print(f"    {label:<30} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   {queries} queries   {size / 1024:.0f} KiB   "
               f"(Python CPU p50 {cpu:.0f} ms)")
-    print("  target: p95 < 200 ms; a query count independent of the number of rows (tests/leads/test_today.py)")
+    print("  target: p95 < 200 ms; a query count independent of the number of rows (tests/today/test_today.py)")
     print("  (Python CPU: the Django process's own time; wall time adds PostgreSQL and Redis, and waiting for a CPU)")
 
 

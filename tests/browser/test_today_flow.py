@@ -32,8 +32,8 @@ from telephony.models import Call, DealerNumber, NumberPurpose
 from tests.browser.conftest import SCREENSHOT_DIR
 from tests.browser.test_lead_flow import assert_no_horizontal_overflow, log_in, open_login
 from tests.coverage.test_deals import install
-from tests.leads.test_today import OPEN_8_TO_8, local_today, noon_zone, talk
 from tests.test_celery_worker import start_worker, stop
+from tests.today.test_today import OPEN_8_TO_8, local_today, noon_zone, talk
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -20,8 +20,8 @@ from distribution.models import LeadRouting, RoutingRule, RoutingState, Strategy
 from leads.events import contact_event_record, contact_events_record_batch, new_leads_attempted_mark
 from leads.models import Channel, Direction, EvidenceLevel, Lead, LeadStatus, Outcome
 from org.models import Role
-from tests.leads import test_today
-from tests.leads.test_today import client_for, lead_of, new_routed, sections
+from tests.today import test_today
+from tests.today.test_today import client_for, lead_of, new_routed, sections
 
 pytestmark = [pytest.mark.clock, pytest.mark.django_db]
 noon_store = test_today.noon_store  # the fixture: a store where it is about noon, open 08:00-20:00
