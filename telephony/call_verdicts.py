@@ -1,7 +1,7 @@
 """Calls through dealer numbers: the pure rules. How a call ended, as the event that settles it
 will say it (`Verdict`, `outbound_verdict`, `inbound_verdict`), what Twilio's AnsweredBy means,
 the order Twilio's call statuses move in, and the wording and timing helpers the writes in
-telephony.calls use (durations, phone numbers, the voicemail script, deadlines, backoff).
+telephony.calls use (durations, phone numbers, the voicemail script, backoff).
 
 Values in, values out: no model, no query, no Twilio SDK. The statuses and outcomes are the
 plain strings telephony.models.CallStatus and leads.models.Outcome store
@@ -17,8 +17,6 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from django.conf import settings
-from phonenumber_field.phonenumber import PhoneNumber
 from phonenumbers import PhoneNumberFormat, format_number
 
 from leads import contact
@@ -170,20 +168,15 @@ def voicemail_text(script: str, values: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), script)
 
 
-def national(number: PhoneNumber | str | None) -> str:
+def national(number: phonenumbers.PhoneNumber | str | None) -> str:
     """'(312) 555-0151' for a +1 number; whatever was stored if it does not parse."""
     if not number:
         return ""
     try:
-        parsed = number if isinstance(number, PhoneNumber) else phonenumbers.parse(str(number), None)
+        parsed = number if isinstance(number, phonenumbers.PhoneNumber) else phonenumbers.parse(str(number), None)
     except phonenumbers.NumberParseException:
         return str(number)
     return format_number(parsed, PhoneNumberFormat.NATIONAL)
-
-
-def reconcile_due(created_at: dt.datetime) -> dt.datetime:
-    """When a new call is looked up at Twilio if its callbacks have not settled it by then."""
-    return created_at + dt.timedelta(seconds=settings.CALL_RECONCILE_AFTER_SECONDS)
 
 
 def fetch_backoff(attempts: int) -> dt.timedelta:

@@ -52,6 +52,7 @@ import tempfile
 from urllib.parse import urlsplit
 
 import requests
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
@@ -88,7 +89,6 @@ from telephony.call_verdicts import (
     national,
     outbound_verdict,
     person_answered,
-    reconcile_due,
     status_advance,
     voicemail_text,
 )
@@ -112,6 +112,11 @@ RECORDING_FETCH_MAX_ATTEMPTS = 8  # backoff 1, 2, 4, ... 60 min: about 3 hours i
 
 class CallError(Exception):
     """A call could not be started or changed; the message is for the agent."""
+
+
+def reconcile_due(created_at: dt.datetime) -> dt.datetime:
+    """When a new call is looked up at Twilio if its callbacks have not settled it by then."""
+    return created_at + dt.timedelta(seconds=settings.CALL_RECONCILE_AFTER_SECONDS)
 
 
 # --------------------------------------------------------------------------------------
