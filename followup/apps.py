@@ -6,7 +6,7 @@ class FollowupConfig(AppConfig):
 
     def ready(self) -> None:
         from followup import services
-        from followup.views_appointments import card_context
+        from followup.lead_panel import lead_panel
         from leads import lead_page, ownership
         from leads.events import contact_event_recorded
         from leads.models import LeadStatus
@@ -29,4 +29,4 @@ class FollowupConfig(AppConfig):
                 services.lead_closed(lead=lead)
 
         lead_status_changed.connect(closed, dispatch_uid="followup-lead-closed", weak=False)
-        lead_page.panel_register(lambda request, lead, context: card_context(request, lead, context["can_work"]))
+        lead_page.panel_register(lead_panel)

@@ -22,6 +22,8 @@ from django.utils import dateformat, timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from followup import appointments as service
+from followup.forms import AppointmentSetForm, WalkInSearchForm
+from followup.lead_panel import FORM_PREFIX, OPEN
 from leads import lead_page, permissions
 from leads.models import (
     OPEN_STATUSES,
@@ -40,81 +42,16 @@ from org import hours
 from org.models import Store
 from org.scoping import page_store, stores_for, viewer_for
 
-CARD_LIMIT = 10
 ARRIVALS_LIMIT = 300
 WALK_IN_LIMIT = 20
 # A second check-in of the same lead within this window is the same visit (a double click).
 SAME_VISIT = dt.timedelta(hours=2)
-OPEN = {AppointmentStatus.SET, AppointmentStatus.CONFIRMED}
-FORM_PREFIX = "appt"
-
-
-class AppointmentSetForm(forms.Form):
-    """The day and time are read in the lead's store zone (the view sets it)."""
-
-    starts_at = forms.DateTimeField(
-        label="Day and time",
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        error_messages={
-            "required": "Pick the day and time of the visit.",
-            "invalid": "Enter a day and time like 2026-11-24 14:30.",
-        },
-    )
-    note = forms.CharField(
-        label="Note", max_length=300, required=False,
-        widget=forms.TextInput(attrs={"placeholder": "Test drive the XLE, bring the trade title"}),
-    )
-    outside_hours_ok = forms.BooleanField(required=False, label="Set it anyway if it is outside store hours")
-
-
-class WalkInSearchForm(forms.Form):
-    q = forms.CharField(
-        label="Customer without an appointment", min_length=2, max_length=100,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or phone", "autocomplete": "off"}),
-        error_messages={"min_length": "Type at least 2 letters of the name, or the phone number."},
-    )
 
 
 # --- who may do what: leads.permissions (the API and the services ask the same) -----------------
 
 may_use_arrivals = permissions.may_use_arrivals
 may_check_in = permissions.can_check_in
-
-
-# --- the lead page card --------------------------------------------------------------------------
-
-def card_context(request, lead: Lead, can_work: bool) -> dict:
-    """What templates/leads/_appointments_card.html needs; lead_detail adds it to its context."""
-    viewer = viewer_for(request.user)
-    now = timezone.now()
-    tz = lead.store.tz
-    today = hours.local_date(tz, now)
-    rows = list(
-        lead.appointments.select_related("staff__user", "created_by__user", "checked_in_by__user")
-        .order_by("-starts_at", "-id")[:CARD_LIMIT]
-    )
-    for row in rows:
-        row.is_open = row.status in OPEN
-        row.started = row.starts_at <= now
-        row.is_today = hours.local_date(tz, row.starts_at) == today
-        row.lead = lead
-        row.can_confirm = row.is_open and permissions.can_confirm_appointment(request.user, row)
-        row.can_no_show = row.is_open and permissions.can_no_show_appointment(request.user, row)
-        row.can_cancel = row.is_open and permissions.can_cancel_appointment(request.user, row)
-    form = getattr(request, "appointment_form", None)
-    if form is None:
-        form = AppointmentSetForm(prefix=FORM_PREFIX)
-    form.fields["starts_at"].widget.attrs["min"] = timezone.localtime(now, tz).strftime("%Y-%m-%dT%H:%M")
-    return {
-        "appointments": rows,
-        "has_open_appointment": any(row.is_open for row in rows),
-        "appointment_form": form,
-        "appointment_tz": tz,
-        "can_set_appointment": lead.is_open and permissions.can_create_appointment(request.user, lead),
-        "can_work_appointments": can_work and viewer.staff is not None,
-        "can_check_in": viewer.staff is not None and (can_work or may_use_arrivals(viewer)),
-    }
 
 
 def _lead_page(request, lead_pk: int, status: int):

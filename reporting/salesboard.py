@@ -467,16 +467,16 @@ def _team_activity(store: Store, period: Period, group_of: dict[int, int]) -> di
     the same events with the same aggregate expressions (telephony.metrics' own helpers, so the
     definitions cannot drift) by team instead of running staff_period once per team."""
     start, end = metrics.day_bounds(store, period.first_day, period.last_day)
-    contacted = Q(lead_id__in=Subquery(metrics._two_way(store, start, end).values("lead_id")))
+    contacted = Q(lead_id__in=Subquery(metrics.two_way_events(store, start, end).values("lead_id")))
     rows = (
-        metrics._events(store, start, end, None)
+        metrics.activity_events(store, start, end, None)
         .annotate(board_group=_group_case("staff_id", group_of))
         .values("board_group")
-        .annotate(**metrics._aggregates(store, start, end, contacted))
+        .annotate(**metrics.activity_aggregates(store, start, end, contacted))
         .order_by("board_group")
     )
     return {
-        row.pop("board_group"): metrics.Activity(**metrics._unprefixed(row))
+        row.pop("board_group"): metrics.Activity(**metrics.activity_unprefixed(row))
         for row in rows if row["board_group"] is not None
     }
 

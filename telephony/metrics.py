@@ -128,7 +128,7 @@ def day_bounds(store: Store, first_day: dt.date, last_day: dt.date) -> tuple[dt.
     return start, end
 
 
-def _aggregates(store: Store, start: dt.datetime, end: dt.datetime, lead_contacted: Q) -> dict:
+def activity_aggregates(store: Store, start: dt.datetime, end: dt.datetime, lead_contacted: Q) -> dict:
     """The counts, one aggregate each; lead_contacted tells whether an event's lead had a
     two-way contact in the window the caller chose. Keys carry a prefix: an annotation named like a
     field (talk_seconds) would shadow the field in the filters of the aggregates after it."""
@@ -164,11 +164,14 @@ def _aggregates(store: Store, start: dt.datetime, end: dt.datetime, lead_contact
     return {PREFIX + name: expression for name, expression in counts.items()}
 
 
-def _unprefixed(row: dict) -> dict:
+def activity_unprefixed(row: dict) -> dict:
+    """A row of activity_aggregates with the keys Activity and its kin take."""
     return {key.removeprefix(PREFIX): value for key, value in row.items()}
 
 
-def _events(store: Store, start: dt.datetime, end: dt.datetime, staff_ids: Iterable[int] | None):
+def activity_events(store: Store, start: dt.datetime, end: dt.datetime, staff_ids: Iterable[int] | None):
+    """The staff's events in the window (of these staff, or all) that the activity counts read;
+    the sales board groups the same rows by team (reporting.salesboard)."""
     events = ContactEvent.objects.filter(
         store=store, staff__isnull=False, superseded_by__isnull=True, occurred_at__gte=start, occurred_at__lt=end
     )
@@ -177,7 +180,7 @@ def _events(store: Store, start: dt.datetime, end: dt.datetime, staff_ids: Itera
     return events.annotate(once_key=ONCE_KEY).order_by()
 
 
-def _two_way(store: Store, start: dt.datetime, end: dt.datetime):
+def two_way_events(store: Store, start: dt.datetime, end: dt.datetime):
     """Two-way events on leads (by anyone: a customer's reply often has no staff), start..end."""
     return ContactEvent.objects.filter(
         TWO_WAY,
@@ -202,16 +205,16 @@ def staff_days(
     leads_contacted counts a two-way contact on the lead on the same local day. One query."""
     last_day = last_day or first_day
     start, end = day_bounds(store, first_day, last_day)
-    two_way_lead_days = _two_way(store, start, end).annotate(lead_day=_lead_day(store)).values("lead_day")
+    two_way_lead_days = two_way_events(store, start, end).annotate(lead_day=_lead_day(store)).values("lead_day")
     same_day = Q(In(_lead_day(store), Subquery(two_way_lead_days)))
     rows = (
-        _events(store, start, end, staff_ids)
+        activity_events(store, start, end, staff_ids)
         .annotate(day=TruncDate("occurred_at", tzinfo=store.tz))
         .values("staff_id", "day")
-        .annotate(**_aggregates(store, start, end, same_day))
+        .annotate(**activity_aggregates(store, start, end, same_day))
         .order_by("staff_id", "day")
     )
-    return [StaffDay(**_unprefixed(row)) for row in rows]
+    return [StaffDay(**activity_unprefixed(row)) for row in rows]
 
 
 def staff_period(
@@ -228,13 +231,13 @@ def staff_period(
     sums of staff_days. leads_contacted counts a two-way contact anywhere in the period.
     One query."""
     start, end = day_bounds(store, first_day, last_day)
-    events = _events(store, start, end, staff_ids)
-    aggregates = _aggregates(store, start, end, Q(lead_id__in=Subquery(_two_way(store, start, end).values("lead_id"))))
+    events = activity_events(store, start, end, staff_ids)
+    aggregates = activity_aggregates(store, start, end, Q(lead_id__in=Subquery(two_way_events(store, start, end).values("lead_id"))))
     if per_staff:
         rows = list(events.values("staff_id").annotate(**aggregates).order_by("staff_id"))
     else:
         rows = [events.aggregate(**aggregates) | {"staff_id": None}]
-    return [StaffPeriod(first_day=first_day, last_day=last_day, **_unprefixed(row)) for row in rows]
+    return [StaffPeriod(first_day=first_day, last_day=last_day, **activity_unprefixed(row)) for row in rows]
 
 
 def dashboard(
