@@ -1,6 +1,6 @@
 """Who may do what with deals and their credit: one predicate per action.
 
-coverage.services enforces these (PermissionDenied with the message below), and the browser
+dealcoverage.services enforces these (PermissionDenied with the message below), and the browser
 views and the REST API ask the same functions before they parse a form, so both channels give
 the same answer. Seeing a deal or a dispute is org.scoping's business (outside it: 404).
 """

@@ -3,7 +3,7 @@
 Distribution keeps each open lead's coverage-lapse deadline as a column (LeadRouting.coverage_lapse_at)
 and its sweeper acts on it; only coverage knows how to judge coverage (its engine, the store's
 policy versions, the owner's schedule). So coverage registers a judge here when its app is ready
-(coverage.apps), and distribution calls `owner_coverage` when a contact event is recorded and,
+(dealcoverage.apps), and distribution calls `owner_coverage` when a contact event is recorded and,
 again, under the lead's lock before it takes a lead away. The dependency runs one way each:
 coverage -> leads and distribution -> leads; neither knows the other. Without coverage installed
 (or with no policy for the owner's role) the answer is None and nothing lapses.
