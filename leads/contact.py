@@ -82,25 +82,3 @@ def classify(
             talk_seconds=talk_seconds, answered_by_person=answered_by_person, min_talk_seconds=min_talk_seconds,
         ),
     )
-
-
-def why_not_two_way(
-    *,
-    channel: str,
-    outcome: str,
-    evidence_level: str,
-    talk_seconds: int | None,
-    answered_by_person: bool | None,
-    min_talk_seconds: int,
-) -> str:
-    """For a call that is not two-way, the reason a manager hears ("" when there is none to give)."""
-    if channel != CALL:
-        return ""
-    typed = evidence_level in TYPED_EVIDENCE
-    if outcome != CONNECTED:
-        return ""
-    if answered_by_person is not True:
-        return "typed without saying they spoke with the customer" if typed else "nobody confirmed a person answered"
-    if talk_seconds is not None and talk_seconds < min_talk_seconds:
-        return f"{'a typed duration of ' if typed else ''}{talk_seconds} s, under the store's {min_talk_seconds} s minimum"
-    return ""
