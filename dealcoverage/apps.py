@@ -9,13 +9,12 @@ class CoverageConfig(AppConfig):
 
     def ready(self) -> None:
         from dealcoverage import live, models, scoping, services
+        from leads import coverage_port, merge
         from org.scoping import scope_register
 
         scope_register(models.CoveragePolicy, scoping.coverage_policies_for)
         scope_register(models.Deal, scoping.deals_for)
         scope_register(models.Dispute, scoping.disputes_for)
-        from leads import coverage_port, merge
-
         # Distribution asks through leads' port; coverage never imports distribution.
         coverage_port.judge_register(live.owner_coverage)
         merge.customer_merged.connect(services.deals_follow_merge, dispatch_uid="coverage-deals-merge")
