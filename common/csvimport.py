@@ -93,3 +93,11 @@ def read_text(path: Path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return raw.decode("cp1252", errors="replace")  # Excel on Windows
+
+
+def read_export(file: str) -> str:
+    """The text of the export a management command was given, or a CommandError naming it."""
+    path = Path(file)
+    if not path.is_file():
+        raise CommandError(f"{path} is not a file.")
+    return read_text(path)

@@ -12,12 +12,10 @@ exist imports it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from common.csvimport import ImportReport, normalize_header, open_csv, parse_when, read_text
+from common.csvimport import ImportReport, normalize_header, open_csv, parse_when, read_export
 from dealcoverage import services
 from dealcoverage.models import Deal, DealSource
 from leads.normalize import email_normalize, phone_to_e164
@@ -117,10 +115,7 @@ class Command(BaseCommand):
         store_obj = Store.objects.filter(slug=store).first()
         if store_obj is None:
             raise CommandError(f"Unknown store {store!r}.")
-        path = Path(file)
-        if not path.is_file():
-            raise CommandError(f"{path} is not a file.")
-        report = dms_deals_import(store=store_obj, text=read_text(path))
+        report = dms_deals_import(store=store_obj, text=read_export(file))
         for line in report.skipped:
             self.stderr.write(f"skipped {line}")
         self.stdout.write(

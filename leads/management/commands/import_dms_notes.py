@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from common.csvimport import ImportReport, normalize_header, open_csv, parse_when, read_text
+from common.csvimport import ImportReport, normalize_header, open_csv, parse_when, read_export
 from leads.events import contact_events_record_batch
 from leads.models import Channel, ContactEvent, Direction, EvidenceLevel, Lead, Outcome
 from leads.normalize import email_normalize, phone_to_e164
@@ -166,10 +165,7 @@ class Command(BaseCommand):
         store_obj = Store.objects.filter(slug=store).first()
         if store_obj is None:
             raise CommandError(f"Unknown store {store!r}.")
-        path = Path(file)
-        if not path.is_file():
-            raise CommandError(f"{path} is not a file.")
-        report = dms_notes_import(store=store_obj, text=read_text(path), dry_run=dry_run)
+        report = dms_notes_import(store=store_obj, text=read_export(file), dry_run=dry_run)
         for line in report.skipped:
             self.stderr.write(f"skipped {line}")
         verb = "would be imported" if dry_run else "imported"
