@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "org",
+    "live",
     "leads",
     "dealcoverage",
     "distribution",
@@ -89,6 +90,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "dealercrm.urls"
 WSGI_APPLICATION = "dealercrm.wsgi.application"
+ASGI_APPLICATION = "dealercrm.asgi.application"
 
 TEMPLATES = [
     {
@@ -336,7 +338,16 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Sales board snapshots (reporting.salesboard): pre-aggregated so the board opens fast.
     "leads-salesboard-refresh": {"task": "leads.tasks.salesboard_refresh_due_task", "schedule": schedule(timedelta(seconds=60))},
+    # Live events older than LIVE_EVENT_KEEP_HOURS (a stream away that long reloads its page parts).
+    "live-prune": {"task": "live.tasks.prune_task", "schedule": schedule(timedelta(hours=1))},
 }
+
+# Server push (live/): streams under the ASGI server, fed by PostgreSQL's LISTEN/NOTIFY.
+LIVE_HEARTBEAT_SECONDS = float(os.environ.get("LIVE_HEARTBEAT_SECONDS", "20"))  # under any proxy's idle timeout
+LIVE_STREAM_SECONDS = float(os.environ.get("LIVE_STREAM_SECONDS", "600"))  # then the browser reconnects and resumes
+LIVE_RETRY_MS = int(os.environ.get("LIVE_RETRY_MS", "2000"))  # how soon EventSource reconnects after a drop
+LIVE_LISTEN_WAIT_SECONDS = float(os.environ.get("LIVE_LISTEN_WAIT_SECONDS", "5"))
+LIVE_EVENT_KEEP_HOURS = int(os.environ.get("LIVE_EVENT_KEEP_HOURS", "24"))
 
 # Intake
 LEAD_DUPLICATE_WINDOW_DAYS = int(os.environ.get("LEAD_DUPLICATE_WINDOW_DAYS", "30"))

@@ -61,6 +61,7 @@ urlpatterns = [
     path("coverage/replay/", include("dealcoverage.urls_replay")),
     path("coverage/", include("dealcoverage.urls")),
     path("today/", include("today.urls")),
+    path("live/", include("live.urls")),
     path("sales-board/", include("reporting.urls_salesboard")),
     path("appointments/", include("followup.urls_appointments")),
     path("calls/review/", include("reporting.urls_calls_review")),

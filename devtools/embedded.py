@@ -486,11 +486,17 @@ def start_all(argv: list[str]) -> int:
                 "web",
                 [
                     *_tool("gunicorn"),
-                    "dealercrm.wsgi:application",
+                    # ASGI: pages, the API and the live streams (see README, "Running in production").
+                    "dealercrm.asgi:application",
+                    "--worker-class",
+                    "uvicorn_worker.UvicornWorker",
                     "--bind",
                     f"0.0.0.0:{args.port}",
                     "--workers",
                     web_concurrency,
+                    # Open streams never finish by themselves: Ctrl-C does not wait for them.
+                    "--graceful-timeout",
+                    "3",
                     "--access-logfile",
                     "-",
                 ],

@@ -8,6 +8,7 @@ class DistributionConfig(AppConfig):
         from distribution import lead_panel, models, scoping, services, signals  # noqa: F401
         from leads import lead_page, notices, ownership
         from leads import scoping as lead_scoping
+        from live import events as live
         from org.scoping import scope_register
 
         lead_page.panel_register(lead_panel.lead_panel)
@@ -20,3 +21,5 @@ class DistributionConfig(AppConfig):
         ownership.writer_register(services)
         # Coverage tells people about deals and disputes on the bell through leads.notices.
         notices.sender_register(services.notify)
+        # Open boards and manager queues are told when a lead enters or leaves them (live streams).
+        live.audience_register(live.ROUTING, scoping.routing_audience)

@@ -9,8 +9,34 @@ from django.db.models import Exists, OuterRef, Q
 from distribution.models import Notification, RoutingRule, RoutingState, Strategy
 from leads.models import OPEN_STATUSES
 from leads.scoping import leads_for
-from org.models import SALES_ROLES
-from org.scoping import store_q, viewer_for
+from org.models import SALES_ROLES, Role
+from org.scoping import Viewer, store_q, stores_for, viewer_for
+
+# Who works the receptionist board: the store's receptionist and its managers.
+BOARD_ROLES = {Role.RECEPTIONIST, Role.SALES_MANAGER, Role.INTERNET_DIRECTOR, Role.ADMIN}
+
+
+def may_use_board(viewer: Viewer) -> bool:
+    return viewer.staff is not None and viewer.staff.role in BOARD_ROLES
+
+
+def may_use_queue(viewer: Viewer) -> bool:
+    """The manager queue is for sales managers, the internet director and admins."""
+    return viewer.everything or viewer.is_store_wide or viewer.is_manager
+
+
+def routing_audience(user) -> set[int] | None:
+    """The stores whose board or manager queue this viewer works (None: every store): their open
+    pages are told when a lead enters or leaves either (live.events, topic "routing")."""
+    viewer = viewer_for(user)
+    if viewer.everything:
+        return None
+    stores: set[int] = set()
+    if may_use_board(viewer):
+        stores.add(viewer.staff.store_id)  # type: ignore[union-attr]  # may_use_board: a staff member
+    if may_use_queue(viewer):
+        stores.update(stores_for(user).values_list("pk", flat=True))
+    return stores
 
 
 def claim_pool_q(staff, prefix: str) -> Q:

@@ -45,6 +45,7 @@ from leads.events import first_two_way_since
 from leads.models import OPEN_STATUSES, ContactEvent, Customer, Lead, LeadAssignment, SourceType
 from leads.nudges import nudge
 from leads.ownership import LeadTaken, lead_owner_changed
+from live import events as live
 from org import alerts, hours, rawsql
 from org.models import SALES_ROLES, Role, Staff, Store
 
@@ -251,6 +252,16 @@ def _apply(lead: Lead, routing: LeadRouting, rule: RoutingRule | None, decision:
     if decision.owner_id is not None:
         _followers_give(lead, to_staff_id=decision.owner_id, by=by)
     _announce(lead, routing, rule, decision, previous=previous, by=by)
+    _publish_moved(lead, previous=previous, state=decision.state, queued=was_queued, now=now)
+
+
+def _publish_moved(lead: Lead, *, previous: int | None, state: str, queued: bool, now: dt.datetime) -> None:
+    """Open pages learn of a routing decision: the store's board and manager queues when the lead
+    entered or left one of them, and the Today queues of the owner it left and the one it reached."""
+    if queued or state != RoutingState.ASSIGNED:
+        live.publish(store_id=lead.store_id, topic=live.ROUTING, lead_id=lead.pk, data={"state": state}, now=now)
+    for staff_id in {previous, lead.owner_id} - {None}:
+        live.publish(store_id=lead.store_id, topic=live.TODAY, staff_id=staff_id, lead_id=lead.pk, now=now)
 
 
 def _followers_give(lead: Lead, *, to_staff_id: int | None, by: Staff | None) -> None:
@@ -531,7 +542,9 @@ def lead_status_changed(*, lead: Lead, to_status: str) -> None:
     """A sold or lost lead (final statuses) leaves the manager queue's open breaches for good: its
     routing row says so (LeadRouting.lead_closed), in the transaction that closed it."""
     if to_status not in OPEN_STATUSES:
-        LeadRouting.objects.filter(lead_id=lead.pk, lead_closed=False).update(lead_closed=True)
+        if LeadRouting.objects.filter(lead_id=lead.pk, lead_closed=False).update(lead_closed=True):
+            # A sold or lost lead leaves the board and the queues.
+            live.publish(store_id=lead.store_id, topic=live.ROUTING, lead_id=lead.pk, data={"state": to_status})
 
 
 def coverage_lapse_refresh(lead: Lead, routing: LeadRouting, *, now: dt.datetime) -> None:
@@ -644,6 +657,8 @@ def notify(*, staff_id: int, store: Store, lead: Lead | None, kind: str, text: s
         store=store, staff_id=staff_id, lead=lead, kind=kind, text=text[:300], created_at=now,
         sms_due_at=now if sms else None,
     )
+    live.publish(store_id=store.pk, topic=live.NOTIFICATION, staff_id=staff_id, lead_id=lead.pk if lead else None,
+                 data={"kind": kind, "text": note.text, "note": note.pk}, now=now)
     if sms:
         from distribution.tasks import notification_sms_task
 
@@ -669,7 +684,10 @@ def notifications_read(*, staff: Staff, ids: list[int] | None = None) -> int:
     unread = Notification.objects.filter(staff=staff, read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=ids)
-    return unread.update(read_at=timezone.now())
+    count = unread.update(read_at=timezone.now())
+    if count:
+        live.publish(store_id=staff.store_id, topic=live.BELL, staff_id=staff.pk)  # the bell in their other tabs
+    return count
 
 
 # --- preview ----------------------------------------------------------------------------------
@@ -711,6 +729,7 @@ def staff_available_set(staff: Staff, available: bool) -> None:
     routes them on its next pass (someone may be able to take them now)."""
     Staff.objects.filter(pk=staff.pk).update(available=available)
     staff.available = available
+    live.publish(store_id=staff.store_id, topic=live.ROUTING, data={"floor": staff.pk})  # the board's floor
     if available:
         waiting_leads_retry(store_id=staff.store_id)
 

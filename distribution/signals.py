@@ -10,6 +10,7 @@ from leads.events import contact_event_recorded
 from leads.nudges import nudge
 from leads.ownership import lead_created
 from leads.services import lead_status_changed, routing_due
+from live import events as live
 from org.schedules import schedule_changed
 
 
@@ -46,3 +47,5 @@ def schedule_saved(sender, staff, **kwargs) -> None:
     from distribution.services import waiting_leads_retry
 
     waiting_leads_retry(store_id=staff.store_id)
+    # Who is on the floor may have changed: the store's open boards reload it.
+    live.publish(store_id=staff.store_id, topic=live.ROUTING, data={"floor": staff.pk})

@@ -22,14 +22,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from distribution import pools, services
 from distribution.models import LeadRouting, RoutingRule, RoutingState, Strategy
+from distribution.scoping import may_use_board
 from distribution.strategies import receptionist
 from distribution.strategies.base import split_pool
 from leads.models import OPEN_STATUSES, Lead, SourceType, VehicleInterest
 from leads.scoping import leads_for
-from org.models import Role, Store
+from org.models import Store
 from org.scoping import staff_for, viewer_for
 
-BOARD_ROLES = {Role.RECEPTIONIST, Role.SALES_MANAGER, Role.INTERNET_DIRECTOR, Role.ADMIN}
 WARN_AFTER_SECONDS = 2 * 60  # the wait turns amber
 LATE_AFTER_SECONDS = 5 * 60  # and red
 DENIED = "The receptionist board is for the store's receptionist and its managers; salespeople get their leads from it."
@@ -83,7 +83,7 @@ class Board:
 def _board_store(user) -> Store | None:
     """The store whose board this user works, or None if the board is not theirs."""
     viewer = viewer_for(user)
-    if viewer.staff is None or viewer.staff.role not in BOARD_ROLES:
+    if not may_use_board(viewer):
         return None
     return viewer.staff.store
 

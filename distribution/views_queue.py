@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from common.pagination import paginate_without_count
 from distribution import pools, services
 from distribution.models import LeadRouting, Notification, RoutingRule, RoutingState, open_breach_q
-from distribution.scoping import manager_queue_for
+from distribution.scoping import manager_queue_for, may_use_queue
 from distribution.strategies.base import skip_reason
 from leads import lead_page
 from leads.models import OPEN_STATUSES, Lead, LeadAssignment
@@ -39,10 +39,6 @@ QUEUE_LIMIT = 200
 BREACH_ROWS = 50
 BREACH_COUNT_CAP = 1000
 NOTIFICATION_LIMIT = 100
-
-
-def _may_use_queue(viewer) -> bool:
-    return viewer.everything or viewer.is_store_wide or viewer.is_manager
 
 
 # --- who a lead may be given to ------------------------------------------------------------------
@@ -117,7 +113,7 @@ def _late(lead: Lead, now: dt.datetime) -> float:
 @require_GET
 def queue(request, status: int = 200):
     viewer = viewer_for(request.user)
-    if not _may_use_queue(viewer):
+    if not may_use_queue(viewer):
         raise PermissionDenied("The queue is for sales managers, the internet director and admins.")
     now = timezone.now()
     base = (
@@ -178,7 +174,7 @@ def queue(request, status: int = 200):
 
 def _back(request, pk: int, status: int):
     """Show the page the form was on again, with the message, and this status."""
-    if request.POST.get("back") == "queue" and _may_use_queue(viewer_for(request.user)):
+    if request.POST.get("back") == "queue" and may_use_queue(viewer_for(request.user)):
         request.method = "GET"
         return queue(request, status=status)
     request.method = "GET"
@@ -204,7 +200,7 @@ def lead_assign(request, pk: int):
         return _back(request, pk, 403)
     wanted = request.POST.get("to", "").strip()
     if wanted == NEXT_IN_LINE:
-        if not _may_use_queue(viewer):
+        if not may_use_queue(viewer):
             messages.error(request, "Only managers, the director and admins send a lead to the next in line.")
             return _back(request, pk, 403)
         to_staff = None

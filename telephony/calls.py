@@ -78,6 +78,7 @@ from leads.models import (
 from leads.normalize import phone_to_e164
 from leads.nudges import nudge
 from leads.services import LeadData, customer_for_number, lead_create
+from live import events as live
 from org.models import Staff
 from org.scoping import stores_for, viewer_for
 from telephony import call_twiml
@@ -122,6 +123,14 @@ def reconcile_due(created_at: dt.datetime) -> dt.datetime:
 # --------------------------------------------------------------------------------------
 # Selectors
 # --------------------------------------------------------------------------------------
+
+
+def call_saved(sender, instance: Call, **kwargs) -> None:
+    """A call changed: its caller's live call panel and Today queue are told (in the same
+    transaction, so a rolled-back webhook announces nothing)."""
+    if instance.staff_id is not None:
+        live.publish(store_id=instance.store_id, topic=live.CALL, staff_id=instance.staff_id, lead_id=instance.lead_id,
+                     data={"call": instance.pk, "status": instance.status})
 
 
 def dealer_number_for(staff: Staff) -> DealerNumber | None:
