@@ -348,6 +348,9 @@ LIVE_STREAM_SECONDS = float(os.environ.get("LIVE_STREAM_SECONDS", "600"))  # the
 LIVE_RETRY_MS = int(os.environ.get("LIVE_RETRY_MS", "2000"))  # how soon EventSource reconnects after a drop
 LIVE_LISTEN_WAIT_SECONDS = float(os.environ.get("LIVE_LISTEN_WAIT_SECONDS", "5"))
 LIVE_EVENT_KEEP_HOURS = int(os.environ.get("LIVE_EVENT_KEEP_HOURS", "24"))
+# The listening connection of each web process (LISTEN needs a session of its own): unset, the
+# app's database; behind PgBouncer in transaction mode, a URL of PostgreSQL itself.
+LIVE_DATABASE_URL = os.environ.get("LIVE_DATABASE_URL", "")
 
 # Intake
 LEAD_DUPLICATE_WINDOW_DAYS = int(os.environ.get("LEAD_DUPLICATE_WINDOW_DAYS", "30"))

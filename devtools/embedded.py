@@ -376,6 +376,26 @@ def _tool(name: str) -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", name]
 
 
+def web_command(port: int | str, workers: int | str, host: str = "0.0.0.0") -> list[str]:
+    """`start`'s web server: gunicorn with uvicorn's ASGI worker, serving the pages, the API and
+    the live streams (README, "Configuration for production")."""
+    return [
+        *_tool("gunicorn"),
+        "dealercrm.asgi:application",
+        "--worker-class",
+        "uvicorn_worker.UvicornWorker",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        # Open streams never finish by themselves: Ctrl-C does not wait for them.
+        "--graceful-timeout",
+        "3",
+        "--access-logfile",
+        "-",
+    ]
+
+
 def _port_open(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -482,27 +502,7 @@ def start_all(argv: list[str]) -> int:
         web_concurrency = os.environ.get("WEB_CONCURRENCY", "2")
         celery_concurrency = os.environ.get("CELERY_CONCURRENCY", "2")
         children = [
-            _Child(
-                "web",
-                [
-                    *_tool("gunicorn"),
-                    # ASGI: pages, the API and the live streams (see README, "Running in production").
-                    "dealercrm.asgi:application",
-                    "--worker-class",
-                    "uvicorn_worker.UvicornWorker",
-                    "--bind",
-                    f"0.0.0.0:{args.port}",
-                    "--workers",
-                    web_concurrency,
-                    # Open streams never finish by themselves: Ctrl-C does not wait for them.
-                    "--graceful-timeout",
-                    "3",
-                    "--access-logfile",
-                    "-",
-                ],
-                env,
-                colors[0],
-            ),
+            _Child("web", web_command(args.port, web_concurrency), env, colors[0]),
             _Child(
                 "worker",
                 [

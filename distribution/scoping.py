@@ -32,8 +32,8 @@ def routing_audience(user) -> set[int] | None:
     if viewer.everything:
         return None
     stores: set[int] = set()
-    if may_use_board(viewer):
-        stores.add(viewer.staff.store_id)  # type: ignore[union-attr]  # may_use_board: a staff member
+    if viewer.staff is not None and may_use_board(viewer):
+        stores.add(viewer.staff.store_id)
     if may_use_queue(viewer):
         stores.update(stores_for(user).values_list("pk", flat=True))
     return stores

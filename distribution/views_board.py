@@ -83,7 +83,7 @@ class Board:
 def _board_store(user) -> Store | None:
     """The store whose board this user works, or None if the board is not theirs."""
     viewer = viewer_for(user)
-    if not may_use_board(viewer):
+    if viewer.staff is None or not may_use_board(viewer):
         return None
     return viewer.staff.store
 

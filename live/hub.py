@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import psycopg
+from django.conf import settings
 from django.db import connections
 from psycopg import sql
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 256  # events waiting for one slow stream before it is told to refresh instead
 RETRY_SECONDS = (0.5, 1, 2, 5)
+APPLICATION_NAME = "dealercrm-live-hub"
 
 
 @dataclass(eq=False)
@@ -41,9 +43,15 @@ class Subscription:
 
 
 def _conninfo() -> str:
+    """LIVE_DATABASE_URL if set (LISTEN needs a session of its own: behind PgBouncer in
+    transaction mode, point it at PostgreSQL itself), else the app's database."""
+    if settings.LIVE_DATABASE_URL:
+        return psycopg.conninfo.make_conninfo(settings.LIVE_DATABASE_URL, application_name=APPLICATION_NAME)
     params = connections["default"].get_connection_params()
     keep = ("dbname", "host", "port", "user", "password", "sslmode", "sslrootcert", "sslcert", "sslkey", "options")
-    return psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if k in keep and v not in (None, "")})
+    kept = {k: v for k, v in params.items() if k in keep and v not in (None, "")}
+    # Named, so an operator sees one per web process in pg_stat_activity.
+    return psycopg.conninfo.make_conninfo(**kept, application_name=APPLICATION_NAME)
 
 
 class Hub:

@@ -26,7 +26,17 @@ from live import events
 from live.hub import hub
 
 
+def _visible(event: dict) -> dict:
+    """What the browser is told. A store-wide event says only that the store's board or queue
+    changed, not which lead: a team's manager hears of a change on the store's queue, and their
+    page, scoped as always, shows what of it is theirs."""
+    if event.get("staff") is None and event.get("store") is not None:
+        return {"id": event["id"], "store": event["store"], "staff": None, "topic": event["topic"]}
+    return event
+
+
 def _format(event: dict, name: str | None = None) -> str:
+    event = _visible(event)
     lines = []
     if event.get("id"):
         lines.append(f"id: {event['id']}")

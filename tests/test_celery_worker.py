@@ -38,9 +38,11 @@ def lead_data(n: int) -> services.LeadData:
     )
 
 
-def start_worker(tmp_path: Path, *, with_beat: bool, **environ: str) -> subprocess.Popen:
+def service_env(**environ: str) -> dict[str, str]:
+    """The environment of a process the test starts (a worker, a web server): the test database,
+    the tests' Redis and queue."""
     db = connection.settings_dict
-    env = dict(
+    return dict(
         os.environ,
         DATABASE_URL=f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         REDIS_URL=settings.REDIS_URL,
@@ -48,6 +50,10 @@ def start_worker(tmp_path: Path, *, with_beat: bool, **environ: str) -> subproce
         DJANGO_DEBUG="1",
         **environ,
     )
+
+
+def start_worker(tmp_path: Path, *, with_beat: bool, **environ: str) -> subprocess.Popen:
+    env = service_env(**environ)
     command = [sys.executable, "-m", "celery", "-A", "dealercrm", "worker", "--pool", "solo", "--loglevel", "INFO"]
     if with_beat:
         command += ["--beat", "--schedule", str(tmp_path / "beat-schedule")]

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
     "DJANGO_SECRET_KEY": "x" * 20 + "production-secret-key-with-enough-entropy-1234567890",
@@ -81,17 +83,20 @@ def test_the_explicit_setting_runs_the_sandbox_and_marks_its_events_simulated():
     assert "SANDBOX True simulated ROUTED ['/telephony/sandbox/'," in result.stdout
 
 
-def test_the_web_process_freezes_what_it_loaded_and_collects_young_garbage_less_often():
-    """gunicorn loads dealercrm.wsgi: a full collection must not walk every object Django loaded
-    (the pages' p95 doubled one request in five without it, bench/pages.py)."""
+@pytest.mark.parametrize("module", ["dealercrm.wsgi", "dealercrm.asgi"])
+def test_the_web_process_freezes_what_it_loaded_and_collects_young_garbage_less_often(module):
+    """gunicorn loads dealercrm.asgi (or .wsgi): a full collection must not walk every object Django
+    loaded (the pages' p95 doubled one request in five without it, bench/pages.py)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST", "TWILIO_", "TELEPHONY_"))}
     probe = (
-        "import gc; before = gc.get_freeze_count(); import dealercrm.wsgi; "
-        "print(before, gc.get_freeze_count(), *gc.get_threshold())"
+        f"import gc; before = gc.get_freeze_count(); import {module}; from django.conf import settings; "
+        "print(before, gc.get_freeze_count(), *gc.get_threshold(), settings.DATABASES['default']['CONN_MAX_AGE'])"
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env={**base, **PRODUCTION, **REAL_TWILIO},
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    before, frozen, *threshold = (int(word) for word in result.stdout.split())
+    before, frozen, *threshold, max_age = (int(word) for word in result.stdout.split())
     assert before == 0 and frozen > 50_000, (before, frozen)
     assert threshold == [50_000, 50, 100]
+    # Under ASGI a request's connection is its own: kept open, it would outlive the request unused.
+    assert max_age == (0 if module == "dealercrm.asgi" else 60)

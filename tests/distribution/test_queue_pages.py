@@ -431,11 +431,13 @@ def test_opening_a_notification_marks_it_read_and_opens_the_lead(store):
     assert client_for(other).get(reverse("distribution_queue:notification_open", args=[note.pk])).status_code == 404
 
 
-def test_the_bell_is_polled_and_adds_no_query_to_pages(store, django_assert_max_num_queries):
+def test_the_bell_reloads_itself_and_adds_no_query_to_pages(store, django_assert_max_num_queries):
     team, manager, people = floor(store, names=("ann",))
     client = client_for(people["ann"])
     html = client.get(reverse("leads:list")).content.decode()
-    assert 'hx-get="/distribution/notifications/bell/"' in html and 'hx-trigger="load, every 5s"' in html
+    assert 'hx-get="/distribution/notifications/bell/"' in html and 'hx-trigger="load, live"' in html
+    # Reloaded on the stream's nudge; every 5 s only while no stream is open (static/js/live.js).
+    assert 'data-live="notification bell" data-poll="5s"' in html
     with CaptureQueriesContext(connection) as captured:
         client.get(reverse("leads:list"))
     assert not any("distribution_notification" in q["sql"] for q in captured.captured_queries)

@@ -204,7 +204,7 @@ def test_the_lead_page_loads_the_call_panel_which_offers_click_to_call(agent_cli
     assert "Call (312) 555-0142" in panel
     assert "mailto:" not in panel  # email goes through the tracked Email form
     assert "tel:" not in panel
-    assert "every 2s" not in panel  # nothing live to poll
+    assert 'data-live="call"' not in panel and "data-poll" not in panel  # nothing live to reload
 
 
 # --- Settling the outcome ----------------------------------------------------------------------
@@ -445,7 +445,9 @@ def test_the_panel_polls_while_the_call_is_live_and_stops_when_it_settles(starte
     call, lead = started
     panel_url = reverse("telephony:call_panel", args=[lead.pk])
     body = agent_client.get(panel_url).content.decode()
-    assert "Ringing your phone" in body and 'hx-trigger="every 2s"' in body
+    # Live: reloaded when the stream says the call changed, or every 2 s while no stream is open.
+    assert "Ringing your phone" in body and 'hx-trigger="live"' in body
+    assert f'data-live="call" data-live-lead="{lead.pk}" data-poll="2s"' in body
     leg = new_leg()
     signed_post(agent_client, STATUS, parent_status(call.call_sid, "in-progress"))
     signed_post(agent_client, leg_path(call.call_sid), leg_status(call.call_sid, leg, "in-progress"))
@@ -454,7 +456,7 @@ def test_the_panel_polls_while_the_call_is_live_and_stops_when_it_settles(starte
     assert "Connected" in body and "Leave our voicemail" not in body
     signed_post(agent_client, DIAL, dial_complete(call.call_sid, leg, "completed", 33))
     body = agent_client.get(panel_url).content.decode()
-    assert "every 2s" not in body
+    assert 'data-live="call"' not in body and "data-poll" not in body
     assert "Last call: Connected, 33 s" in body
 
 

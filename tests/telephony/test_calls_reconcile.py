@@ -143,11 +143,11 @@ def test_the_page_stops_showing_ringing_once_the_deadline_passes_and_shows_the_c
 ):
     call, lead = started
     body = panel(agent_client, lead)
-    assert "Ringing your phone" in body and "every 2s" in body
+    assert "Ringing your phone" in body and 'data-live="call"' in body and 'data-poll="2s"' in body
     # The deadline passes (moved, not the clock) with no callback and before the sweep has run.
     Call.objects.filter(pk=call.pk).update(reconcile_due_at=timezone.now() - dt.timedelta(seconds=1))
     body = panel(agent_client, lead)
-    assert "Ringing" not in body and "every 2s" not in body
+    assert "Ringing" not in body and 'data-live="call"' not in body and "data-poll" not in body
     assert reverse("telephony:call_start", args=[lead.pk]) in body and "Call (312) 555-0142" in body
     assert "outcome not confirmed yet" in body
 
