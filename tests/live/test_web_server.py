@@ -38,9 +38,9 @@ def web(tmp_path):
     deadline = time.monotonic() + 30
     while True:
         try:
-            requests.get(f"{url}/healthz", timeout=1)
+            requests.get(f"{url}/healthz", timeout=5)
             break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still loading the app
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise AssertionError("the web server did not start:\n" + (tmp_path / "web.log").read_text()) from None
             time.sleep(0.2)
