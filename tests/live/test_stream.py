@@ -195,3 +195,48 @@ def test_a_person_who_may_see_nothing_live_gets_no_stream(server, django_user_mo
     response = requests.get(f"{server.url}/live/stream/", cookies={"sessionid": client.cookies["sessionid"].value},
                             timeout=5)
     assert response.status_code == 204 and response.headers["X-Live"] == "nothing"
+
+
+def test_a_teams_manager_hears_that_the_store_queue_changed_but_not_which_lead(org, store, streams):
+    """The manager queue is scoped by team on its page; the stream says only "the store's queue
+    changed", and never a notification meant for another manager."""
+    team_b_manager = StaffFactory(store=store, role=Role.SALES_MANAGER)
+    org["agent2"].team.manager = team_b_manager
+    org["agent2"].team.save(update_fields=["manager"])
+    theirs, other = streams(team_b_manager), streams(org["manager"])
+    assert theirs.next()["event"] == "ready" and other.next()["event"] == "ready"
+    change = events.publish(store_id=store.pk, topic=events.ROUTING, lead_id=99, data={"state": "manager"})
+    note = events.publish(store_id=store.pk, topic=events.NOTIFICATION, staff_id=org["manager"].pk, lead_id=99)
+    got = theirs.next()
+    assert got == {"event": "routing", "id": change.pk, "store": store.pk, "staff": None, "topic": "routing"}
+    assert theirs.quiet()  # the other manager's notification is not theirs
+    assert [e["id"] for e in other.until(2)] == [change.pk, note.pk]
+
+
+def test_events_from_many_transactions_at_once_arrive_exactly_once(org, store, streams):
+    """Eight threads, each announcing in its own transactions, while the stream is open: every
+    event arrives, none twice (commit order is not id order; nothing depends on it)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import close_old_connections, transaction
+
+    stream = streams(org["agent"])
+    assert stream.next()["event"] == "ready"
+
+    def announce(n: int) -> list[int]:
+        ids = []
+        try:
+            for i in range(25):
+                with transaction.atomic():
+                    ids.append(events.publish(store_id=store.pk, topic=events.TODAY, staff_id=org["agent"].pk,
+                                              lead_id=n * 100 + i).pk)
+        finally:
+            close_old_connections()
+            connection.close()
+        return ids
+
+    with ThreadPoolExecutor(8) as pool:
+        published = [pk for ids in pool.map(announce, range(8)) for pk in ids]
+    received = [stream.next(10)["id"] for _ in published]
+    assert sorted(received) == sorted(published) and len(set(received)) == 200
+    assert stream.quiet()
