@@ -38,7 +38,7 @@ def _visible(event: dict) -> dict:
 def _format(event: dict, name: str | None = None) -> str:
     event = _visible(event)
     lines = []
-    if event.get("id"):
+    if event.get("id") is not None:  # 0 too: `ready` when no event exists yet, resumed from as "0"
         lines.append(f"id: {event['id']}")
     lines.append(f"event: {name or event['topic']}")
     lines.append("data: " + json.dumps(event, separators=(",", ":")))

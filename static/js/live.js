@@ -67,6 +67,7 @@
   // --- polling while no stream is open ------------------------------------------------------
   function interval(el) { return window.htmx ? window.htmx.parseInterval(el.dataset.poll) : undefined; }
   function startPolling() {
+    document.body.dataset.liveState = "polling";
     if (poller) return;
     poller = setInterval(function () {
       var now = Date.now();
