@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -146,3 +147,44 @@ def lead_for(store):
         return LeadFactory(store=kwargs.pop("store", store), owner=owner, **kwargs)
 
     return make
+
+
+def _sessions(connection) -> dict[int, str]:
+    """The other sessions on the test database: pid -> their last query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, left(query, 100) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.fixture
+def asgi_live_server(transactional_db):
+    """The app under uvicorn (tests/asgi_server.py), where the live streams work; pages under
+    pytest-django's live_server (WSGI) poll instead. Stopped at teardown, and then no session of the
+    server (a request's connection, the live hub's LISTEN connection) may be left on the test
+    database: its flush and its drop would wait on them, or fail."""
+    from django.db import connection
+
+    from tests.asgi_server import AsgiLiveServer
+
+    # As dealercrm/asgi.py has it: under ASGI a request's connection closes when the request ends
+    # (each request runs in a thread of its own; a kept connection would stay behind, unused).
+    kept = connection.settings_dict["CONN_MAX_AGE"]
+    connection.settings_dict["CONN_MAX_AGE"] = 0  # the dict every thread's connection is made from
+    # Sessions open before the server are this process's own: the connection the migrations ran on
+    # stays open beside the one the test uses while Playwright's loop runs (inside a running loop
+    # Django keeps its connections per context, not per thread).
+    before = set(_sessions(connection))
+    server = AsgiLiveServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        connection.settings_dict["CONN_MAX_AGE"] = kept
+    deadline = time.monotonic() + 3
+    while (left := {pid: query for pid, query in _sessions(connection).items() if pid not in before}) \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left == {}, f"the ASGI server left sessions on the test database: {left}"

@@ -1,7 +1,7 @@
 """Server push in a real browser: "the bell rings and the board shows a new lead with no poll
 request sent."
 
-The app runs under uvicorn (tests/browser/asgi_server.py), where GET /live/stream/ is a server-sent
+The app runs under uvicorn (tests/asgi_server.py), where GET /live/stream/ is a server-sent
 event stream. Every request a page makes is recorded. Once the pages' streams are open they sit
 idle longer than the old poll intervals (bell 5 s, board 2 s) and send nothing; then leads arrive
 through the intake service and the router, as the API and the routing task do it, and the agent's

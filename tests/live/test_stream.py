@@ -18,7 +18,6 @@ from factories import StaffFactory
 from live import events
 from live.hub import APPLICATION_NAME
 from org.models import Role
-from tests.asgi_server import asgi_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,9 +86,8 @@ class Stream:
 
 
 @pytest.fixture
-def server():
-    with asgi_server() as running:
-        yield running
+def server(asgi_live_server):
+    return asgi_live_server
 
 
 @pytest.fixture
