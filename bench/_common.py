@@ -46,21 +46,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
-    """The production web server with production settings (debug off)."""
-    server_env = {
-        **env,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdefghij",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "LOG_LEVEL": "WARNING",
-    }
+# The settings every benchmark's servers run with: production (debug off), on 127.0.0.1.
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdefghij",
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DJANGO_SECURE_SSL_REDIRECT": "0",
+    "DJANGO_SECURE_COOKIES": "0",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def start_gunicorn(env: dict[str, str], port: int, workers: int, *, asgi: bool = False,
+                   log: Path | None = None) -> subprocess.Popen:
+    """The production web server with production settings (debug off). asgi=True: the ASGI
+    application under uvicorn's worker class, as `./dev start` serves it (pages, API and the
+    live streams); otherwise the WSGI application under gunicorn's sync workers. `log`: its
+    output goes to that file instead of this terminal."""
+    server_env = {**env, **PRODUCTION}
+    if asgi:
+        # Open streams never finish by themselves: stopping does not wait the default 30 s for them.
+        app = ["dealercrm.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker", "--graceful-timeout", "3"]
+    else:
+        app = ["dealercrm.wsgi:application"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "dealercrm.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", *app, "--bind", f"127.0.0.1:{port}",
          "--workers", str(workers), "--log-level", "warning", "--no-control-socket"],
-        cwd=ROOT, env=server_env,
+        cwd=ROOT, env=server_env, **({"stdout": open(log, "ab"), "stderr": subprocess.STDOUT} if log else {}),
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -71,6 +83,74 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.P
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("gunicorn did not start")
+
+
+def start_celery(env: dict[str, str], workdir: Path, concurrency: int, *,
+                 sweeps_concurrency: int = 0) -> list[subprocess.Popen]:
+    """A prefork worker and a separate beat, as `./dev start` runs them; logs in `workdir`.
+    sweeps_concurrency > 0: the worker takes only the nudges (a new lead's routing) and a second
+    worker of that many processes the sweeps, as README's "Scaling out" advises for a busy store."""
+    command = [sys.executable, "-m", "celery", "-A", "dealercrm"]
+    queue = env.get("CELERY_QUEUE", "dealercrm")
+
+    def worker_(log: str, processes: int, *queues: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [*command, "worker", "--loglevel", "INFO", "--concurrency", str(processes), "--without-gossip",
+             "--without-mingle", *(["-Q", ",".join(queues)] if queues else []), "-n", f"{log}@%h"],
+            cwd=ROOT, env=env, stdout=open(workdir / f"{log}.log", "wb"), stderr=subprocess.STDOUT,
+        )
+
+    if sweeps_concurrency > 0:
+        workers = [worker_("worker", concurrency, queue), worker_("sweeps", sweeps_concurrency, f"{queue}-sweeps")]
+    else:
+        workers = [worker_("worker", concurrency)]
+    beat = subprocess.Popen(
+        [*command, "beat", "--loglevel", "INFO", "--schedule", str(workdir / "beat-schedule")],
+        cwd=ROOT, env=env, stdout=open(workdir / "beat.log", "wb"), stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    logs = ["worker", "sweeps"][: len(workers)]
+    while not all(b"ready." in (workdir / f"{log}.log").read_bytes() for log in logs):
+        if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+            for proc in (*workers, beat):
+                proc.kill()
+            raise RuntimeError(f"the Celery workers did not start; see {workdir}/*.log")
+        time.sleep(0.2)
+    return [*workers, beat]
+
+
+def stop(processes: list[subprocess.Popen], timeout: float = 15) -> None:
+    """Terminate the processes (the newest first) and wait; whatever of them or of their children
+    (gunicorn's workers, Celery's pool) is still there after `timeout` s is killed."""
+    import psutil
+
+    family: list[psutil.Process] = []
+    for proc in processes:
+        try:
+            root = psutil.Process(proc.pid)
+            family += [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            pass
+    for proc in reversed(processes):
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + timeout
+    for proc in processes:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    _, alive = psutil.wait_procs(family, timeout=max(0.1, deadline - time.monotonic()))
+    for leftover in alive:
+        try:
+            leftover.kill()
+        except psutil.NoSuchProcess:
+            pass
+    for proc in processes:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def worker_rss_mb(proc: subprocess.Popen) -> list[float]:

@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
-from _common import ROOT, django_setup, free_port, manage, percentile, post_json, services_env, start_gunicorn
+from _common import django_setup, free_port, manage, percentile, post_json, services_env, start_celery, start_gunicorn
 
 DATABASE = "dealercrm_bench_distribution"
 QUEUE = "bench-distribution"
@@ -92,26 +92,6 @@ def prepare(env: dict[str, str]) -> tuple[str, str]:
     with celery_app.connection_for_write() as conn:
         conn.default_channel.queue_purge(QUEUE)
     return store.slug, token.key
-
-
-def start_celery(env: dict[str, str], workdir: Path, concurrency: int) -> list[subprocess.Popen]:
-    """A prefork worker and a separate beat, as `./dev start` runs them; logs in `workdir`."""
-    command = [sys.executable, "-m", "celery", "-A", "dealercrm"]
-    worker = subprocess.Popen(
-        [*command, "worker", "--loglevel", "INFO", "--concurrency", str(concurrency), "--without-gossip",
-         "--without-mingle"],
-        cwd=ROOT, env=env, stdout=open(workdir / "worker.log", "wb"), stderr=subprocess.STDOUT,
-    )
-    beat = subprocess.Popen(
-        [*command, "beat", "--loglevel", "INFO", "--schedule", str(workdir / "beat-schedule")],
-        cwd=ROOT, env=env, stdout=open(workdir / "beat.log", "wb"), stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while b"ready." not in (workdir / "worker.log").read_bytes():
-        if time.monotonic() > deadline or worker.poll() is not None:
-            raise RuntimeError(f"the Celery worker did not start; see {workdir / 'worker.log'}")
-        time.sleep(0.2)
-    return [worker, beat]
 
 
 class Sender:

@@ -32,6 +32,9 @@ def _visible(event: dict) -> dict:
     page, scoped as always, shows what of it is theirs."""
     if event.get("staff") is None and event.get("store") is not None:
         return {"id": event["id"], "store": event["store"], "staff": None, "topic": event["topic"]}
+    if isinstance(event.get("data"), dict) and "text" in event["data"]:
+        # Nor a notification's words: the bell's own view shows them, to whoever is signed in then.
+        event = {**event, "data": {k: v for k, v in event["data"].items() if k != "text"}}
     return event
 
 
@@ -99,8 +102,12 @@ async def stream(request):
 
     async def body():
         try:
-            yield f"retry: {settings.LIVE_RETRY_MS}\n\n"
-            yield _format({"id": newest if last_seen is None else None, "topic": "ready", "since": newest})
+            # After a restart every browser comes back at once: spread them over a few retry periods.
+            yield f"retry: {int(settings.LIVE_RETRY_MS * random.uniform(1, 3))}\n\n"
+            # resumed: what it missed follows (the page need not reload its live parts).
+            resumed = missed is not None and missed.complete
+            yield _format({"id": newest if last_seen is None else None, "topic": "ready", "since": newest,
+                           "resumed": resumed})
             if missed is not None:
                 if not missed.complete:
                     yield _format({"topic": "reset"})

@@ -2,9 +2,10 @@
 
    An element that shows something live carries data-live="topic ..." (and data-live-lead="N" to
    hear only of one lead) and an hx-trigger with "live": an event of one of its topics makes htmx
-   reload it through its own view. The stream is a nudge, not the record: on every (re)connect,
-   and on "reset" (the server no longer knows what was missed), every live element reloads, so what
-   happened meanwhile shows. While no stream is open (a drop, a server without streams, a proxy
+   reload it through its own view. The stream is a nudge, not the record: when a stream opens
+   without resuming (the page's first, or the server no longer knows what was missed: "reset"),
+   every live element reloads; a resumed stream replays the events missed, so what happened
+   meanwhile shows either way. While no stream is open (a drop, a server without streams, a proxy
    that buffers) each element with data-poll="5s" reloads on that interval instead, as pages did
    before streams; the stream is tried again every RETRY_MS. No inline script (CSP). */
 (function () {
@@ -85,7 +86,12 @@
   function connect() {
     retry = null;
     source = new EventSource(url);
-    source.addEventListener("ready", function () { state(true); each(reload); });
+    source.addEventListener("ready", function (e) {
+      var info = {};
+      try { info = JSON.parse(e.data); } catch (err) { /* an old server: reload */ }
+      state(true);
+      if (!info.resumed) each(reload); // a resumed stream replays what was missed instead
+    });
     source.addEventListener("reset", function () { each(reload); });
     ["notification", "bell", "today", "call", "routing"].forEach(function (topic) {
       source.addEventListener(topic, function (e) {
