@@ -675,12 +675,12 @@ def latency_report(args, result: dict) -> dict:
     out(f"      the routing task's whole run (worker log)                {spread(result['task_runs'])}")
     out(f"    written -> NOTIFY heard by a LISTEN (routing committed)    {spread(stage['committed'])}")
     out(f"    NOTIFY heard -> event on the owner's stream (hub + SSE)    {spread(stage['streamed'])}")
-    per_lead = {k: cpu[k] / max(len(accepted), 1) * 1000 for k in ("web", "intake", "worker", "beat", "load generator")
-                if k in cpu}
+    per_lead = {k: cpu[k] / max(len(accepted), 1) * 1000
+                for k in ("web", "intake", "worker", "sweeps worker", "beat", "load generator") if k in cpu}
     out("  CPU per lead " + ", ".join(f"{k} {v:.1f} ms" for k, v in per_lead.items()) +
         f"; database: {cpu['db xacts'] / window:.0f} transactions/s, {cpu['db sessions']:.0f} new connections, "
         f"statements active (lock waits included) {cpu['db active ms'] / 1000 / window:.0%} of the time")
-    out(f"  alongside    {alongside(cpu, [k for k in ('web', 'intake', 'worker', 'beat') if k in cpu])}; "
+    out(f"  alongside    {alongside(cpu, [k for k in ('web', 'intake', 'worker', 'sweeps worker', 'beat') if k in cpu])}; "
         f"load average {result['load']:.2f} before")
     return {"p50": percentile(total, 50), "p99": percentile(total, 99), "max": max(total, default=float("nan")),
             "posted": len(posts), "accepted": len(accepted), "delivered": len(arrivals), "missing": len(missing),
@@ -1047,9 +1047,13 @@ def main() -> None:
             port = free_port()
             web = start_gunicorn(bench_env, port, args.web_workers, asgi=True, log=workdir / "web-latency.log")
             children.append(web)
-            children += start_celery({**bench_env, **PRODUCTION}, workdir, args.concurrency,
-                                     sweeps_concurrency=args.sweeps_concurrency)
-            groups = {"web": family(web.pid), "worker": family(children[1].pid), "beat": family(children[2].pid)}
+            celery = start_celery({**bench_env, **PRODUCTION}, workdir, args.concurrency,
+                                  sweeps_concurrency=args.sweeps_concurrency)
+            children += celery
+            groups = {"web": family(web.pid), "worker": family(celery[0].pid)}
+            if args.sweeps_concurrency:
+                groups["sweeps worker"] = family(celery[1].pid)
+            groups["beat"] = family(celery[-1].pid)
             intake_port = port
             if args.intake == "wsgi":
                 intake_port = free_port()
