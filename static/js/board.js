@@ -1,4 +1,6 @@
-/* Receptionist board. htmx refreshes #board every 2 s (the server answers 204 when nothing changed);
+/* Receptionist board. #board reloads when the live stream says a lead came or went (static/js/live.js;
+   every 2 s while no stream is open; a failed reload is tried again), and the server answers 204
+   when nothing changed;
    this script ticks the wait clocks, rings (Web Audio, no sound file) and flashes a lead that was not
    on the board before, keeps the sound switch (browsers only allow audio after a click or a tap),
    and says when the board is not live. No inline script: the settings are data- attributes. */

@@ -48,8 +48,24 @@
       return;
     }
     el._liveAt = now;
+    el._liveAsked = true;
     window.htmx.trigger(el, "live");
   }
+
+  // A reload that failed (the server answered 5xx, the network dropped) is tried again, sooner
+  // then later, until it succeeds: the event that asked for it was handled and is not replayed.
+  var RETRY_DELAYS = [1000, 2000, 5000, 10000, 30000];
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var el = e.detail.elt;
+    if (!el || !el._liveAsked) return;
+    el._liveAsked = false;
+    var current = el.isConnected ? el : (el.id && document.getElementById(el.id)); // swapped outerHTML
+    if (!current) return;
+    if (e.detail.successful) { current._liveFailures = 0; return; }
+    var failures = (el._liveFailures || 0) + 1;
+    current._liveFailures = failures;
+    setTimeout(function () { reload(current); }, RETRY_DELAYS[Math.min(failures, RETRY_DELAYS.length) - 1]);
+  });
 
   function each(fn) { document.querySelectorAll("[data-live]").forEach(fn); }
 

@@ -255,6 +255,39 @@ def test_a_dropped_stream_resumes_and_replays_what_it_missed(asgi_live_server, d
     assert page.js_errors == []
 
 
+def test_a_reload_that_fails_is_tried_again_until_it_shows(asgi_live_server, desktop_page, store_floor):
+    """The stream says a lead came, but the bell's reload fails (a proxy answers 502): the event
+    was handled, so nothing would bring it back; the page tries the reload again until it works."""
+    base = asgi_live_server.url
+    store, ann = store_floor["store"], store_floor["ann"]
+    bell_url = reverse("distribution_queue:bell")
+    page = desktop_page
+    requests = sign_in(page, base, "ann", "/today/")
+    wait_for_stream(page)
+    assert bell_count(page) == []
+    failing = {"on": True}
+
+    def gateway(route):
+        if failing["on"]:
+            route.fulfill(status=502, body="Bad gateway")
+        else:
+            route.continue_()
+
+    page.route(f"**{bell_url}", gateway)
+    since = time.monotonic()
+    arrives(store, "Maria", "Gonzalez", "(312) 555-0142", source=SourceType.THIRD_PARTY, provider="CarGurus")
+    wait_until(page, lambda: len(requests.to(bell_url, since)) >= 2, 6)
+    assert len(requests.to(bell_url, since)) >= 2, "the failed reload was not tried again"
+    assert bell_count(page) == []
+    failing["on"] = False
+    page.locator("#bell .bell-count", has_text="1").wait_for(timeout=15_000)
+    assert document_state(page) == "stream"
+
+
+def document_state(page) -> str:
+    return page.evaluate("() => document.body.dataset.liveState")
+
+
 def test_under_wsgi_the_stream_is_refused_and_the_bell_polls(live_server, desktop_page, store_floor):
     """pytest-django's live_server is WSGI: GET /live/stream/ answers 204, and the page polls at
     the old interval."""
