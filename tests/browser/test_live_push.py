@@ -275,7 +275,8 @@ def test_a_reload_that_fails_is_tried_again_until_it_shows(asgi_live_server, des
 
     page.route(f"**{bell_url}", gateway)
     since = time.monotonic()
-    arrives(store, "Maria", "Gonzalez", "(312) 555-0142", source=SourceType.THIRD_PARTY, provider="CarGurus")
+    lead = arrives(store, "Maria", "Gonzalez", "(312) 555-0142", source=SourceType.THIRD_PARTY, provider="CarGurus")
+    assert lead.owner == ann
     wait_until(page, lambda: len(requests.to(bell_url, since)) >= 2, 6)
     assert len(requests.to(bell_url, since)) >= 2, "the failed reload was not tried again"
     assert bell_count(page) == []
