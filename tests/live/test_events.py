@@ -3,7 +3,6 @@ reconnecting stream replays, and that the write paths announce their changes."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import select
 
@@ -214,16 +213,6 @@ class TestReplay:
             events.publish(store_id=store.pk, topic=events.BELL, staff_id=agent.pk)
         replay = events.replay(events.scope_for(agent.user), seen.pk)
         assert not replay.complete and len(replay.events) == 3
-
-
-def test_prune_keeps_the_last_day(store, settings):
-    settings.LIVE_EVENT_KEEP_HOURS = 24
-    now = dt.datetime(2026, 3, 8, 8, 30, tzinfo=dt.UTC)
-    old = events.publish(store_id=store.pk, topic=events.ROUTING, now=now - dt.timedelta(hours=25))
-    kept = events.publish(store_id=store.pk, topic=events.ROUTING, now=now - dt.timedelta(hours=23))
-    assert events.prune(now=now) == 1
-    assert list(LiveEvent.objects.values_list("pk", flat=True)) == [kept.pk]
-    assert not LiveEvent.objects.filter(pk=old.pk).exists()
 
 
 def test_scope_q_of_an_empty_scope_matches_nothing(store):

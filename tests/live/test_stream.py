@@ -160,7 +160,18 @@ def test_no_stream_for_the_signed_out_nor_under_wsgi(org, server):
     assert anonymous.status_code == 204 and anonymous.headers["X-Live"] == "signed-out"
     client = Client()  # Django's test client speaks WSGI: the page is told to poll
     client.force_login(org["agent"].user)
-    response = client.get("/live/stream/")
+    # In a thread of its own: the async view runs through async_to_sync, which refuses a thread
+    # where an event loop runs (Playwright's, when the browser tests ran first in this process).
+    from concurrent.futures import ThreadPoolExecutor
+
+    def get():
+        try:
+            return client.get("/live/stream/")
+        finally:
+            connection.close()  # the thread's own
+
+    with ThreadPoolExecutor(1) as pool:
+        response = pool.submit(get).result(timeout=10)
     assert response.status_code == 204 and response["X-Live"] == "polling"
 
 
