@@ -198,3 +198,29 @@ def percentile(values: list[float], p: float) -> float:
         return float("nan")
     index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def recreate_database(env: dict[str, str]) -> None:
+    url = env["DATABASE_URL"]
+    base, name = url.split("?")[0].rsplit("/", 1)
+    if not name.startswith("dealercrm_bench"):
+        raise SystemExit(f"refusing to rebuild {name!r}: unset DATABASE_URL or point it at a dealercrm_bench_* database")
+    import psycopg
+
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+
+
+def cpu_of(processes) -> float:
+    """CPU seconds (user + system) the psutil processes used; those gone count nothing."""
+    import psutil
+
+    total = 0.0
+    for proc in processes:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total

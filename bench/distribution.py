@@ -35,30 +35,27 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psycopg
-from _common import django_setup, free_port, manage, percentile, post_json, services_env, start_celery, start_gunicorn
+from _common import (
+    PRODUCTION,
+    cpu_of,
+    django_setup,
+    free_port,
+    manage,
+    percentile,
+    post_json,
+    recreate_database,
+    services_env,
+    start_celery,
+    start_gunicorn,
+)
 
 DATABASE = "dealercrm_bench_distribution"
 QUEUE = "bench-distribution"
 AGENTS = 8
-PRODUCTION = {
-    "DJANGO_DEBUG": "0",
-    "DJANGO_SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdefghij",
-    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "DJANGO_SECURE_SSL_REDIRECT": "0",
-    "DJANGO_SECURE_COOKIES": "0",
-    "LOG_LEVEL": "WARNING",
-}
 
 
 def prepare(env: dict[str, str]) -> tuple[str, str]:
-    url = env["DATABASE_URL"]
-    base, name = url.split("?")[0].rsplit("/", 1)
-    if not name.startswith("dealercrm_bench"):
-        raise SystemExit(f"refusing to rebuild {name!r}: unset DATABASE_URL or point it at a dealercrm_bench_* database")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
+    recreate_database(env)
     manage(env, "migrate", "--noinput", "-v", "0")
     django_setup(env)
     from django.contrib.auth import get_user_model
@@ -140,14 +137,7 @@ def cpu_seconds(processes: list[subprocess.Popen]) -> dict[str, float]:
             procs = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             return 0.0
-        total = 0.0
-        for proc in procs:
-            try:
-                times = proc.cpu_times()
-                total += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
+        return cpu_of(procs)
 
     me = psutil.Process()
     names = ["web (gunicorn)", "worker (celery)", "beat"]

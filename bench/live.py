@@ -59,10 +59,12 @@ import psutil
 import psycopg
 from _common import (
     PRODUCTION,
+    cpu_of,
     django_setup,
     free_port,
     manage,
     percentile,
+    recreate_database,
     services_env,
     start_celery,
     start_gunicorn,
@@ -108,16 +110,6 @@ class Setup:
     cookie_name: str
     agents: list[tuple[int, str]]  # (staff id, session key) of the latency stores' agents
     idle: list[tuple[int, str]]  # (staff id, session key) of everyone in the idle stores
-
-
-def recreate_database(env: dict[str, str]) -> None:
-    url = env["DATABASE_URL"]
-    base, name = url.split("?")[0].rsplit("/", 1)
-    if not name.startswith("dealercrm_bench"):
-        raise SystemExit(f"refusing to rebuild {name!r}: unset DATABASE_URL or point it at a dealercrm_bench_* database")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
 
 
 def sessions_for(users) -> list[str]:
@@ -358,17 +350,6 @@ def stream_session(limit: int = 0) -> aiohttp.ClientSession:
 def family(pid: int) -> list[psutil.Process]:
     root = psutil.Process(pid)
     return [root, *root.children(recursive=True)]
-
-
-def cpu_of(processes: list[psutil.Process]) -> float:
-    total = 0.0
-    for proc in processes:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
 
 
 def workers_of(server: subprocess.Popen) -> list[psutil.Process]:

@@ -21,23 +21,12 @@ import random
 import statistics
 import time
 
-import psycopg
-from _common import django_setup, manage, services_env
+from _common import django_setup, manage, recreate_database, services_env
 
 DATABASE = "dealercrm_bench_sweeper"
 BATCH = 5000
 DUE = {"reassign": 300, "warn": 200, "claim": 100, "route": 100}
 ALL_DAY = {day: [["00:00", "23:59"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-
-
-def recreate_database(env: dict[str, str]) -> None:
-    url = env["DATABASE_URL"]
-    base, name = url.split("?")[0].rsplit("/", 1)
-    if not name.startswith("dealercrm_bench"):
-        raise SystemExit(f"refusing to rebuild {name!r}: unset DATABASE_URL or point it at a dealercrm_bench_* database")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
 
 
 def build(total: int, base: dt.datetime) -> dict:
